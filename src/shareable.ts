@@ -1,0 +1,164 @@
+/**
+ * How the library's own objects (locks, shared values, queues, ...) cross into
+ * another process. Structured clone would turn them into plain objects, so
+ * before a value is serialised every shareable inside it is replaced by a
+ * marker carrying its kind and a cloneable state; the receiving process
+ * revives the marker with the reviver registered for that kind.
+ */
+import { serialize } from 'node:v8';
+
+/** Method by which a shareable object describes itself for another process. */
+export const reduceForTransfer: unique symbol = Symbol.for('multiproc.reduceForTransfer') as never;
+
+/** What a shareable object reduces to: a registered kind and a structured-cloneable state. */
+export interface ReducedShareable {
+  kind: string;
+  state: unknown;
+}
+
+/** An object that can be passed to another process and re-attached there. */
+export interface Shareable {
+  [reduceForTransfer](): ReducedShareable;
+}
+
+const MARKER = '__multiproc_shareable__';
+const revivers = new Map<string, (state: any) => unknown>();
+
+/** Registers how a kind of shareable object is rebuilt in the receiving process. */
+export function registerShareable(kind: string, revive: (state: any) => unknown): void {
+  revivers.set(kind, revive);
+}
+
+export function isShareable(value: unknown): value is Shareable {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Partial<Shareable>)[reduceForTransfer] === 'function'
+  );
+}
+
+/** Thrown when a value cannot be sent to another process; names where the value was found. */
+export class UnserializableError extends TypeError {
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
+    super(`${path} cannot be sent to another process: ${reason}`);
+    this.name = 'UnserializableError';
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`;
+  if (typeof value === 'symbol') return `a symbol (${String(value)})`;
+  if (typeof value === 'object' && value !== null) return `an object of class ${value.constructor?.name ?? 'unknown'}`;
+  return `a ${typeof value}`;
+}
+
+/**
+ * Returns `value` with every shareable replaced by a marker, ready for
+ * structured clone. Throws UnserializableError naming the first value that
+ * structured clone would reject, with its path under `path`.
+ */
+export function encodeForTransfer(value: unknown, path: string): unknown {
+  const seen = new Map<object, unknown>();
+  const encoded = encode(value, path, seen);
+  try {
+    serialize(encoded);
+  } catch (error) {
+    throw new UnserializableError(path, (error as Error).message);
+  }
+  return encoded;
+}
+
+function encode(value: unknown, path: string, seen: Map<object, unknown>): unknown {
+  if (typeof value === 'function' || typeof value === 'symbol') {
+    throw new UnserializableError(path, `it is ${describe(value)}, which structured clone does not accept`);
+  }
+  if (typeof value !== 'object' || value === null) return value;
+  if (seen.has(value)) return seen.get(value);
+  if (isShareable(value)) {
+    const reduced = value[reduceForTransfer]();
+    const marker = { [MARKER]: reduced };
+    seen.set(value, marker);
+    return marker;
+  }
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return value;
+  if (value instanceof Date || value instanceof RegExp || value instanceof Error) return value;
+  if (value instanceof Promise || value instanceof WeakMap || value instanceof WeakSet) {
+    throw new UnserializableError(path, `it is ${describe(value)}, which structured clone does not accept`);
+  }
+  if (Array.isArray(value)) {
+    const copy: unknown[] = [];
+    seen.set(value, copy);
+    for (let i = 0; i < value.length; i++) copy[i] = encode(value[i], `${path}[${i}]`, seen);
+    return copy;
+  }
+  if (value instanceof Map) {
+    const copy = new Map();
+    seen.set(value, copy);
+    let i = 0;
+    for (const [k, v] of value) {
+      copy.set(encode(k, `${path}.<key ${i}>`, seen), encode(v, `${path}.get(${String(k)})`, seen));
+      i++;
+    }
+    return copy;
+  }
+  if (value instanceof Set) {
+    const copy = new Set();
+    seen.set(value, copy);
+    let i = 0;
+    for (const v of value) copy.add(encode(v, `${path}.<item ${i++}>`, seen));
+    return copy;
+  }
+  // Class instances become plain objects, as under structured clone; host
+  // objects V8 cannot clone are caught by the serialize() check above.
+  const copy: Record<string, unknown> = {};
+  seen.set(value, copy);
+  for (const key of Object.keys(value)) {
+    copy[key] = encode((value as Record<string, unknown>)[key], `${path}.${key}`, seen);
+  }
+  return copy;
+}
+
+/** Rebuilds the shareables that encodeForTransfer replaced by markers. */
+export function decodeFromTransfer(value: unknown): unknown {
+  return decode(value, new Map());
+}
+
+function decode(value: unknown, seen: Map<object, unknown>): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (seen.has(value)) return seen.get(value);
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return value;
+  if (value instanceof Date || value instanceof RegExp || value instanceof Error) return value;
+  if (Object.prototype.hasOwnProperty.call(value, MARKER)) {
+    const { kind, state } = (value as Record<string, ReducedShareable>)[MARKER];
+    const revive = revivers.get(kind);
+    if (!revive) throw new TypeError(`no reviver is registered for shareable kind '${kind}'`);
+    const revived = revive(state);
+    seen.set(value, revived);
+    return revived;
+  }
+  if (Array.isArray(value)) {
+    seen.set(value, value);
+    for (let i = 0; i < value.length; i++) value[i] = decode(value[i], seen);
+    return value;
+  }
+  if (value instanceof Map) {
+    seen.set(value, value);
+    for (const [k, v] of value) value.set(k, decode(v, seen));
+    return value;
+  }
+  if (value instanceof Set) {
+    seen.set(value, value);
+    const items = [...value].map((v) => decode(v, seen));
+    value.clear();
+    for (const v of items) value.add(v);
+    return value;
+  }
+  seen.set(value, value);
+  for (const key of Object.keys(value)) {
+    (value as Record<string, unknown>)[key] = decode((value as Record<string, unknown>)[key], seen);
+  }
+  return value;
+}
