@@ -1,0 +1,66 @@
+/**
+ * Parent side of sending a function to a child. Like Python's pickle, a
+ * module-level function travels by reference (its module and definition
+ * site) and the child imports the module again. Its source goes along as a
+ * fallback for functions created at run time, which is sound only when the
+ * function uses nothing but its arguments and globals.
+ */
+import { describeFunction } from './inspector-session.ts';
+
+/** How a function is found again in another process. */
+export interface FunctionReference {
+  name: string;
+  /** Defining module (file: URL for ESM, path for CommonJS); '' when there is none. */
+  url: string;
+  line: number;
+  column: number;
+  /** Source text, usable only when the function uses no outer variables. */
+  source: string;
+  /** Variables of enclosing functions that the source mentions; source cannot carry them. */
+  enclosingNames: string[];
+  /** Module-level variables that the source mentions; only importing the module provides them. */
+  moduleNames: string[];
+}
+
+function mentioned(names: string[], source: string): string[] {
+  return [...new Set(names)].filter((name) => new RegExp(`(^|[^\\w$.])${name.replace(/\$/g, '\\$')}([^\\w$]|$)`).test(source));
+}
+
+const references = new WeakMap<Function, FunctionReference>();
+
+/**
+ * Describes `fn` for another process, or throws a TypeError that names it and
+ * says why it cannot be sent. `label` says what the function is for, e.g. "target".
+ */
+export function referenceFunction(fn: Function, label: string): FunctionReference {
+  const cached = references.get(fn);
+  if (cached) return cached;
+  const name = fn.name || '<anonymous>';
+  const source = Function.prototype.toString.call(fn);
+  const details = describeFunction(fn);
+  if (!details || /\{\s*\[native code\]\s*\}$/.test(source)) {
+    throw new TypeError(
+      `${label} '${name}' cannot be sent to a child process: it is a native or bound function, ` +
+        'which has neither a module to import nor source to send. Wrap it in a module-level function.',
+    );
+  }
+  const enclosingNames = mentioned(details.enclosingNames, source);
+  const moduleNames = mentioned(details.moduleNames, source);
+  if (!details.url && enclosingNames.length + moduleNames.length > 0) {
+    throw new TypeError(
+      `${label} '${name}' cannot be sent to a child process: it was created by eval and uses ` +
+        `${[...enclosingNames, ...moduleNames].join(', ')} from outside itself. Pass those as arguments instead.`,
+    );
+  }
+  const reference: FunctionReference = {
+    name: fn.name,
+    url: details.url,
+    line: details.line,
+    column: details.column,
+    source,
+    enclosingNames,
+    moduleNames,
+  };
+  references.set(fn, reference);
+  return reference;
+}

@@ -1,0 +1,93 @@
+/**
+ * Child side of sending a function: import its module again and find the
+ * same function there (exported or not), else rebuild it from source.
+ */
+import { pathToFileURL } from 'node:url';
+import { findFunctionOnHeap, locateFunction, sameLocation } from './inspector-session.ts';
+import type { FunctionReference } from './function-reference.ts';
+
+function moduleSpecifier(url: string): string | null {
+  if (url.startsWith('file:')) return url;
+  if (url.startsWith('/')) return pathToFileURL(url).href;
+  return null;
+}
+
+function exportedCandidates(namespace: Record<string, unknown>): Function[] {
+  const found: Function[] = [];
+  const visit = (holder: unknown) => {
+    if ((typeof holder !== 'object' && typeof holder !== 'function') || holder === null) return;
+    for (const key of Object.keys(holder)) {
+      const value = (holder as Record<string, unknown>)[key];
+      if (typeof value === 'function') found.push(value);
+    }
+  };
+  visit(namespace);
+  if (typeof namespace.default === 'function') found.push(namespace.default);
+  visit(namespace.default);
+  return found;
+}
+
+function fromSource(reference: FunctionReference): Function {
+  const attempts = [`(${reference.source})`, `({ ${reference.source} })[${JSON.stringify(reference.name)}]`];
+  for (const expression of attempts) {
+    try {
+      const fn = (0, eval)(expression);
+      if (typeof fn === 'function') return fn;
+    } catch {
+      // The source may be a method shorthand; the second form handles that.
+    }
+  }
+  throw new TypeError(`the source of '${reference.name || '<anonymous>'}' could not be evaluated in the child`);
+}
+
+/** Imports the module a function came from; run before resolveFunction so that import-time errors surface first. */
+export async function importDefiningModule(reference: FunctionReference): Promise<Record<string, unknown> | null> {
+  const specifier = moduleSpecifier(reference.url);
+  return specifier ? ((await import(specifier)) as Record<string, unknown>) : null;
+}
+
+const resolved = new Map<string, Function>();
+
+/** Finds the function a FunctionReference describes in this process. */
+export function resolveFunction(
+  reference: FunctionReference,
+  namespace: Record<string, unknown> | null,
+  label: string,
+): Function {
+  const key = `${reference.url}:${reference.line}:${reference.column}`;
+  let fn = resolved.get(key);
+  if (!fn) {
+    fn = findFunction(reference, namespace, label);
+    if (reference.url) resolved.set(key, fn);
+  }
+  return fn;
+}
+
+function findFunction(reference: FunctionReference, namespace: Record<string, unknown> | null, label: string): Function {
+  const name = reference.name || '<anonymous>';
+  if (namespace) {
+    for (const candidate of exportedCandidates(namespace)) {
+      const location = locateFunction(candidate);
+      if (location && sameLocation(location, reference)) return candidate;
+    }
+    if (reference.name) {
+      const onHeap = findFunctionOnHeap(reference.name, reference);
+      if (onHeap) return onHeap;
+    }
+  }
+  const where = `${label} '${name}' (${reference.url}:${reference.line + 1})`;
+  if (reference.enclosingNames.length > 0) {
+    throw new TypeError(
+      `${where} does not exist after importing its module in the child, and it cannot be sent by source ` +
+        `because it uses ${reference.enclosingNames.join(', ')} from an enclosing function. Define it at ` +
+        'module level, outside the isMainModule guard, or pass those values as arguments.',
+    );
+  }
+  if (reference.moduleNames.length > 0) {
+    throw new TypeError(
+      `${where} is not exported, so the child cannot find it after importing its module, and it cannot be ` +
+        `sent by source because it uses the module-level ${reference.moduleNames.join(', ')}. Export it.`,
+    );
+  }
+  return fromSource(reference);
+}

@@ -1,0 +1,190 @@
+/**
+ * V8's in-process inspector, used to find where a function was defined.
+ * JavaScript has no public API for a function's source location or for the
+ * variables its closure captures; the inspector has both, and an in-process
+ * session answers synchronously, so `start()` can stay synchronous.
+ */
+import { Session } from 'node:inspector';
+
+export interface FunctionLocation {
+  /** The defining script: a file: URL for ES modules, a path for CommonJS, '' for eval'd code. */
+  url: string;
+  line: number;
+  column: number;
+}
+
+export interface FunctionDetails extends FunctionLocation {
+  /** Variables of enclosing functions or blocks that the function's scope chain holds. */
+  enclosingNames: string[];
+  /** Module-level variables the scope chain holds (a CommonJS module's wrapper counts as module scope). */
+  moduleNames: string[];
+}
+
+interface RemoteObject {
+  objectId?: string;
+  value?: any;
+  type?: string;
+  subtype?: string;
+  description?: string;
+}
+
+interface PropertyDescriptor {
+  name: string;
+  value?: RemoteObject;
+}
+
+let session: Session | undefined;
+const scriptUrls = new Map<string, string>();
+const HANDOFF_KEY = Symbol.for('multiproc.inspectorHandoff');
+const OBJECT_GROUP = 'multiproc';
+
+function post<T>(method: string, params?: object): T {
+  if (!session) {
+    session = new Session();
+    session.connect();
+    session.on('Debugger.scriptParsed', (message) => {
+      scriptUrls.set(message.params.scriptId, message.params.url);
+    });
+  }
+  let result: T | undefined;
+  let failure: Error | null = null;
+  session.post(method, params as never, (error, response) => {
+    failure = error;
+    result = response as T;
+  });
+  if (failure) throw failure;
+  if (result === undefined) throw new Error(`inspector did not answer ${method} synchronously`);
+  return result;
+}
+
+function scriptUrl(scriptId: string): string {
+  if (!scriptUrls.has(scriptId)) {
+    // Enabling the debugger replays scriptParsed for every loaded script;
+    // it is disabled again at once so that it costs nothing while code runs.
+    post('Debugger.enable');
+    post('Debugger.disable');
+  }
+  return scriptUrls.get(scriptId) ?? '';
+}
+
+function remoteHandle(value: unknown): string {
+  (globalThis as Record<symbol, unknown>)[HANDOFF_KEY] = value;
+  try {
+    const { result } = post<{ result: RemoteObject }>('Runtime.evaluate', {
+      expression: `globalThis[Symbol.for('multiproc.inspectorHandoff')]`,
+      objectGroup: OBJECT_GROUP,
+    });
+    return result.objectId!;
+  } finally {
+    delete (globalThis as Record<symbol, unknown>)[HANDOFF_KEY];
+  }
+}
+
+function properties(objectId: string): { result: PropertyDescriptor[]; internalProperties?: PropertyDescriptor[] } {
+  return post('Runtime.getProperties', { objectId, ownProperties: true });
+}
+
+function release(): void {
+  post('Runtime.releaseObjectGroup', { objectGroup: OBJECT_GROUP });
+}
+
+function locationOf(objectId: string): { location: FunctionLocation | null; scopesId?: string } {
+  const internal = properties(objectId).internalProperties ?? [];
+  const raw = internal.find((p) => p.name === '[[FunctionLocation]]')?.value?.value;
+  const scopesId = internal.find((p) => p.name === '[[Scopes]]')?.value?.objectId;
+  if (!raw) return { location: null, scopesId };
+  return {
+    location: { url: scriptUrl(raw.scriptId), line: raw.lineNumber, column: raw.columnNumber },
+    scopesId,
+  };
+}
+
+
+/** Where `fn` was defined and which enclosing-function variables it captures; null for native code. */
+export function describeFunction(fn: Function): FunctionDetails | null {
+  try {
+    const { location, scopesId } = locationOf(remoteHandle(fn));
+    if (!location) return null;
+    const scopes = scopesId
+      ? properties(scopesId)
+          .result.filter((scope) => /^\d+$/.test(scope.name) && scope.value?.objectId)
+          .map((scope) => ({
+            kind: (scope.value!.description ?? '').split(' ')[0],
+            names: properties(scope.value!.objectId!).result.map((variable) => variable.name),
+          }))
+          .filter((scope) => scope.kind !== 'Global' && scope.kind !== 'Script')
+      : [];
+    // A CommonJS module's wrapper function shows up as the outermost closure.
+    const last = scopes.length - 1;
+    const isModuleScope = (kind: string, i: number) =>
+      kind === 'Module' || (i === last && !location.url.startsWith('file:') && kind === 'Closure');
+    return {
+      ...location,
+      moduleNames: scopes.filter((s, i) => isModuleScope(s.kind, i)).flatMap((s) => s.names),
+      enclosingNames: scopes.filter((s, i) => !isModuleScope(s.kind, i)).flatMap((s) => s.names),
+    };
+  } finally {
+    release();
+  }
+}
+
+/** Where `fn` was defined, or null for native code. */
+export function locateFunction(fn: Function): FunctionLocation | null {
+  try {
+    return locationOf(remoteHandle(fn)).location;
+  } finally {
+    release();
+  }
+}
+
+const FUNCTION_PROTOTYPES = [
+  'Function.prototype',
+  'Object.getPrototypeOf(async function () {})',
+  'Object.getPrototypeOf(function* () {})',
+  'Object.getPrototypeOf(async function* () {})',
+];
+
+/**
+ * Finds a live function by name and definition site, even one that its module
+ * does not export. Walks the heap, so it is only the fallback after exports.
+ */
+export function findFunctionOnHeap(name: string, where: FunctionLocation): Function | undefined {
+  try {
+    for (const prototypeExpression of FUNCTION_PROTOTYPES) {
+      const { result: prototype } = post<{ result: RemoteObject }>('Runtime.evaluate', {
+        expression: prototypeExpression,
+        objectGroup: OBJECT_GROUP,
+      });
+      const { objects } = post<{ objects: RemoteObject }>('Runtime.queryObjects', {
+        prototypeObjectId: prototype.objectId,
+        objectGroup: OBJECT_GROUP,
+      });
+      const { result: named } = post<{ result: RemoteObject }>('Runtime.callFunctionOn', {
+        objectId: objects.objectId,
+        functionDeclaration: 'function (name) { return this.filter((f) => f.name === name); }',
+        arguments: [{ value: name }],
+        objectGroup: OBJECT_GROUP,
+      });
+      for (const candidate of properties(named.objectId!).result) {
+        if (!/^\d+$/.test(candidate.name) || !candidate.value?.objectId) continue;
+        const { location } = locationOf(candidate.value.objectId);
+        if (location && sameLocation(location, where)) {
+          post('Runtime.callFunctionOn', {
+            objectId: candidate.value.objectId,
+            functionDeclaration: `function () { globalThis[Symbol.for('multiproc.inspectorHandoff')] = this; }`,
+          });
+          const found = (globalThis as Record<symbol, unknown>)[HANDOFF_KEY] as Function;
+          delete (globalThis as Record<symbol, unknown>)[HANDOFF_KEY];
+          return found;
+        }
+      }
+    }
+    return undefined;
+  } finally {
+    release();
+  }
+}
+
+export function sameLocation(a: FunctionLocation, b: FunctionLocation): boolean {
+  return a.url === b.url && a.line === b.line && a.column === b.column;
+}

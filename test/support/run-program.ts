@@ -1,0 +1,48 @@
+// Runs a TypeScript program as its own process tree and collects its output,
+// for behaviour only visible from outside: stderr reports, exit codes, orphans.
+import { spawn } from 'node:child_process';
+
+export interface ProgramResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ProgramOptions {
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Send stderr into the stdout pipe, so that `stdout` holds both in the order written. */
+  mergeStderr?: boolean;
+}
+
+const TSX_CLI = new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url).pathname;
+
+/** Starts `file` under tsx; `onStart` gets the pid (e.g. to kill it). */
+export function runProgram(
+  file: string,
+  options: ProgramOptions = {},
+  onStart?: (pid: number) => void,
+): Promise<ProgramResult> {
+  const { args = [], env = {}, mergeStderr = false } = options;
+  return new Promise((resolve, reject) => {
+    const command = [process.execPath, TSX_CLI, file, ...args];
+    const child = mergeStderr
+      ? spawn('/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', ...command], { stdio: ['ignore', 'pipe', 'pipe'], env: envFor(env) })
+      : spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: envFor(env) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('spawn', () => onStart?.(child.pid!));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+function envFor(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  // The test runner's marker would make a nested program report to it.
+  delete env.NODE_TEST_CONTEXT;
+  return env;
+}
