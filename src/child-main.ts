@@ -7,6 +7,7 @@
 import { Socket } from 'node:net';
 import { ControlChannel } from './control-channel.ts';
 import { runChild } from './child-bootstrap.ts';
+import { setParentChannel } from './parent-link.ts';
 import type { LaunchPayload } from './launch-payload.ts';
 import { setParentDeathSignal } from './native.ts';
 import './index.ts';
@@ -30,4 +31,5 @@ delete process.env.MULTIPROC_PRELOAD;
 
 const payload = (await channel.next()) as LaunchPayload;
 channel.unref();
+setParentChannel(channel);
 await runChild(payload, parentGone);

@@ -4,6 +4,7 @@
  * popen-spawn.ts, popen-forkserver.ts); a Vehicle decides what the child is
  * (an OS process today: vehicle-os-process.ts; a worker thread later).
  */
+import type { ControlChannel } from './control-channel.ts';
 import type { LaunchPayload, StartMethodName } from './launch-payload.ts';
 
 /** A started child as its parent sees it. */
@@ -20,6 +21,8 @@ export interface Popen {
   keepParentAlive(keep: boolean): void;
   /** Releases the parent's handles once the child has exited. */
   close(): void;
+  /** The parent's end of the control channel (for library protocols such as the pool's). */
+  readonly channel: ControlChannel;
 }
 
 export interface VehicleOptions {

@@ -8,6 +8,7 @@ import { referenceFunction } from './function-reference.ts';
 import { encodeForTransfer } from './shareable.ts';
 import type { LaunchPayload, StartMethodName } from './launch-payload.ts';
 import type { Popen } from './popen.ts';
+import type { ControlChannel } from './control-channel.ts';
 import { startMethodFor } from './start-methods.ts';
 import { checkTimeout, settleWithin } from './timeouts.ts';
 
@@ -272,6 +273,13 @@ function isPidAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Parent side of a started child's control channel, for library protocols (not exported publicly). */
+export function childChannel(child: Process): ControlChannel {
+  const self = internalsOf(child);
+  if (!self.popen) throw new Error('the process has not been started');
+  return self.popen.channel;
 }
 
 /** Makes a Process subclass whose start() uses `method`, for getContext(). */
