@@ -28,7 +28,12 @@ function exportedCandidates(namespace: Record<string, unknown>): Function[] {
 }
 
 function fromSource(reference: FunctionReference): Function {
-  const attempts = [`(${reference.source})`, `({ ${reference.source} })[${JSON.stringify(reference.name)}]`];
+  // The sourceURL comment makes stack traces name the defining file, not "eval".
+  const origin = reference.url ? `\n//# sourceURL=${reference.url}` : '';
+  const attempts = [
+    `(${reference.source})${origin}`,
+    `({ ${reference.source} })[${JSON.stringify(reference.name)}]${origin}`,
+  ];
   for (const expression of attempts) {
     try {
       const fn = (0, eval)(expression);

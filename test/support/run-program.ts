@@ -16,26 +16,30 @@ export interface ProgramOptions {
   mergeStderr?: boolean;
 }
 
-const TSX_CLI = new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url).pathname;
+// The loader, not the tsx CLI: the CLI runs the program in a second process,
+// and a signal sent to the CLI would not reach the program.
+const TSX_LOADER = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 
-/** Starts `file` under tsx; `onStart` gets the pid (e.g. to kill it). */
+/** Starts `file` under tsx; `onStdout` sees the output so far and the pid (e.g. to kill it). */
 export function runProgram(
   file: string,
   options: ProgramOptions = {},
-  onStart?: (pid: number) => void,
+  onStdout?: (stdoutSoFar: string, pid: number) => void,
 ): Promise<ProgramResult> {
   const { args = [], env = {}, mergeStderr = false } = options;
   return new Promise((resolve, reject) => {
-    const command = [process.execPath, TSX_CLI, file, ...args];
+    const command = [process.execPath, '--import', TSX_LOADER, file, ...args];
     const child = mergeStderr
       ? spawn('/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', ...command], { stdio: ['ignore', 'pipe', 'pipe'], env: envFor(env) })
       : spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: envFor(env) });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      onStdout?.(stdout, child.pid!);
+    });
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('spawn', () => onStart?.(child.pid!));
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }

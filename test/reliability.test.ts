@@ -1,0 +1,93 @@
+// No orphans, no hangs, no leaks: the guarantees that Python does not give.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Process } from '../src/index.ts';
+import { stopSpareChildren } from '../src/vehicle-os-process.ts';
+import * as targets from './fixtures/targets.ts';
+import { runProgram } from './support/run-program.ts';
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Nothing raises an event when a process that is not our child exits, so
+ * this polls. The limit is generous because the machine is shared: the test
+ * asserts that they go, not how fast.
+ */
+async function waitUntilGone(pids: number[]): Promise<number[]> {
+  for (let i = 0; i < 500 && pids.some(isRunning); i++) await delay(20);
+  return pids.filter(isRunning);
+}
+
+test('children of every start method exit when their parent is SIGKILLed, busy or idle', async () => {
+  let pids: number[] = [];
+  const run = await runProgram(fixture('orphan-maker.ts'), {}, (stdout, pid) => {
+    if (pids.length === 0 && stdout.includes('\n')) {
+      pids = JSON.parse(stdout.split('\n')[0]) as number[];
+      process.kill(pid, 'SIGKILL');
+    }
+  });
+  assert.equal(run.signal, 'SIGKILL');
+  assert.equal(pids.length, 6);
+  assert.deepEqual(await waitUntilGone(pids), []);
+});
+
+test('a daemon child is terminated when its parent exits normally', async () => {
+  const run = await runProgram(fixture('daemon-exit.ts'));
+  assert.equal(run.code, 0, run.stderr);
+  const { pid } = JSON.parse(run.stdout) as { pid: number };
+  assert.deepEqual(await waitUntilGone([pid]), []);
+});
+
+function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+function childStates(): string[] {
+  const states: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === process.pid) states.push(fields[0]);
+    } catch {
+      // The process exited while we looked.
+    }
+  }
+  return states;
+}
+
+test('300 processes started and joined in a row leak no fds, zombies or memory', async () => {
+  const warmUp = new Process({ target: targets.exitWith, args: [0] });
+  warmUp.start();
+  await warmUp.join();
+  globalThis.gc?.();
+  const fdsBefore = openFds();
+  const heapBefore = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 300; i++) {
+    const p = new Process({ target: targets.exitWith, args: [i % 3] });
+    p.start();
+    await p.join();
+    assert.equal(p.exitCode, i % 3);
+    p.close();
+  }
+  stopSpareChildren();
+  // Spares are killed asynchronously; wait for their reaping like any child.
+  for (let i = 0; i < 500 && childStates().length > 0; i++) await delay(20);
+  assert.deepEqual(childStates(), [], 'no zombie or lingering child');
+  assert.ok(openFds() <= fdsBefore, `fds: ${fdsBefore} before, ${openFds()} after`);
+  const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+  assert.ok(heapGrowth < 16 * 1024 * 1024, `heap grew by ${heapGrowth} bytes over 300 processes`);
+});
