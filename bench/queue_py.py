@@ -1,0 +1,68 @@
+"""Python's multiprocessing Queue and Pipe, measured the same way as bench/queue.ts; prints JSON."""
+import json
+import multiprocessing as mp
+import time
+
+N_SMALL = 200_000
+N_BIG = 300
+ROUNDS = 20_000
+
+
+def consume(q, done, n):
+    done.put('ready')
+    for _ in range(n):
+        q.get()
+    done.put('done')
+
+
+def echo(conn, rounds, as_bytes):
+    for _ in range(rounds):
+        if as_bytes:
+            conn.send_bytes(conn.recv_bytes())
+        else:
+            conn.send(conn.recv())
+
+
+def queue_rate(n, item):
+    q, done = mp.Queue(), mp.Queue()
+    p = mp.Process(target=consume, args=(q, done, n))
+    p.start()
+    done.get()
+    start = time.perf_counter()
+    for _ in range(n):
+        q.put(item)
+    done.get()
+    elapsed = time.perf_counter() - start
+    p.join()
+    return elapsed
+
+
+def round_trip(as_bytes):
+    a, b = mp.Pipe()
+    warm = 1000
+    p = mp.Process(target=echo, args=(b, ROUNDS + warm, as_bytes))
+    p.start()
+    payload = b'12345678'
+    for i in range(ROUNDS + warm):
+        if i == warm:
+            start = time.perf_counter()
+        if as_bytes:
+            a.send_bytes(payload)
+            a.recv_bytes()
+        else:
+            a.send(i)
+            a.recv()
+    elapsed = time.perf_counter() - start
+    p.join()
+    return elapsed / ROUNDS * 1e6
+
+
+if __name__ == '__main__':
+    small = N_SMALL / queue_rate(N_SMALL, 12345)
+    big = N_BIG / queue_rate(N_BIG, b'x' * (1 << 20))
+    print(json.dumps({
+        'queueSmallPerSec': small,
+        'queue1MiBMiBPerSec': big,
+        'pipeRoundTripObjectUs': round_trip(False),
+        'pipeRoundTripBytesUs': round_trip(True),
+    }))

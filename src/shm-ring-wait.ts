@@ -1,0 +1,109 @@
+/**
+ * Waiting on a ring's futex words, in a blocking form (sync APIs, e.g. in a
+ * child) and a Promise form (never blocks the event loop).
+ *
+ * Both first spin briefly: a peer process on another core usually answers
+ * within microseconds, and a futex sleep/wake costs ~13 µs round trip here,
+ * so the spin is what makes a Pipe round trip fast. The spin is short so a
+ * waiting process does not steal much CPU from others on a 2-core machine.
+ *
+ * Sleeping is split into slices; after each slice `onSlice` runs, which
+ * repairs what dead processes left behind (ShmRing.recover) and lets Pipe
+ * notice a dead peer — so no wait hangs forever on a killed process.
+ */
+import { futexWait, futexWaitAsync } from './native.ts';
+import { NOTHING } from './shm-ring.ts';
+
+/** How long to poll before sleeping on the futex. */
+const SPIN_MS = 0.05;
+/** A sleep slice, after which dead processes are looked for. */
+const SLICE_MS = 100;
+
+/** One attempt: a result, or NOTHING to keep waiting. May throw to end the wait. */
+export type Attempt<T> = () => T | typeof NOTHING;
+
+/** The futex word (and its waiter counter at word + 1) that changes when an attempt may succeed. */
+export interface WaitTarget {
+  i32: Int32Array;
+  word: number;
+  onSlice?: () => void;
+}
+
+function deadlineOf(timeoutMs: number | null | undefined): number {
+  return timeoutMs === undefined || timeoutMs === null || timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
+}
+
+function spin<T>(attempt: Attempt<T>, { i32, word }: WaitTarget): T | typeof NOTHING {
+  const until = performance.now() + SPIN_MS;
+  let seq = Atomics.load(i32, word);
+  do {
+    const now = Atomics.load(i32, word);
+    if (now !== seq) {
+      seq = now;
+      const result = attempt();
+      if (result !== NOTHING) return result;
+    }
+  } while (performance.now() < until);
+  return NOTHING;
+}
+
+/** Blocks until `attempt` succeeds or `timeoutMs` passes (then NOTHING). */
+export function waitSync<T>(attempt: Attempt<T>, target: WaitTarget, timeoutMs?: number | null): T | typeof NOTHING {
+  let result = attempt();
+  if (result !== NOTHING || timeoutMs === 0) return result;
+  const deadline = deadlineOf(timeoutMs);
+  result = spin(attempt, target);
+  const { i32, word } = target;
+  while (result === NOTHING) {
+    const seq = Atomics.load(i32, word);
+    result = attempt();
+    if (result !== NOTHING) break;
+    const left = deadline - performance.now();
+    if (left <= 0) break;
+    Atomics.add(i32, word + 1, 1);
+    let outcome;
+    try {
+      outcome = futexWait(i32, word, seq, Math.min(left, SLICE_MS));
+    } finally {
+      Atomics.sub(i32, word + 1, 1);
+    }
+    if (outcome === 'timed-out') target.onSlice?.();
+    result = attempt();
+  }
+  return result;
+}
+
+/**
+ * Resolves when `attempt` succeeds, or with NOTHING after `timeoutMs`;
+ * rejects with the signal's reason when `signal` aborts.
+ */
+export async function waitAsync<T>(
+  attempt: Attempt<T>,
+  target: WaitTarget,
+  timeoutMs?: number | null,
+  signal?: AbortSignal,
+): Promise<T | typeof NOTHING> {
+  signal?.throwIfAborted();
+  let result = attempt();
+  if (result !== NOTHING || timeoutMs === 0) return result;
+  const deadline = deadlineOf(timeoutMs);
+  result = spin(attempt, target);
+  const { i32, word } = target;
+  while (result === NOTHING) {
+    const seq = Atomics.load(i32, word);
+    result = attempt();
+    if (result !== NOTHING) break;
+    const left = deadline - performance.now();
+    if (left <= 0) break;
+    Atomics.add(i32, word + 1, 1);
+    let outcome;
+    try {
+      outcome = await futexWaitAsync(i32, word, seq, Math.min(left, SLICE_MS), { signal });
+    } finally {
+      Atomics.sub(i32, word + 1, 1);
+    }
+    if (outcome === 'timed-out') target.onSlice?.();
+    result = attempt();
+  }
+  return result;
+}

@@ -1,0 +1,131 @@
+// Queue, JoinableQueue, SimpleQueue: in one process and across real children.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { Process } from '../src/process.ts';
+import { Queue } from '../src/queue.ts';
+import { JoinableQueue } from '../src/joinable-queue.ts';
+import { SimpleQueue } from '../src/simple-queue.ts';
+import { Empty, Full } from '../src/channel-errors.ts';
+import { UnserializableError } from '../src/shareable.ts';
+import * as targets from './fixtures/queue-targets.ts';
+import { readResult, resultPath } from './support/result-files.ts';
+
+test('FIFO, qsize/empty/full, Full and Empty without blocking or after a timeout', async () => {
+  const q = new Queue<number>({ maxsize: 2 });
+  assert.equal(q.empty(), true);
+  await q.put(1);
+  q.putSync(2);
+  assert.equal(q.qsize(), 2);
+  assert.equal(q.full(), true);
+  assert.throws(() => q.putNowait(3), Full);
+  await assert.rejects(q.put(3, { timeout: 5 }), Full);
+  assert.equal(await q.get(), 1);
+  assert.equal(q.getSync(), 2);
+  assert.throws(() => q.getNowait(), Empty);
+  assert.throws(() => q.getSync({ timeout: 5 }), Empty);
+  await assert.rejects(q.get({ block: false }), Empty);
+  q.close();
+});
+
+test('operations after close throw; close rejects a pending get and ends for-await', async () => {
+  const q = new Queue();
+  const pending = q.get();
+  q.close();
+  await assert.rejects(pending, /closed/);
+  assert.throws(() => q.putSync(1), /closed/);
+  await assert.rejects(q.get(), /closed/);
+  assert.throws(() => q.qsize(), /closed/);
+
+  const r = new Queue<number>();
+  for (const n of [1, 2, 3]) r.putSync(n);
+  const seen: number[] = [];
+  for await (const n of r) {
+    seen.push(n);
+    if (seen.length === 3) r.close();
+  }
+  assert.deepEqual(seen, [1, 2, 3]);
+});
+
+test('AbortSignal cancels a waiting get; await using closes', async () => {
+  const controller = new AbortController();
+  {
+    await using q = new Queue();
+    const pending = q.get({ signal: controller.signal });
+    controller.abort(new Error('stop'));
+    await assert.rejects(pending, /stop/);
+    assert.equal(q.closed, false);
+    var kept = q;
+  }
+  assert.equal(kept.closed, true);
+});
+
+test('argument validation names the argument', async () => {
+  assert.throws(() => new Queue({ maxsize: 1.5 }), /'maxsize' must be an integer/);
+  const q = new Queue();
+  await assert.rejects(q.put(1, { timeout: -1 }), /'timeout'/);
+  assert.throws(() => q.getSync({ block: 1 as never }), /'block' must be a boolean/);
+  assert.throws(() => q.putSync({ f: Symbol('s') }), (e: Error) => e instanceof UnserializableError && /putSync\(\) argument obj\.f/.test(e.message));
+  await assert.rejects(q.put([1, () => 2]), /put\(\) argument obj\[1\]/);
+  assert.equal(q.empty(), true, 'a failed put leaves nothing behind');
+  q.close();
+});
+
+test('JoinableQueue: taskDone too often throws; join waits for workers in children', async () => {
+  const q = new JoinableQueue<number>();
+  assert.throws(() => q.taskDone(), /task_done\(\) called too many times/);
+  for (let i = 0; i < 6; i++) await q.put(i);
+  assert.equal(await q.join(5), false);
+  const workers = [0, 1].map(() => new Process({ target: targets.workJoinable, args: [q, 3] }));
+  for (const w of workers) w.start();
+  assert.equal(await q.join(), true);
+  await Promise.all(workers.map((w) => w.join()));
+  assert.deepEqual(workers.map((w) => w.exitCode), [0, 0]);
+  assert.equal(q.joinSync(0), true);
+});
+
+test('SimpleQueue: put, get, empty, close', async () => {
+  const q = new SimpleQueue<string>();
+  assert.equal(q.empty(), true);
+  q.put('a');
+  q.put('b');
+  assert.equal(q.empty(), false);
+  assert.equal(await q.get(), 'a');
+  assert.equal(q.getSync(), 'b');
+  q.close();
+  assert.throws(() => q.put('c'), /closed/);
+});
+
+test('a 256 MiB message goes through a queue to a child', async () => {
+  const q = new Queue();
+  const out = resultPath();
+  const big = Buffer.alloc(256 * 1024 * 1024, 1);
+  big[big.length - 1] = 5;
+  await q.put(big);
+  const p = new Process({ target: targets.takeBig, args: [q, out] });
+  p.start();
+  await p.join();
+  assert.equal(p.exitCode, 0);
+  assert.deepEqual(readResult(out), { length: big.length, sum: big.length / 4096, last: 5 });
+});
+
+test('a producer killed while writing a huge message does not corrupt other producers', async () => {
+  const q = new Queue();
+  const killed = new Process({ target: targets.putHuge, args: [q, 1024 * 1024 * 1024] });
+  killed.start();
+  // Wait until its side segment exists: it is then mid-write.
+  const prefix = `${(q as unknown as { ring: { name: string } }).ring.name.slice(1)}.`;
+  while (!readdirSync('/dev/shm').some((n) => n.startsWith(prefix))) await new Promise((r) => setImmediate(r));
+  killed.kill();
+  const producer = new Process({ target: targets.produce, args: [q, 1, 50, 10] });
+  producer.start();
+  await Promise.all([killed.join(), producer.join()]);
+  assert.equal(killed.exitCode, -9);
+  const out = resultPath();
+  await q.put(null);
+  const consumer = new Process({ target: targets.consume, args: [q, out, 1000] });
+  consumer.start();
+  await consumer.join();
+  assert.deepEqual(readResult(out), Array.from({ length: 50 }, (_, seq) => [1, seq, 10]));
+  // The killed producer's unpublished side segment is named after the ring, so the ring's owner removes it at exit.
+});
