@@ -141,17 +141,24 @@ export const osProcessVehicle: Vehicle = {
   },
 };
 
-/** Stops idle spares, e.g. before a test checks for leaked processes. */
-export function stopSpareChildren(): void {
+/** Stops idle spares (e.g. before checking for leaked processes); resolves once they are reaped. */
+export function stopSpareChildren(): Promise<void> {
+  const stopping: Promise<number>[] = [];
   for (const idle of spares.values()) {
-    for (const spare of idle.splice(0)) spare.signal('SIGKILL');
+    for (const spare of idle.splice(0)) {
+      // Whoever awaits the result must be kept alive until the reaping.
+      spare.keepParentAlive(true);
+      spare.signal('SIGKILL');
+      stopping.push(spare.exited);
+    }
   }
+  return Promise.all(stopping).then(() => undefined);
 }
 
 // Spares and daemon children must not outlive the program. 'exit' handlers
 // run synchronously, and a signal can be sent synchronously.
 process.on('exit', () => {
-  stopSpareChildren();
+  void stopSpareChildren();
 });
 
 export function liveChildren(): ReadonlySet<Popen> {

@@ -36,6 +36,9 @@ test('isMainModule is true only in the entry module of the main process', () => 
   // Under the test runner the entry module is this file.
   assert.equal(isMainModule(import.meta), true);
   assert.equal(isMainModule({ url: new URL('./fixtures/targets.ts', import.meta.url).href }), false);
+  // CommonJS callers pass `module`, which carries the file name.
+  assert.equal(isMainModule({ filename: fileURLToPath(import.meta.url) }), true);
+  assert.equal(isMainModule({ filename: fixture('targets.ts') }), false);
   assert.throws(() => isMainModule({} as never), /expects import.meta/);
 });
 
