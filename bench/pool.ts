@@ -1,0 +1,60 @@
+/**
+ * Pool throughput on 100k tiny tasks against Python's Pool(2).map (run via
+ * python3 in the same run) and piscina (worker threads) with 2 workers.
+ * Each figure is the median of 3 runs after a warm-up run, for every
+ * contender alike.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { Pool } from '../src/pool.ts';
+import type { BenchRow } from './bench-row.ts';
+
+const N = 100_000;
+
+/** The tiny task; the workers find it by importing this module again. */
+export function tiny(x: number): number {
+  return x * 2;
+}
+
+async function median(run: () => Promise<number>): Promise<number> {
+  await run();
+  const rates = [await run(), await run(), await run()];
+  return rates.sort((a, b) => a - b)[1];
+}
+
+async function rate(work: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await work();
+  return N / ((performance.now() - start) / 1000);
+}
+
+export async function runPoolBench(): Promise<BenchRow[]> {
+  const script = fileURLToPath(new URL('./pool_py.py', import.meta.url));
+  const python = JSON.parse(execFileSync('python3', [script, String(N)], { encoding: 'utf8' })) as {
+    default: number;
+    chunksize1: number;
+  };
+  const items = Array.from({ length: N }, (_, i) => i);
+
+  const pool = new Pool({ processes: 2 });
+  await pool.map(tiny, items.slice(0, 1000));
+  const oursDefault = await median(() => rate(() => pool.map(tiny, items)));
+  const oursSingle = await median(() => rate(() => pool.map(tiny, items, { chunksize: 1 })));
+  pool.close();
+  await pool.join();
+
+  const piscina = new Piscina({
+    filename: fileURLToPath(new URL('./pool-piscina-task.mjs', import.meta.url)),
+    minThreads: 2,
+    maxThreads: 2,
+  });
+  const piscinaRate = await median(() => rate(() => Promise.all(items.map((x) => piscina.run(x)))));
+  await piscina.destroy();
+
+  return [
+    { name: 'Pool(2).map, 100k tiny tasks, default chunksize', unit: 'tasks/s', ours: oursDefault, anchor: python.default, anchorName: 'Python Pool.map', higherIsBetter: true },
+    { name: 'Pool(2).map, 100k tiny tasks, chunksize 1', unit: 'tasks/s', ours: oursSingle, anchor: python.chunksize1, anchorName: 'Python Pool.map', higherIsBetter: true },
+    { name: 'Pool(2).map chunksize 1 vs piscina run() per task', unit: 'tasks/s', ours: oursSingle, anchor: piscinaRate, anchorName: 'piscina (2 threads)', higherIsBetter: true },
+  ];
+}

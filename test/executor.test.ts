@@ -1,0 +1,133 @@
+// ProcessPoolExecutor with real worker processes: futures, map, shutdown, broken pools.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { ProcessPoolExecutor } from '../src/process-pool-executor.ts';
+import { BrokenProcessPool, CancelledError, TimeoutError } from '../src/pool-errors.ts';
+import * as tasks from './fixtures/pool-tasks.ts';
+import { resultPath } from './support/result-files.ts';
+
+function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+async function collect<T>(iterator: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of iterator) out.push(x);
+  return out;
+}
+
+let executor: ProcessPoolExecutor;
+before(() => {
+  executor = new ProcessPoolExecutor({ maxWorkers: 2 });
+});
+after(async () => {
+  const pids = executor.workerPids;
+  await executor.shutdown();
+  for (const pid of pids) assert.ok(isGone(pid));
+});
+
+test('submit returns a Future: a Promise with done(), running() and cancel()', async () => {
+  const future = executor.submit(tasks.add, 2, 3);
+  assert.equal(future.done(), false);
+  assert.equal(await future, 5);
+  assert.equal(future.done(), true);
+  assert.equal(future.running(), false);
+  assert.equal(future.cancel(), false);
+  assert.equal(await executor.submit(tasks.slowDouble, 4), 8);
+  await assert.rejects(executor.submit(tasks.failOn, 3), (e: unknown) => (e as Error).name === 'ValidationError');
+});
+
+test('cancel() withdraws a call that has not started; a running one cannot be cancelled', async () => {
+  const out = resultPath();
+  // Two long calls occupy both workers; the third waits in the queue.
+  const first = executor.submit(tasks.slowDouble, 1);
+  const second = executor.submit(tasks.slowDouble, 2);
+  const queued = Array.from({ length: 200 }, () => executor.submit(tasks.slowDouble, 3));
+  const last = executor.submit(tasks.touch, out);
+  assert.equal(last.cancel(), true);
+  assert.equal(last.cancelled(), true);
+  assert.equal(last.done(), true);
+  await assert.rejects(last, CancelledError);
+  assert.equal(await first, 2);
+  assert.equal(await second, 4);
+  await Promise.all(queued);
+  assert.equal(existsSync(out), false);
+});
+
+test('map yields in order, reports progress, and honours chunksize', async () => {
+  const progress: number[] = [];
+  assert.deepEqual(await collect(executor.map(tasks.square, [1, 2, 3, 4, 5], { chunksize: 2, onProgress: (d) => progress.push(d) })), [
+    1, 4, 9, 16, 25,
+  ]);
+  assert.equal(progress.at(-1), 5);
+  assert.deepEqual(await collect(executor.map(tasks.square, [])), []);
+  await assert.rejects(collect(executor.map(tasks.failOn, [1, 2, 3])), /bad item 3/);
+});
+
+test('map with a timeout raises TimeoutError when a result is late', async () => {
+  const stuck = new ProcessPoolExecutor({ maxWorkers: 1 });
+  const iterator = stuck.map(tasks.sleepForever, [1], { timeout: 50 });
+  await assert.rejects(iterator.next(), TimeoutError);
+  // Python offers no way to stop a running call either; killing the worker breaks the executor.
+  const [pid] = stuck.workerPids;
+  process.kill(pid, 'SIGKILL');
+  await stuck.shutdown();
+  assert.ok(isGone(pid));
+});
+
+test('arguments are validated and named', async () => {
+  assert.throws(() => new ProcessPoolExecutor({ maxWorkers: 0 }), /'maxWorkers' must be greater than 0/);
+  assert.throws(() => new ProcessPoolExecutor({ maxWorkers: 'x' as never }), /'maxWorkers' must be an integer/);
+  assert.throws(() => new ProcessPoolExecutor({ initializer: 1 as never }), /'initializer' must be a function/);
+  assert.throws(() => new ProcessPoolExecutor({ maxTasksPerChild: -1 }), /'maxTasksPerChild'/);
+  assert.throws(() => executor.submit(3 as never), /fn must be a function/);
+  assert.throws(() => executor.submit(tasks.identity, () => 1), /args\[0\] cannot be sent/);
+  assert.throws(() => executor.map(tasks.square, [1], { timeout: -1 }), /timeout must be a non-negative/);
+  assert.throws(() => executor.map(tasks.square, [1], { chunksize: 0 }), /chunksize must be a positive integer/);
+  assert.throws(() => executor.map(tasks.square, 4 as never), /items must be an iterable/);
+  await assert.rejects(executor.shutdown({ wait: 'yes' as never }), /wait must be a boolean/);
+});
+
+test('a worker that dies breaks the executor: pending and later submits get BrokenProcessPool', async () => {
+  const fragile = new ProcessPoolExecutor({ maxWorkers: 1 });
+  const pids = fragile.workerPids;
+  const dying = fragile.submit(tasks.killSelf);
+  const pending = fragile.submit(tasks.add, 1, 2);
+  await assert.rejects(dying, (e: unknown) => e instanceof BrokenProcessPool && /killed by SIGKILL/.test((e as Error).message));
+  await assert.rejects(pending, BrokenProcessPool);
+  assert.throws(() => fragile.submit(tasks.add, 1, 2), BrokenProcessPool);
+  await fragile.shutdown();
+  for (const pid of pids) assert.ok(isGone(pid));
+});
+
+test('a failing initializer breaks the executor; initargs reach the initializer', async () => {
+  const broken = new ProcessPoolExecutor({ maxWorkers: 1, initializer: tasks.failingInitializer });
+  await assert.rejects(broken.submit(tasks.add, 1, 2), BrokenProcessPool);
+  await broken.shutdown();
+  await using greeter = new ProcessPoolExecutor({ maxWorkers: 1, initializer: tasks.setGreeting, initargs: ['hi'] });
+  assert.equal(await greeter.submit(tasks.greet, 'ann'), 'hi ann');
+});
+
+test('shutdown({ cancelFutures }) cancels queued calls; later submits throw', async () => {
+  const ex = new ProcessPoolExecutor({ maxWorkers: 1, maxTasksPerChild: 2 });
+  const pids = new Set([await ex.submit(tasks.pid), await ex.submit(tasks.pid), await ex.submit(tasks.pid)]);
+  assert.equal(pids.size, 2);
+  const running = ex.submit(tasks.slowDouble, 5);
+  // Calls are handed to workers on the next turn of the event loop.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(running.running(), true);
+  const queued = Array.from({ length: 50 }, () => ex.submit(tasks.slowDouble, 1));
+  const workers = ex.workerPids;
+  await ex.shutdown({ cancelFutures: true });
+  assert.equal(await running, 10);
+  assert.ok(queued.at(-1)!.cancelled());
+  await assert.rejects(queued.at(-1)!, CancelledError);
+  assert.throws(() => ex.submit(tasks.add, 1, 2), /cannot schedule new futures after shutdown/);
+  for (const pid of workers) assert.ok(isGone(pid));
+});
