@@ -26,6 +26,8 @@ void parentGone.then(() => process.exit(1));
 for (const specifier of JSON.parse(process.env.MULTIPROC_PRELOAD ?? '[]') as string[]) {
   await import(specifier);
 }
+// Tells the parent this child is booted (see ControlChannel's greeting).
+channel.send('ready');
 delete process.env.MULTIPROC_PARENT_PID;
 delete process.env.MULTIPROC_PRELOAD;
 

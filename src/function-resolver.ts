@@ -3,7 +3,7 @@
  * same function there (exported or not), else rebuild it from source.
  */
 import { pathToFileURL } from 'node:url';
-import { findFunctionOnHeap, locateFunction, sameLocation } from './inspector-session.ts';
+import { findFunctionOnHeap, isDefinedAt } from './inspector-session.ts';
 import type { FunctionReference } from './function-reference.ts';
 
 function moduleSpecifier(url: string): string | null {
@@ -72,8 +72,7 @@ function findFunction(reference: FunctionReference, namespace: Record<string, un
   const name = reference.name || '<anonymous>';
   if (namespace) {
     for (const candidate of exportedCandidates(namespace)) {
-      const location = locateFunction(candidate);
-      if (location && sameLocation(location, reference)) return candidate;
+      if (candidate.name === reference.name && isDefinedAt(candidate, reference)) return candidate;
     }
     if (reference.name) {
       const onHeap = findFunctionOnHeap(reference.name, reference);

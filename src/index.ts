@@ -21,3 +21,32 @@ export {
   registerShareable,
   UnserializableError,
 } from './shareable.ts';
+export {
+  Pipe,
+  Connection,
+  type PipeOptions,
+  type RecvOptions,
+} from './connection.ts';
+export { Queue, type QueueOptions, type WaitOptions } from './queue.ts';
+export { JoinableQueue } from './joinable-queue.ts';
+export { SimpleQueue } from './simple-queue.ts';
+export { Empty, Full, EOFError, BrokenPipeError, BufferTooShort } from './channel-errors.ts';
+export {
+  Pool,
+  type PoolOptions,
+  type TaskOptions,
+  type ApplyAsyncOptions,
+  type MapOptions,
+  type MapAsyncOptions,
+  type ImapOptions,
+} from './pool.ts';
+export { AsyncResult } from './async-result.ts';
+export {
+  ProcessPoolExecutor,
+  type Future,
+  type ProcessPoolExecutorOptions,
+  type ExecutorMapOptions,
+  type ShutdownOptions,
+} from './process-pool-executor.ts';
+export { BrokenProcessPool, TimeoutError, WorkerDiedError, CancelledError, RemoteTraceback } from './pool-errors.ts';
+export type { ProgressCallback } from './pool-map.ts';

@@ -45,7 +45,7 @@ class OsProcessChild implements Popen {
   private exitedFlag = false;
 
   constructor(readonly child: ChildProcess) {
-    this.channel = new ControlChannel(child.stdio[3] as Socket);
+    this.channel = new ControlChannel(child.stdio[3] as Socket, { expectGreeting: true });
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.exitedFlag = true;
@@ -92,6 +92,7 @@ class OsProcessChild implements Popen {
   }
 }
 
+const REFILL_DELAY_MS = 50;
 const live = new Set<OsProcessChild>();
 const spares = new Map<string, OsProcessChild[]>();
 const launches = new Map<string, number>();
@@ -136,10 +137,32 @@ export const osProcessVehicle: Vehicle = {
     const launched = (launches.get(key) ?? 0) + 1;
     launches.set(key, launched);
     // A program that starts one child should not pay for a spare it never uses.
-    if (launched > 1 || options.preload.length > 0 || options.spares > 1) refill(key, options);
+    if (launched > 1 || options.preload.length > 0 || options.spares > 1) {
+      // Booting a spare takes a core for a few hundred ms; a short-lived
+      // child should not have to share its core with that, so wait a little.
+      let done = false;
+      const refillOnce = () => {
+        if (!done) refill(key, options);
+        done = true;
+      };
+      setTimeout(refillOnce, REFILL_DELAY_MS).unref();
+      void child.exited.then(refillOnce);
+    }
     return child;
   },
 };
+
+/** Resolves once every idle spare has booted and is waiting for work (for benchmarks and tests). */
+export async function whenSparesReady(): Promise<void> {
+  const idle = [...spares.values()].flat();
+  // The caller is waiting on them, so they must keep the program alive meanwhile.
+  for (const spare of idle) spare.keepParentAlive(true);
+  try {
+    await Promise.all(idle.map((spare) => spare.channel.greeted));
+  } finally {
+    for (const spare of idle) spare.keepParentAlive(false);
+  }
+}
 
 /** Stops idle spares (e.g. before checking for leaked processes); resolves once they are reaped. */
 export function stopSpareChildren(): Promise<void> {

@@ -76,7 +76,7 @@ test('an argument structured clone rejects fails at start(), naming it, and no c
     [[new WeakMap()], /args\[0\] cannot be sent .* WeakMap/],
   ];
   for (const [args, message] of cases) {
-    const p = new Process({ target: targets.echoArgs, args });
+    const p = new Process({ target: targets.echoArgs as (...a: unknown[]) => void, args });
     assert.throws(() => p.start(), (error: unknown) => error instanceof UnserializableError && message.test(error.message));
     assert.equal(p.pid, null);
   }

@@ -1,0 +1,63 @@
+/**
+ * `npm run bench`: every benchmark, each beside its anchor (Python's
+ * multiprocessing via python3, piscina) measured in the same run, printed
+ * with the ratio and written to bench/RESULTS.md with the date and machine.
+ * Run it on an otherwise idle machine: these are 2-core shared hosts.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { BenchRow } from './bench-row.ts';
+
+type Suite = [title: string, module: string, exportName: string];
+
+const suites: Suite[] = [
+  ['Process start+join (issue 2)', './process-start.ts', 'runProcessStartBench'],
+  ['Shared values and locks (issue 3)', './shared-value.ts', 'runSharedValueBench'],
+  ['Pipe and Queue (issue 4)', './queue.ts', 'runQueueBench'],
+  ['Pool (issue 5)', './pool.ts', 'runPoolBench'],
+];
+
+function ratio(row: BenchRow): number {
+  return row.higherIsBetter ? row.ours / row.anchor : row.anchor / row.ours;
+}
+
+function format(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+}
+
+const only = process.argv.slice(2);
+const sections: string[] = [];
+for (const [title, module, exportName] of suites) {
+  if (only.length > 0 && !only.some((word) => title.toLowerCase().includes(word.toLowerCase()))) continue;
+  if (!existsSync(fileURLToPath(new URL(module, import.meta.url)))) continue;
+  console.log(`\n## ${title}`);
+  const run = (await import(module))[exportName] as () => Promise<BenchRow[]>;
+  const rows = await run();
+  const lines = ['| benchmark | multiproc | anchor | anchor value | better by |', '|---|---|---|---|---|'];
+  for (const row of rows) {
+    const line = `| ${row.name} | ${format(row.ours)} ${row.unit} | ${row.anchorName} | ${format(row.anchor)} ${row.unit} | ${ratio(row).toFixed(2)}x |`;
+    console.log(`${row.name}: ${format(row.ours)} ${row.unit} vs ${row.anchorName} ${format(row.anchor)} ${row.unit} → ${ratio(row).toFixed(2)}x`);
+    lines.push(line);
+  }
+  sections.push(`## ${title}\n\n${lines.join('\n')}\n`);
+}
+
+const python = execFileSync('python3', ['--version'], { encoding: 'utf8' }).trim();
+const header = [
+  '# Benchmark results',
+  '',
+  'Written by `npm run bench`; "better by" is how many times multiproc beats the anchor',
+  '(below 1.00x, the anchor is faster). Anchors run in the same process tree, in the same run.',
+  '',
+  `- date: ${new Date().toISOString()}`,
+  `- machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB`,
+  `- Node ${process.version}, ${python}`,
+  '',
+].join('\n');
+if (only.length === 0) {
+  writeFileSync(fileURLToPath(new URL('./RESULTS.md', import.meta.url)), `${header}\n${sections.join('\n')}`);
+  console.log('\nwritten to bench/RESULTS.md');
+}
+process.exit(0);
