@@ -29,3 +29,21 @@ test('examples/globals-spawn.ts prints the seed\'s spawn output, with ReferenceE
   assert.equal(lines.at(-1), 'main process: Hello there');
   assert.ok(!run.stdout.includes('child process'));
 });
+
+test('examples/pool-progress.ts maps in a pool with the serial loop\'s results', async () => {
+  const run = await runProgram(example('pool-progress.ts'));
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^serial loop: 48 tasks in \d+ ms$/m);
+  assert.match(run.stdout, /^pool of \d+: 48 tasks in \d+ ms \(same results: true\)$/m);
+  assert.match(run.stdout, /^speed-up: \d+\.\d\dx$/m);
+});
+
+test('examples/demo.ts (npm run demo) runs every example and succeeds', async () => {
+  const run = await runProgram(example('demo.ts'), { mergeStderr: true });
+  assert.equal(run.code, 0, run.stdout);
+  for (const file of ['globals-fork.ts', 'globals-spawn.ts', 'pool-progress.ts']) {
+    assert.match(run.stdout, new RegExp(`=== examples/${file.replace('.', '\\.')} — `));
+  }
+  assert.match(run.stdout, /child process after: hello hello!/);
+  assert.match(run.stdout, /ReferenceError: data is not defined/);
+});

@@ -6,15 +6,8 @@ import { ProcessPoolExecutor } from '../src/process-pool-executor.ts';
 import { BrokenProcessPool, CancelledError, TimeoutError } from '../src/pool-errors.ts';
 import * as tasks from './fixtures/pool-tasks.ts';
 import { resultPath } from './support/result-files.ts';
+import { isGone } from './support/processes.ts';
 
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
 
 async function collect<T>(iterator: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

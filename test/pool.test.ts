@@ -7,15 +7,8 @@ import { getContext } from '../src/context.ts';
 import { BrokenProcessPool, RemoteTraceback, TimeoutError, WorkerDiedError } from '../src/pool-errors.ts';
 import * as tasks from './fixtures/pool-tasks.ts';
 import { resultPath } from './support/result-files.ts';
+import { isGone } from './support/processes.ts';
 
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
 
 /** Closes (or terminates) and joins, then checks that no worker outlived the pool. */
 async function finish(pool: Pool, how: 'close' | 'terminate' = 'close'): Promise<void> {

@@ -8,17 +8,10 @@ import { Process } from '../src/index.ts';
 import { stopSpareChildren } from '../src/vehicle-os-process.ts';
 import * as targets from './fixtures/targets.ts';
 import { runProgram } from './support/run-program.ts';
+import { isRunning } from './support/processes.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Nothing raises an event when a process that is not our child exits, so
