@@ -1,0 +1,19 @@
+{
+  "targets": [
+    {
+      "target_name": "multiproc_native",
+      "sources": [
+        "native/addon.cc",
+        "native/segment.cc",
+        "native/futex.cc",
+        "native/async_wait.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "libraries": ["-lrt", "-lpthread"]
+    }
+  ]
+}

@@ -1,0 +1,32 @@
+// Shared declarations of the multiproc native core. Everything above the
+// kernel primitives (shared memory, futex, prctl) lives in TypeScript.
+#pragma once
+#include <napi.h>
+#include <ctime>
+#include <string>
+
+namespace multiproc {
+
+/** Outcome of a futex wait, in the order the TypeScript layer decodes. */
+enum WaitResult { kWaitOk = 0, kWaitNotEqual = 1, kWaitTimedOut = 2, kWaitCancelled = 3 };
+
+/** Builds an Error shaped like Node's system errors (code, errno, syscall, path). */
+Napi::Error SystemError(Napi::Env env, int err, const char* syscall, const std::string& path);
+
+/** Absolute CLOCK_MONOTONIC deadline `ms` from now; ms must be finite and >= 0. */
+timespec DeadlineAfter(double ms);
+
+/** Resolves an Int32Array argument and index to the address of the cell. */
+int* CellAddress(const Napi::CallbackInfo& info, size_t arrayArg, size_t indexArg);
+
+/** Reads a timeout in ms (>= 0 or Infinity) from argument `arg`. */
+double TimeoutArgument(const Napi::CallbackInfo& info, size_t arg);
+
+/** Blocking shared FUTEX_WAIT with an absolute deadline (nullptr: none), retried on EINTR. */
+WaitResult WaitShared(int* addr, int expected, const timespec* deadline);
+
+void InitSegments(Napi::Env env, Napi::Object exports);
+void InitFutex(Napi::Env env, Napi::Object exports);
+void InitAsyncWait(Napi::Env env, Napi::Object exports);
+
+}  // namespace multiproc

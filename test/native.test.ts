@@ -1,0 +1,206 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import {
+  createSegment,
+  currentThreadId,
+  futexWait,
+  futexWaitAsync,
+  futexWake,
+  openSegment,
+  pendingAsyncWaits,
+  unlinkSegment,
+} from '../src/native.ts';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const segmentName = (): string => `/mp-${process.pid}-t${randomBytes(6).toString('hex')}`;
+
+function runChild(file: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture(file), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Starts a worker thread running a TypeScript fixture (tsx hooks do not reach workers by themselves). */
+function startTsWorker(file: string, workerData: unknown): Worker {
+  const source = `import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(fixture(file))}, ${JSON.stringify(import.meta.url)}))`;
+  return new Worker(source, { eval: true, workerData });
+}
+
+/** Creates a segment, runs `body`, and always unlinks it. */
+async function withSegment(size: number, body: (name: string, cells: Int32Array) => Promise<void>): Promise<void> {
+  const name = segmentName();
+  const cells = new Int32Array(createSegment(name, size));
+  try {
+    await body(name, cells);
+  } finally {
+    unlinkSegment(name);
+  }
+}
+
+/** Waits without blocking until cells[index] !== value. */
+async function waitChange(cells: Int32Array, index: number, value: number): Promise<void> {
+  while (Atomics.load(cells, index) === value) await futexWaitAsync(cells, index, value, Infinity);
+}
+
+test('segments are SharedArrayBuffers backed by /dev/shm, shared between mappings', async () => {
+  await withSegment(4096, async (name, cells) => {
+    assert.ok(cells.buffer instanceof SharedArrayBuffer);
+    assert.equal(cells.buffer.byteLength, 4096);
+    assert.ok(existsSync(`/dev/shm${name}`));
+    const again = new Int32Array(openSegment(name));
+    cells[5] = 123;
+    assert.equal(again[5], 123);
+  });
+});
+
+test('segment errors carry EEXIST / ENOENT codes, and bad arguments are named', async () => {
+  await withSegment(64, async (name) => {
+    assert.throws(() => createSegment(name, 64), (e: NodeJS.ErrnoException) => e.code === 'EEXIST');
+  });
+  const missing = segmentName();
+  assert.throws(() => openSegment(missing), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+  assert.throws(() => unlinkSegment(missing), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+  assert.throws(() => createSegment('no-slash', 8), /name must be a POSIX shared-memory name/);
+  assert.throws(() => createSegment('/a/b', 8), /name must be/);
+  assert.throws(() => createSegment(segmentName(), 0), /size must be a positive integer/);
+  assert.throws(() => createSegment(segmentName(), 1.5), /size must be a positive integer/);
+});
+
+test('Atomics.add from 4 processes adds up exactly', async () => {
+  await withSegment(64, async (name, cells) => {
+    const results = await Promise.all([1, 2, 3, 4].map(() => runChild('sync-native-adder.ts', [name, '100000'])));
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    assert.equal(Atomics.load(cells, 0), 400_000);
+  });
+});
+
+test('futexWait in a child is woken by futexWake from the parent', async () => {
+  await withSegment(64, async (name, cells) => {
+    const child = runChild('sync-native-waiter.ts', ['wait', name]);
+    await waitChange(cells, 1, 0);
+    Atomics.store(cells, 0, 1);
+    futexWake(cells, 0, 1);
+    const r = await child;
+    assert.equal(r.code, 0, r.stderr);
+    // 'not-equal' is legitimate if the store landed before the child blocked.
+    assert.match(r.stdout, /^(ok|not-equal)$/);
+  });
+});
+
+test('futexWaitAsync in the parent is woken by a child, and the loop keeps running meanwhile', async () => {
+  await withSegment(64, async (name, cells) => {
+    const child = runChild('sync-native-waiter.ts', ['wake', name]);
+    const woken = waitChange(cells, 2, 0);
+    // The event loop is free while the wait is pending: timers and I/O run.
+    await new Promise((resolve) => setImmediate(resolve));
+    await readFile(fixture('sync-native-adder.ts'));
+    assert.equal(Atomics.load(cells, 2), 0);
+    Atomics.store(cells, 0, 1);
+    futexWake(cells, 0, 1);
+    await woken;
+    assert.equal(Atomics.load(cells, 2), 7);
+    assert.equal((await child).code, 0);
+  });
+});
+
+test('many pending async waits do not stall file I/O (no libuv threadpool use)', async () => {
+  await withSegment(64, async (_name, cells) => {
+    const waits = Array.from({ length: 8 }, () => futexWaitAsync(cells, 0, 0, Infinity));
+    assert.equal(pendingAsyncWaits(), 8);
+    const files = await Promise.all(Array.from({ length: 8 }, () => readFile(fixture('sync-native-adder.ts'), 'utf8')));
+    assert.ok(files.every((text) => text.includes('openSegment')));
+    Atomics.store(cells, 0, 1);
+    assert.ok(futexWake(cells, 0, Infinity) <= 8);
+    // A pool thread that had not parked yet when the value changed reports 'not-equal'.
+    for (const result of await Promise.all(waits)) assert.match(result, /^(ok|not-equal)$/);
+    assert.equal(pendingAsyncWaits(), 0);
+  });
+});
+
+test('timeouts and not-equal, sync and async', async () => {
+  await withSegment(64, async (_name, cells) => {
+    assert.equal(futexWait(cells, 0, 0, 10), 'timed-out');
+    assert.equal(futexWait(cells, 0, 0, 0), 'timed-out');
+    assert.equal(futexWait(cells, 0, 1, Infinity), 'not-equal');
+    assert.equal(await futexWaitAsync(cells, 0, 0, 10), 'timed-out');
+    assert.equal(await futexWaitAsync(cells, 0, 5, Infinity), 'not-equal');
+    assert.equal(futexWake(cells, 0, 1), 0);
+  });
+});
+
+test('an aborted async wait rejects with the reason and leaves other waiters parked', async () => {
+  await withSegment(64, async (_name, cells) => {
+    const controller = new AbortController();
+    const other = futexWaitAsync(cells, 0, 0, Infinity);
+    const aborted = futexWaitAsync(cells, 0, 0, Infinity, { signal: controller.signal });
+    controller.abort(new Error('stop'));
+    await assert.rejects(aborted, /stop/);
+    assert.equal(pendingAsyncWaits(), 1);
+    Atomics.store(cells, 0, 1);
+    assert.ok(futexWake(cells, 0, Infinity) <= 1);
+    assert.match(await other, /^(ok|not-equal)$/);
+    await assert.rejects(futexWaitAsync(cells, 0, 0, Infinity, { signal: controller.signal }), /stop/);
+  });
+});
+
+test('a pending ref wait keeps a child alive; an unref wait does not', async () => {
+  await withSegment(64, async (name) => {
+    const kept = await runChild('sync-native-waiter.ts', ['keep', name]);
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.equal(kept.stdout, 'timed-out');
+    const unref = await runChild('sync-native-waiter.ts', ['unref', name]);
+    assert.equal(unref.code, 0, unref.stderr);
+    assert.equal(unref.stdout, 'started');
+  });
+});
+
+test('the addon works in worker threads, woken from the main thread', async () => {
+  await withSegment(64, async (_name, cells) => {
+    const worker = startTsWorker('sync-native-worker.ts', { buffer: cells.buffer });
+    const failed = new Promise<never>((_resolve, reject) => worker.once('error', reject));
+    const message = new Promise<{ sync: string; async: string }>((resolve) => worker.once('message', resolve));
+    await Promise.race([waitChange(cells, 1, 0), failed]);
+    Atomics.store(cells, 0, 1);
+    futexWake(cells, 0, 1);
+    await Promise.race([waitChange(cells, 3, 0), failed]);
+    Atomics.store(cells, 2, 1);
+    futexWake(cells, 2, 1);
+    const result = await Promise.race([message, failed]);
+    assert.match(result.sync, /^(ok|not-equal)$/);
+    assert.match(result.async, /^(ok|not-equal)$/);
+    await worker.terminate();
+  });
+});
+
+test('a worker terminated while its async wait is pending exits cleanly', async () => {
+  await withSegment(64, async (_name, cells) => {
+    const worker = startTsWorker('sync-native-worker-park.ts', { buffer: cells.buffer });
+    await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    assert.equal(await worker.terminate(), 1);
+    assert.equal(pendingAsyncWaits(), 0);
+  });
+});
+
+test('argument validation names the argument', () => {
+  const cells = new Int32Array(new SharedArrayBuffer(8));
+  assert.throws(() => futexWait(new Uint32Array(2) as never, 0, 0, 0), /i32 must be an Int32Array/);
+  assert.throws(() => futexWait(cells, 2, 0, 0), /index must be an integer in \[0, 2\)/);
+  assert.throws(() => futexWait(cells, 0, 0, -1), /timeoutMs must be/);
+  assert.throws(() => futexWake(cells, 0, -1), /count must be/);
+  assert.equal(currentThreadId(), process.pid);
+});
