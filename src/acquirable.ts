@@ -1,0 +1,84 @@
+/**
+ * The platform-style helpers shared by every lock-like primitive (Lock,
+ * RLock, Semaphore, BoundedSemaphore): scoped holding with `using` /
+ * `await using`, and running a function under the lock.
+ */
+import type { AcquireOptions } from './wait-plan.ts';
+
+/** Thrown by hold()/run() when the lock could not be acquired within the timeout (or at all, with blocking: false). */
+export class AcquireTimeoutError extends Error {
+  constructor(what: string) {
+    super(`${what} could not be acquired in time`);
+    this.name = 'AcquireTimeoutError';
+  }
+}
+
+/**
+ * A held acquisition. Releasing it (explicitly, or by leaving a `using` /
+ * `await using` scope) releases the lock once; further releases do nothing.
+ */
+export interface Held extends Disposable, AsyncDisposable {
+  release(): void;
+}
+
+/** Base class of lock-like primitives: subclasses supply acquire/acquireSync/release. */
+export abstract class Acquirable {
+  /** Waits (without blocking the event loop) to acquire; resolves true if acquired, false on timeout or blocking: false. */
+  abstract acquire(options?: AcquireOptions): Promise<boolean>;
+  /** Blocks the calling thread to acquire; true if acquired, false on timeout or blocking: false. */
+  abstract acquireSync(options?: AcquireOptions): boolean;
+  /** Releases one acquisition. */
+  abstract release(): void;
+
+  private held(): Held {
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.release();
+    };
+    return {
+      release,
+      [Symbol.dispose]: release,
+      [Symbol.asyncDispose]: async () => release(),
+    };
+  }
+
+  /**
+   * Acquires and returns a handle that releases on scope exit:
+   * `await using held = await lock.hold()`. Throws AcquireTimeoutError
+   * if not acquired (timeout passed, or blocking: false and busy).
+   */
+  async hold(options?: AcquireOptions): Promise<Held> {
+    if (!(await this.acquire(options))) throw new AcquireTimeoutError(this.constructor.name);
+    return this.held();
+  }
+
+  /** Synchronous hold(): `using held = lock.holdSync()`. */
+  holdSync(options?: AcquireOptions): Held {
+    if (!this.acquireSync(options)) throw new AcquireTimeoutError(this.constructor.name);
+    return this.held();
+  }
+
+  /** Runs `fn` while holding the lock (async acquire), releasing it however `fn` ends. */
+  async run<T>(fn: () => T | Promise<T>, options?: AcquireOptions): Promise<T> {
+    if (typeof fn !== 'function') throw new TypeError('run: fn must be a function');
+    if (!(await this.acquire(options))) throw new AcquireTimeoutError(this.constructor.name);
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Runs synchronous `fn` while holding the lock (blocking acquire). */
+  runSync<T>(fn: () => T, options?: AcquireOptions): T {
+    if (typeof fn !== 'function') throw new TypeError('runSync: fn must be a function');
+    if (!this.acquireSync(options)) throw new AcquireTimeoutError(this.constructor.name);
+    try {
+      return fn();
+    } finally {
+      this.release();
+    }
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Guarantees that no shared-memory segment outlives the program that created
+ * it, even if the program is SIGKILLed or a child crashes.
+ *
+ * The first process of a program that creates a segment starts a tiny `sh`
+ * tracker whose stdin is a FIFO. Only that process holds the pipe's write end
+ * (a raw CLOEXEC descriptor, so children do not inherit it and it keeps no
+ * event loop alive). When the process ends, however it ends, the kernel
+ * closes the descriptor, the tracker reads EOF and unlinks every registered
+ * name. Registration is a marker file in the tracker's directory, whose path
+ * children inherit through an environment variable, so segments created by
+ * children are unlinked with the program too. Markers are written BEFORE the
+ * segment is created, so no kill can fall between creation and registration.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Environment variable naming the tracker directory of the running program. */
+export const TRACKER_ENV = 'MULTIPROC_RESOURCE_TRACKER';
+
+// Reads until EOF (builtin `read`, no extra process), then unlinks every
+// registered segment. It ignores terminal signals so a Ctrl-C that kills the
+// program cannot also skip the cleanup; it runs in its own session anyway.
+const TRACKER_SCRIPT = `
+trap '' INT HUP
+while IFS= read -r _line; do :; done
+for f in "$1"/*; do
+  [ -f "$f" ] || continue
+  name=$(cat "$f")
+  rm -f "/dev/shm/\${name#/}"
+done
+rm -rf "$1"
+`;
+
+let directory: string | undefined;
+let trackerPid: number | undefined;
+// Never closed: its closing at process death is the tracker's signal.
+let writeEnd: number | undefined;
+
+/**
+ * Returns the tracker directory of this program, starting the tracker if
+ * this process is the first to need one. Call before starting children so
+ * they inherit it (it is cheap once started).
+ */
+export function ensureResourceTracker(): string {
+  if (directory !== undefined) return directory;
+  const inherited = process.env[TRACKER_ENV];
+  if (inherited && existsSync(inherited)) {
+    directory = inherited;
+    return directory;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'multiproc-tracker-'));
+  // A FIFO, not Node's stdio 'pipe' (a socketpair, which cannot be reopened
+  // or held by a raw descriptor). The read end is opened non-blocking so it
+  // needs no writer yet; libuv makes the child's stdin blocking again.
+  const fifo = join(dir, '.fifo');
+  const made = spawnSync('mkfifo', ['-m', '600', fifo]);
+  if (made.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`could not create the resource tracker's FIFO: ${String(made.stderr ?? made.error)}`);
+  }
+  const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  writeEnd = openSync(fifo, constants.O_WRONLY);
+  rmSync(fifo);
+  // stderr is inherited on purpose: whoever reads this program's stderr sees
+  // it close only once the tracker has finished cleaning up.
+  const child = spawn('/bin/sh', ['-c', TRACKER_SCRIPT, 'multiproc-resource-tracker', dir], {
+    stdio: [readEnd, 'ignore', 'inherit'],
+    detached: true,
+  });
+  closeSync(readEnd);
+  if (child.pid === undefined) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error('could not start the shared-memory resource tracker (/bin/sh)');
+  }
+  child.unref();
+  trackerPid = child.pid;
+  directory = dir;
+  process.env[TRACKER_ENV] = dir;
+  return dir;
+}
+
+/** The tracker process id if this process started it (for tests and diagnostics). */
+export function resourceTrackerPid(): number | undefined {
+  return trackerPid;
+}
+
+function markerPath(name: string): string {
+  return join(ensureResourceTracker(), createHash('sha1').update(name).digest('hex'));
+}
+
+/**
+ * Registers a segment name to be unlinked when the program ends. Returns
+ * false if it was already registered (then the earlier registrant owns it).
+ */
+export function registerSegment(name: string): boolean {
+  try {
+    writeFileSync(markerPath(name), name, { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+/** Forgets a segment name, after it was unlinked explicitly. */
+export function unregisterSegment(name: string): void {
+  rmSync(markerPath(name), { force: true });
+}
