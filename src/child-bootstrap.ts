@@ -10,6 +10,7 @@ import { adoptCurrentProcess, adoptParentProcess, Process } from './process.ts';
 import { importDefiningModule, resolveFunction } from './function-resolver.ts';
 import { decodeFromTransfer } from './shareable.ts';
 import type { LaunchPayload } from './launch-payload.ts';
+import { exitImmediately } from './native.ts';
 
 function reportAndExit(error: unknown): never {
   process.stderr.write(`Process ${currentState.name}:\n${inspect(error)}\n`);
@@ -26,6 +27,20 @@ function applyGlobals(globals: Record<string, unknown> | null): void {
   if (globals) Object.assign(globalThis, globals);
 }
 
+/**
+ * Like CPython's child, which calls os._exit() after run(), skip Node's
+ * teardown once the 'exit' handlers have run. process.exit() ends in
+ * process.reallyExit (the same hook signal-exit patches); a natural end of the
+ * event loop is turned into process.exit() when nobody else listens for it.
+ */
+function exitWithoutTeardown(): void {
+  const proc = process as unknown as { reallyExit(code: number): never };
+  proc.reallyExit = (code: number) => exitImmediately(code & 0xff);
+  process.on('beforeExit', function exitNow() {
+    if (process.listenerCount('beforeExit') === 1) process.exit();
+  });
+}
+
 export async function runChild(payload: LaunchPayload, parentGone: Promise<void>): Promise<void> {
   adoptChildState({
     name: payload.name,
@@ -36,6 +51,7 @@ export async function runChild(payload: LaunchPayload, parentGone: Promise<void>
   });
   adoptParentProcess(payload.parentPid, payload.parentName, parentGone);
   applyEnvironment(payload);
+  exitWithoutTeardown();
   process.on('uncaughtException', reportAndExit);
   process.on('unhandledRejection', reportAndExit);
   try {

@@ -50,3 +50,14 @@ export {
 } from './process-pool-executor.ts';
 export { BrokenProcessPool, TimeoutError, WorkerDiedError, CancelledError, RemoteTraceback } from './pool-errors.ts';
 export type { ProgressCallback } from './pool-map.ts';
+export { SharedMemory, type SharedMemoryOptions } from './shared-memory.ts';
+export { ShareableList, type ShareableItem } from './shareable-list.ts';
+export { Value, RawValue, type SynchronizedOptions, type Typecode, type ElementOf } from './shared-value.ts';
+export { SharedArray, RawArray } from './shared-array.ts';
+export { Lock, RLock, type AnyLock } from './lock.ts';
+export { Semaphore, BoundedSemaphore } from './semaphore.ts';
+export { Event } from './event.ts';
+export { Condition } from './condition.ts';
+export { Barrier, BrokenBarrierError, type BarrierOptions } from './barrier.ts';
+export { AcquireTimeoutError, type Held } from './acquirable.ts';
+export type { AcquireOptions, WaitOptions as SyncWaitOptions } from './wait-plan.ts';

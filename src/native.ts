@@ -48,6 +48,7 @@ interface NativeAddon {
   futexCancel(id: number): boolean;
   pendingWaits(): number;
   setParentDeathSignal(signal: number): void;
+  exitImmediately(code: number): never;
   gettid(): number;
 }
 
@@ -166,6 +167,18 @@ export function pendingAsyncWaits(): number {
  * prctl(PR_SET_PDEATHSIG, signal): the kernel sends `signal` to this process
  * when the thread that forked it exits; used so children die with their parent.
  */
+/**
+ * Ends the process at once with `code` (_exit), skipping Node's teardown.
+ * Only for a child whose 'exit' handlers have all run and whose output is
+ * written (stdout and stderr writes to pipes and files are synchronous on Linux).
+ */
+export function exitImmediately(code: number): never {
+  if (!Number.isInteger(code) || code < 0 || code > 255) {
+    throw new RangeError(`code must be an integer exit status in [0, 255] (got ${String(code)})`);
+  }
+  return addon.exitImmediately(code);
+}
+
 export function setParentDeathSignal(signal: number): void {
   if (!Number.isInteger(signal) || signal < 0 || signal > 64) {
     throw new RangeError(`signal must be a signal number in [0, 64] (got ${String(signal)})`);

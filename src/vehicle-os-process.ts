@@ -13,6 +13,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { ControlChannel } from './control-channel.ts';
+import { ensureResourceTracker } from './resource-tracker.ts';
 import type { LaunchPayload } from './launch-payload.ts';
 import type { Popen, Vehicle, VehicleOptions } from './popen.ts';
 
@@ -98,6 +99,9 @@ const spares = new Map<string, OsProcessChild[]>();
 const launches = new Map<string, number>();
 
 function bootChild(preload: string[]): OsProcessChild {
+  // Children inherit the tracker through the environment, so the segments
+  // they create are cleaned up with the whole program, not with them.
+  ensureResourceTracker();
   const child = spawn(process.execPath, [...childExecArgv(), CHILD_MAIN], {
     stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
     env: {
