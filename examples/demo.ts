@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 const demos: Array<[string, string]> = [
   ['globals-fork.ts', 'fork: the child sees a snapshot of the parent\'s globals'],
   ['globals-spawn.ts', 'spawn: the child has no such global, fails, and exits with code 1'],
+  ['shared-counter.ts', 'Value: two processes increment a shared counter under its lock'],
   ['pool-progress.ts', 'Pool: a CPU-heavy map with a progress bar, against a serial loop'],
 ];
 

@@ -38,10 +38,16 @@ test('examples/pool-progress.ts maps in a pool with the serial loop\'s results',
   assert.match(run.stdout, /^speed-up: \d+\.\d\dx$/m);
 });
 
+test('examples/shared-counter.ts adds up exactly across two processes', async () => {
+  const run = await runProgram(example('shared-counter.ts'));
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(run.stdout.trimEnd().split('\n'), ['exit codes: 0, 0', 'total: 200000']);
+});
+
 test('examples/demo.ts (npm run demo) runs every example and succeeds', async () => {
   const run = await runProgram(example('demo.ts'), { mergeStderr: true });
   assert.equal(run.code, 0, run.stdout);
-  for (const file of ['globals-fork.ts', 'globals-spawn.ts', 'pool-progress.ts']) {
+  for (const file of ['globals-fork.ts', 'globals-spawn.ts', 'shared-counter.ts', 'pool-progress.ts']) {
     assert.match(run.stdout, new RegExp(`=== examples/${file.replace('.', '\\.')} — `));
   }
   assert.match(run.stdout, /child process after: hello hello!/);
