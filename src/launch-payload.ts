@@ -1,6 +1,7 @@
 /** What a parent sends a child to start it: the one message of the launch protocol. */
 import type { FunctionReference } from './function-reference.ts';
 
+/** How a child process is started: 'fork' (emulated), 'spawn' or 'forkserver'. */
 export type StartMethodName = 'fork' | 'spawn' | 'forkserver';
 
 export interface LaunchPayload {

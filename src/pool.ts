@@ -55,6 +55,7 @@ export interface TaskOptions {
   signal?: AbortSignal | null;
 }
 
+/** Options of `Pool.applyAsync`: Python-style callbacks besides the returned AsyncResult. */
 export interface ApplyAsyncOptions<R> extends TaskOptions {
   /** Called with the result on success. */
   callback?: ((result: R) => void) | null;
@@ -62,6 +63,7 @@ export interface ApplyAsyncOptions<R> extends TaskOptions {
   errorCallback?: ((error: Error) => void) | null;
 }
 
+/** Options of `Pool.map` and `Pool.starmap`. */
 export interface MapOptions extends TaskOptions {
   /** Items per task sent to a worker; default ceil(n / (4 × workers)) as in Python. */
   chunksize?: number;
@@ -69,11 +71,13 @@ export interface MapOptions extends TaskOptions {
   onProgress?: ProgressCallback | null;
 }
 
+/** Options of `Pool.mapAsync` and `Pool.starmapAsync`. */
 export interface MapAsyncOptions<R> extends MapOptions {
   callback?: ((results: R[]) => void) | null;
   errorCallback?: ((error: Error) => void) | null;
 }
 
+/** Options of `Pool.imap` and `Pool.imapUnordered`. */
 export interface ImapOptions {
   /** Items per task; default 1, as in Python. */
   chunksize?: number;

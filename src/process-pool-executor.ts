@@ -47,6 +47,7 @@ export type Future<T> = Promise<T> & {
   running(): boolean;
 };
 
+/** Options of `ProcessPoolExecutor.map`. */
 export interface ExecutorMapOptions {
   /** Milliseconds from the map() call after which a result not yet ready raises TimeoutError. */
   timeout?: number | null;
@@ -56,6 +57,7 @@ export interface ExecutorMapOptions {
   onProgress?: ProgressCallback | null;
 }
 
+/** Options of `ProcessPoolExecutor.shutdown`. */
 export interface ShutdownOptions {
   /** Wait for the workers to exit (default true). */
   wait?: boolean;
