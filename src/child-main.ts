@@ -8,6 +8,7 @@ import { Socket } from 'node:net';
 import { ControlChannel } from './control-channel.ts';
 import { runChild } from './child-bootstrap.ts';
 import { setParentChannel } from './parent-link.ts';
+import { warmUpInspector } from './inspector-session.ts';
 import type { LaunchPayload } from './launch-payload.ts';
 import { setParentDeathSignal } from './native.ts';
 import './index.ts';
@@ -26,6 +27,8 @@ void parentGone.then(() => process.exit(1));
 for (const specifier of JSON.parse(process.env.MULTIPROC_PRELOAD ?? '[]') as string[]) {
   await import(specifier);
 }
+// Finding the target needs the inspector; connecting it now saves the time later.
+warmUpInspector();
 // Tells the parent this child is booted (see ControlChannel's greeting).
 channel.send('ready');
 delete process.env.MULTIPROC_PARENT_PID;

@@ -57,6 +57,11 @@ function post<T>(method: string, params?: object): T {
   return result;
 }
 
+/** Connects the session ahead of need (an idle spare child does this while it waits for work). */
+export function warmUpInspector(): void {
+  post('Runtime.releaseObjectGroup', { objectGroup: OBJECT_GROUP });
+}
+
 function scriptUrl(scriptId: string): string {
   if (!scriptUrls.has(scriptId)) {
     // Enabling the debugger replays scriptParsed for every loaded script;
