@@ -16,6 +16,7 @@ def consume(q, done, n):
 
 
 def echo(conn, rounds, as_bytes):
+    conn.send('ready')
     for _ in range(rounds):
         if as_bytes:
             conn.send_bytes(conn.recv_bytes())
@@ -42,6 +43,7 @@ def round_trip(as_bytes):
     warm = 1000
     p = mp.Process(target=echo, args=(b, ROUNDS + warm, as_bytes))
     p.start()
+    a.recv()
     payload = b'12345678'
     for i in range(ROUNDS + warm):
         if i == warm:

@@ -37,9 +37,20 @@ export interface RecvOptions {
   signal?: AbortSignal;
 }
 
-function farEndClosed(ring: ShmRing, refs: number, pid: number): boolean {
-  return Atomics.load(ring.i32, refs) <= 0 || !pidAlive(Atomics.load(ring.i32, pid));
+/** A private copy of ring bytes (Buffer.from on a view of shared memory copies element by element). */
+function copyOf(payload: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(payload.length);
+  payload.copy(out);
+  return out;
 }
+
+/**
+ * How long a "writer is alive" answer is trusted. kill(pid, 0) costs ~1 µs
+ * and a receive that finds the ring empty asks twice before it gets the
+ * message, a good part of an ~8 µs round trip; a writer's death is noticed
+ * at most this much later.
+ */
+const ALIVE_TRUST_MS = 1;
 
 /** One end of a pipe. Sendable to other processes as a Process argument or inside a message. */
 export class Connection {
@@ -48,6 +59,9 @@ export class Connection {
   readonly #writer: ShmRing | null;
   readonly #readWait: WaitTarget | null;
   readonly #writeWait: WaitTarget | null;
+  /** The writer pid last found alive, and when. */
+  #alivePid = 0;
+  #aliveAt = -Infinity;
 
   /** @internal Use {@link Pipe}. */
   constructor(reader: ShmRing | null, writer: ShmRing | null, counted = false) {
@@ -96,7 +110,8 @@ export class Connection {
   /** Sends `obj` (anything structured clone accepts, plus multiproc objects); an unsendable value throws here, naming it. */
   send(obj: unknown): void {
     const ring = this.#writeRing();
-    this.#sendEncoded(ring, encodeMessage(obj, 'send() argument obj'));
+    const message = encodeMessage(obj, 'send() argument obj');
+    this.#sendEncoded(ring, message.body, message.tag);
   }
 
   /**
@@ -121,13 +136,25 @@ export class Connection {
     this.#sendEncoded(ring, view.subarray(offset * unit, (offset + count) * unit));
   }
 
-  #sendEncoded(ring: ShmRing, data: Uint8Array): void {
+  #sendEncoded(ring: ShmRing, data: Uint8Array, tag = -1): void {
     // A full ring blocks the sender, as a full OS pipe would.
     const sent = waitSync(() => {
       if (Atomics.load(ring.i32, READER_REFS) <= 0) throw new BrokenPipeError();
-      return ring.tryPut(data) ? true : NOTHING;
+      return ring.tryPut(data, tag) ? true : NOTHING;
     }, this.#writeWait!);
     if (sent === NOTHING) ring.abandonPut();
+  }
+
+  /** Whether the writing end is closed: no open handle, or its process is dead. */
+  #writerGone(ring: ShmRing): boolean {
+    if (Atomics.load(ring.i32, WRITER_REFS) <= 0) return true;
+    const pid = Atomics.load(ring.i32, WRITER_PID);
+    const now = performance.now();
+    if (pid === this.#alivePid && now - this.#aliveAt < ALIVE_TRUST_MS) return false;
+    if (!pidAlive(pid)) return true;
+    this.#alivePid = pid;
+    this.#aliveAt = now;
+    return false;
   }
 
   #take<T>(read: (payload: Buffer) => T): () => T | typeof NOTHING {
@@ -136,7 +163,7 @@ export class Connection {
       const result = ring.tryTake(read);
       if (result !== NOTHING) return result;
       // EOF only once drained: look again after seeing the writer gone, as it may have sent first.
-      if (farEndClosed(ring, WRITER_REFS, WRITER_PID)) {
+      if (this.#writerGone(ring)) {
         const last = ring.tryTake(read);
         if (last !== NOTHING) return last;
         throw new EOFError();
@@ -163,7 +190,7 @@ export class Connection {
       if (maxLength !== undefined && payload.length > maxLength) {
         throw new RangeError(`bad message length: ${payload.length} bytes exceed maxLength ${maxLength}; the message was discarded`);
       }
-      return Buffer.from(payload);
+      return copyOf(payload);
     };
   }
 
@@ -189,7 +216,7 @@ export class Connection {
       throw new RangeError(`offset must be an integer in [0, ${target.length}] (bytes), got ${offset}`);
     }
     return (payload) => {
-      if (payload.length > target.length - offset) throw new BufferTooShort(Buffer.from(payload));
+      if (payload.length > target.length - offset) throw new BufferTooShort(copyOf(payload));
       target.set(payload, offset);
       return payload.length;
     };
@@ -207,7 +234,7 @@ export class Connection {
 
   #pollAttempt(): () => true | typeof NOTHING {
     const ring = this.#readRing();
-    return () => (ring.ready() || farEndClosed(ring, WRITER_REFS, WRITER_PID) ? true : NOTHING);
+    return () => (ring.ready() || this.#writerGone(ring) ? true : NOTHING);
   }
 
   /** Whether a recv would not wait (a message or EOF), waiting up to `timeoutMs` (default 0; null: forever). */

@@ -10,7 +10,7 @@
  * messages are published only once completely written.
  */
 import { Empty, Full } from './channel-errors.ts';
-import { decodeMessage, encodeMessage } from './message-codec.ts';
+import { decodeMessage, encodeMessage, stableMessage, type EncodedMessage } from './message-codec.ts';
 import { reduceForTransfer, registerShareable, type ReducedShareable } from './shareable.ts';
 import { DATA_SEQ, ITEMS, NOTHING, SPACE_SEQ, ShmRing, USER } from './shm-ring.ts';
 import { waitAsync, waitSync, type WaitTarget } from './shm-ring-wait.ts';
@@ -49,6 +49,29 @@ function checkWaitOptions(options: unknown, method: string): asserts options is 
 /** How long to wait: 0 when not blocking, else the timeout (undefined: forever). */
 function waitFor({ block = true, timeout }: WaitOptions): number | null | undefined {
   return block ? timeout : 0;
+}
+
+/** A put that may have to wait: holds its queue slot (if taken) across attempts. */
+class PendingPut {
+  #slot = false;
+
+  constructor(
+    readonly ring: ShmRing,
+    public message: EncodedMessage,
+    readonly acquireSlot: () => boolean,
+    readonly abandoned: () => void,
+  ) {}
+
+  attempt(): true | typeof NOTHING {
+    if (!this.#slot && !(this.#slot = this.acquireSlot())) return NOTHING;
+    return this.ring.tryPut(this.message.body, this.message.tag) ? true : NOTHING;
+  }
+
+  giveUp(): void {
+    if (this.#slot) Atomics.sub(this.ring.i32, ITEMS, 1);
+    this.ring.abandonPut();
+    this.abandoned();
+  }
 }
 
 /** A process-shared queue. Pass it to children as a Process argument or inside messages. */
@@ -105,23 +128,12 @@ export class Queue<T = unknown> {
     }
   }
 
-  #putAttempt(data: Uint8Array): { attempt: () => true | typeof NOTHING; giveUp: () => void } {
-    let slot = false;
-    return {
-      attempt: () => {
-        if (!slot && !(slot = this.#acquireSlot())) return NOTHING;
-        if (!this.ring.tryPut(data)) return NOTHING;
-        return true;
-      },
-      giveUp: () => {
-        if (slot) Atomics.sub(this.ring.i32, ITEMS, 1);
-        this.ring.abandonPut();
-        this.afterAbandon();
-      },
-    };
+  /** One put in progress (a class, not closures: tsx's keepNames makes every named closure cost ~1 µs). */
+  #pendingPut(message: EncodedMessage): PendingPut {
+    return new PendingPut(this.ring, message, () => this.#acquireSlot(), () => this.afterAbandon());
   }
 
-  #encode(obj: unknown, method: string): Buffer {
+  #encode(obj: unknown, method: string): EncodedMessage {
     this.checkOpen();
     return encodeMessage(obj, `${method}() argument obj`);
   }
@@ -129,15 +141,21 @@ export class Queue<T = unknown> {
   /** Puts `obj`, waiting for room if the queue is full; Full if `block: false` or `timeout` passes. */
   async put(obj: T, options: WaitOptions = {}): Promise<void> {
     checkWaitOptions(options, 'put()');
-    const data = this.#encode(obj, 'put');
+    const message = this.#encode(obj, 'put');
     this.beforePublish();
-    const { attempt, giveUp } = this.#putAttempt(data);
-    const signal = options.signal ? AbortSignal.any([options.signal, this.#closing.signal]) : this.#closing.signal;
+    const put = this.#pendingPut(message);
     let done: true | typeof NOTHING = NOTHING;
     try {
-      done = await waitAsync(attempt, this.#spaceWait, waitFor(options), signal);
+      options.signal?.throwIfAborted();
+      done = put.attempt();
+      if (done === NOTHING) {
+        // Before waiting, so that the caller changing its Buffer meanwhile does not change the message.
+        put.message = stableMessage(put.message);
+        const signal = options.signal ? AbortSignal.any([options.signal, this.#closing.signal]) : this.#closing.signal;
+        done = await waitAsync(() => put.attempt(), this.#spaceWait, waitFor(options), signal);
+      }
     } finally {
-      if (done === NOTHING) giveUp();
+      if (done === NOTHING) put.giveUp();
     }
     if (done === NOTHING) throw new Full();
   }
@@ -145,11 +163,12 @@ export class Queue<T = unknown> {
   /** Blocking form of {@link put}. */
   putSync(obj: T, options: Omit<WaitOptions, 'signal'> = {}): void {
     checkWaitOptions(options, 'putSync()');
-    const data = this.#encode(obj, 'putSync');
+    const message = this.#encode(obj, 'putSync');
     this.beforePublish();
-    const { attempt, giveUp } = this.#putAttempt(data);
-    if (waitSync(attempt, this.#spaceWait, waitFor(options)) === NOTHING) {
-      giveUp();
+    const put = this.#pendingPut(message);
+    if (put.attempt() === true) return;
+    if (waitSync(() => put.attempt(), this.#spaceWait, waitFor(options)) === NOTHING) {
+      put.giveUp();
       throw new Full();
     }
   }

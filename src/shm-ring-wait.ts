@@ -16,6 +16,14 @@ import { NOTHING } from './shm-ring.ts';
 
 /** How long to poll before sleeping on the futex. */
 const SPIN_MS = 0.05;
+/**
+ * After MISSES_BEFORE_SHORT spins in a row ended without an answer (the
+ * peer is slow, or shares our core with other load), spin only this long,
+ * with a full spin every 16th wait to notice when the peer is fast again:
+ * a spin that cannot succeed only takes CPU from the peer.
+ */
+const SHORT_SPIN_MS = 0.005;
+const MISSES_BEFORE_SHORT = 3;
 /** A sleep slice, after which dead processes are looked for. */
 const SLICE_MS = 100;
 
@@ -27,23 +35,39 @@ export interface WaitTarget {
   i32: Int32Array;
   word: number;
   onSlice?: () => void;
+  /** Spins in a row that ended without success (maintained by the waits). */
+  misses?: number;
 }
 
 function deadlineOf(timeoutMs: number | null | undefined): number {
   return timeoutMs === undefined || timeoutMs === null || timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
 }
 
-function spin<T>(attempt: Attempt<T>, { i32, word }: WaitTarget): T | typeof NOTHING {
-  const until = performance.now() + SPIN_MS;
+/**
+ * Polls until the word changes and `attempt` succeeds, for SPIN_MS (less
+ * after repeated misses). The word is read before the first attempt: a
+ * change that lands between an attempt and the read would otherwise go
+ * unseen for the whole spin.
+ */
+function spin<T>(attempt: Attempt<T>, target: WaitTarget): T | typeof NOTHING {
+  const { i32, word } = target;
   let seq = Atomics.load(i32, word);
+  let result = attempt();
+  if (result !== NOTHING) return result;
+  const misses = target.misses ?? 0;
+  const until = performance.now() + (misses < MISSES_BEFORE_SHORT || (misses & 15) === 0 ? SPIN_MS : SHORT_SPIN_MS);
   do {
     const now = Atomics.load(i32, word);
     if (now !== seq) {
       seq = now;
-      const result = attempt();
-      if (result !== NOTHING) return result;
+      result = attempt();
+      if (result !== NOTHING) {
+        target.misses = 0;
+        return result;
+      }
     }
   } while (performance.now() < until);
+  target.misses = misses + 1;
   return NOTHING;
 }
 
