@@ -30,7 +30,7 @@ while IFS= read -r _line; do :; done
 for f in "$1"/*; do
   [ -f "$f" ] || continue
   name=$(cat "$f")
-  rm -f "/dev/shm/\${name#/}"
+  rm -f "/dev/shm/\${name#/}" "/dev/shm/\${name#/}".*
 done
 rm -rf "$1"
 `;
@@ -93,7 +93,8 @@ function markerPath(name: string): string {
 }
 
 /**
- * Registers a segment name to be unlinked when the program ends. Returns
+ * Registers a segment name to be unlinked when the program ends, together
+ * with its companions named `<name>.<suffix>` (a ring's side segments). Returns
  * false if it was already registered (then the earlier registrant owns it).
  */
 export function registerSegment(name: string): boolean {

@@ -129,3 +129,18 @@ test('a producer killed while writing a huge message does not corrupt other prod
   assert.deepEqual(readResult(out), Array.from({ length: 50 }, (_, seq) => [1, seq, 10]));
   // The killed producer's unpublished side segment is named after the ring, so the ring's owner removes it at exit.
 });
+
+test('a received Buffer is the receiver\'s own copy: later traffic does not overwrite it', async () => {
+  const q = new Queue<Buffer | { nested: Uint8Array }>();
+  q.putSync(Buffer.alloc(64, 1));
+  q.putSync({ nested: new Uint8Array(64).fill(2) });
+  const first = (await q.get()) as Buffer;
+  const second = (await q.get()) as { nested: Uint8Array };
+  for (let i = 0; i < 100; i++) {
+    q.putSync(Buffer.alloc(64, 9));
+    await q.get();
+  }
+  assert.ok(first.every((b) => b === 1));
+  assert.ok(second.nested.every((b) => b === 2));
+  q.close();
+});

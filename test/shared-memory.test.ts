@@ -91,12 +91,15 @@ for (const how of ['exits normally', 'is killed with SIGKILL']) {
     const before = shmNames();
     const program = runProgram(how === 'exits normally' ? 'exit' : 'wait');
     const names = (await program.stdout).split(' ');
-    assert.equal(names.length, 4);
+    assert.equal(names.length, 5);
+    const ringName = names[2];
+    assert.ok([...shmNames()].some((n) => n.startsWith(`${ringName}.`)), 'the big message sits in a side segment');
     for (const name of names) assert.ok(shmNames().has(name), `${name} exists while the program runs`);
     if (how !== 'exits normally') program.kill();
     await program.closed;
     const after = shmNames();
     for (const name of names) assert.ok(!after.has(name), `${name} was unlinked`);
+    assert.deepEqual([...after].filter((n) => n.startsWith(`${ringName}.`)), [], 'side segments were unlinked');
     const leaked = [...after].filter((n) => !before.has(n) && n.startsWith('mp-'));
     assert.deepEqual(leaked.filter((n) => names.some((m) => n === m)), []);
   });
