@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { Pool } from '../src/pool.ts';
+import { Queue, Value } from '../src/index.ts';
 import { getContext } from '../src/context.ts';
 import { BrokenProcessPool, RemoteTraceback, TimeoutError, WorkerDiedError } from '../src/pool-errors.ts';
 import * as tasks from './fixtures/pool-tasks.ts';
@@ -60,6 +61,21 @@ test("map's default chunksize is Python's ceil(n / (4 x workers)); progress coun
   assert.equal(progress.length, 8);
   assert.deepEqual(progress.at(-1), [100, 100]);
   assert.ok(progress.every(([done], i) => i === 0 || done > progress[i - 1][0]));
+});
+
+test('shareable objects (a Value, a Queue) travel as task arguments and reach the same memory', async () => {
+  const pool = new Pool({ processes: 2 });
+  const total = new Value('i', 0);
+  const done = new Queue<number>();
+  const items = Array.from({ length: 20 }, (_, i) => [total, i + 1, done] as [Value<'i'>, number, Queue<number>]);
+  const pids = await pool.starmap(tasks.addShared, items, { chunksize: 1 });
+  assert.equal(pids.length, 20);
+  assert.equal(total.value, 210);
+  const reported: number[] = [];
+  for (let i = 0; i < 20; i++) reported.push(await done.get());
+  assert.deepEqual(reported.sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1));
+  done.close();
+  await finish(pool);
 });
 
 test('a task error keeps its class name, message and fields; the remote stack is the cause', async () => {
