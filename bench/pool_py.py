@@ -20,6 +20,7 @@ if __name__ == '__main__':
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     with mp.Pool(2) as pool:
         pool.map(tiny, range(1000))  # warm-up: workers started and importing done
-        default = sorted(rate(pool, n, None) for _ in range(3))[1]
-        single = sorted(rate(pool, n, 1) for _ in range(3))[1]
+        # the same protocol as bench/pool.ts: 3 warm-up runs, then the median of 11
+        default = sorted([rate(pool, n, None) for _ in range(14)][3:])[5]
+        single = sorted([rate(pool, n, 1) for _ in range(14)][3:])[5]
     print(json.dumps({'default': default, 'chunksize1': single}))

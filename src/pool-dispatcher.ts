@@ -9,7 +9,7 @@ import { childChannel, Process } from './process.ts';
 import { referenceFunction, type FunctionReference } from './function-reference.ts';
 import type { ControlChannel } from './control-channel.ts';
 import { poolWorkerMain } from './pool-worker.ts';
-import type { FromWorker, RunTasks, ToWorker } from './pool-protocol.ts';
+import type { ChunkResults, FromWorker, RunTasks, ToWorker } from './pool-protocol.ts';
 import { abortError, describeExit, reviveRemoteError, TimeoutError, WorkerDiedError, type RemoteErrorData } from './pool-errors.ts';
 
 /** Upper bound of chunks queued in one worker; more only costs memory and balance. */
@@ -43,7 +43,7 @@ export class Job {
     readonly star: boolean,
     readonly items: unknown[],
     /** Called once with the error, or null and the results. */
-    readonly onSettle: (error: Error | null, results: unknown[] | null) => void,
+    readonly onSettle: (error: Error | null, results: ChunkResults | null) => void,
     readonly timeoutMs: number | null,
     readonly signal: AbortSignal | null,
   ) {}
@@ -316,7 +316,7 @@ export class Dispatcher {
         const job = slot.inflight.get(ids[k]);
         if (!job) continue;
         settled++;
-        this.settle(job, null, chunked ? (results[k] as unknown[]) : [results[k]]);
+        this.settle(job, null, chunked ? (results[k] as ChunkResults) : [results[k]]);
       }
     }
     this.adaptPrefetch(slot, settled);
@@ -334,7 +334,7 @@ export class Dispatcher {
     slot.limit = cost >= PREFETCH_COVER_MS ? 1 : Math.min(MAX_PREFETCH, Math.max(2, Math.ceil(PREFETCH_COVER_MS / cost)));
   }
 
-  private settle(job: Job, error: Error | null, results: unknown[] | null): void {
+  private settle(job: Job, error: Error | null, results: ChunkResults | null): void {
     if (job.state === 'done') return;
     job.state = 'done';
     job.slot?.inflight.delete(job.id);

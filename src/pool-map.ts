@@ -4,7 +4,7 @@
  * the lazy, bounded iterator behind imap and imapUnordered.
  */
 import { encodeForTransfer } from './shareable.ts';
-import { isPrimitive } from './pool-protocol.ts';
+import { isPrimitive, type ChunkResults } from './pool-protocol.ts';
 import type { Dispatcher, Job } from './pool-dispatcher.ts';
 
 /** Called as chunks complete: items completed so far, and the total (null when the input's length is unknown). */
@@ -71,7 +71,7 @@ export function defaultChunksize(n: number, workers: number): number {
 
 /** Encodes a chunk for the worker; when that fails, finds and names the exact bad item. */
 export function encodeChunk(chunk: unknown[], start: number, name: string): unknown[] {
-  if (chunk.every(isPrimitive)) return chunk;
+  if (ArrayBuffer.isView(chunk) || chunk.every(isPrimitive)) return chunk;
   try {
     return encodeForTransfer(chunk, name) as unknown[];
   } catch {
@@ -99,7 +99,7 @@ export async function* iterateResults<R>(
 ): AsyncGenerator<R, void, undefined> {
   const source: Iterator<unknown> | AsyncIterator<unknown> =
     Symbol.asyncIterator in items ? (items as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (items as Iterable<unknown>)[Symbol.iterator]();
-  const finished = new Map<number, { error: Error | null; results: unknown[] | null }>();
+  const finished = new Map<number, { error: Error | null; results: ChunkResults | null }>();
   const arrivals: number[] = [];
   const jobs = new Map<number, Job>();
   let sent = 0;

@@ -8,7 +8,7 @@ import { importDefiningModule, resolveFunction } from './function-resolver.ts';
 import type { FunctionReference } from './function-reference.ts';
 import { decodeFromTransfer } from './shareable.ts';
 import { describeRemoteError } from './pool-errors.ts';
-import { encodeValue, type FromWorker, type RunTasks, type ToWorker } from './pool-protocol.ts';
+import { encodeValue, packNumbers, type FromWorker, type RunTasks, type ToWorker } from './pool-protocol.ts';
 
 /** Tasks finished before results are sent; flushing part-way lets the parent refill our queue while we work. */
 const FLUSH_EVERY = 16;
@@ -86,7 +86,7 @@ export async function poolWorkerMain(
     if (okIds.length > 0 && chunked !== okChunked) flush();
     okChunked = chunked;
     okIds.push(id);
-    okResults.push(chunked ? results : results[0]);
+    okResults.push(chunked ? packNumbers(results) : results[0]);
   };
 
   /** Runs one task (chunk); returns a promise only if the function returned one. */

@@ -18,7 +18,7 @@ import { checkTimeout } from './timeouts.ts';
 import { AsyncResult } from './async-result.ts';
 import { Dispatcher } from './pool-dispatcher.ts';
 import { BrokenProcessPool } from './pool-errors.ts';
-import { encodeValue } from './pool-protocol.ts';
+import { encodeValue, packNumbers } from './pool-protocol.ts';
 import {
   argumentList,
   checkChunksize,
@@ -246,7 +246,9 @@ export class Pool {
     const chunksize = options.chunksize ?? defaultChunksize(n, this.processes);
     // Encode everything first, so a bad item fails the call before any work starts.
     const chunks: unknown[][] = [];
-    for (let start = 0; start < n; start += chunksize) chunks.push(encodeChunk(list.slice(start, start + chunksize), start, 'items'));
+    for (let start = 0; start < n; start += chunksize) {
+      chunks.push(encodeChunk(packNumbers(list, start, Math.min(n, start + chunksize)), start, 'items'));
+    }
     const result = new AsyncResult<R[]>(options.callback, options.errorCallback);
     // fill() keeps the array packed, which later serialisation (and V8 generally) handles much faster.
     const values = new Array<R>(n).fill(undefined as R);

@@ -11,7 +11,7 @@ import { encodeForTransfer } from './shareable.ts';
 import { checkTimeout } from './timeouts.ts';
 import { Dispatcher, type Job } from './pool-dispatcher.ts';
 import { BrokenProcessPool, CancelledError, TimeoutError } from './pool-errors.ts';
-import { encodeValue } from './pool-protocol.ts';
+import { encodeValue, type ChunkResults } from './pool-protocol.ts';
 import {
   checkChunksize,
   checkFunction,
@@ -135,10 +135,10 @@ export class ProcessPoolExecutor {
     const fnId = this.dispatcher.functionId(fn);
     const chunksize = options.chunksize ?? 1;
     let completed = 0;
-    const futures: Array<Future<unknown[]>> = [];
+    const futures: Array<Future<ChunkResults>> = [];
     for (let start = 0; start < list.length; start += chunksize) {
       const chunk = encodeChunk(list.slice(start, start + chunksize), start, 'items');
-      const future = this.schedule<unknown[]>(fnId, false, chunk, (results) => results);
+      const future = this.schedule<ChunkResults>(fnId, false, chunk, (results) => results);
       void future.then(
         () => options.onProgress?.((completed += chunk.length), list.length),
         () => options.onProgress?.((completed += chunk.length), list.length),
@@ -186,7 +186,7 @@ export class ProcessPoolExecutor {
     if (this.shuttingDown) throw new Error(`${method}: cannot schedule new futures after shutdown`);
   }
 
-  private schedule<R>(fnId: number, star: boolean, items: unknown[], pick: (results: unknown[]) => R): Future<R> {
+  private schedule<R>(fnId: number, star: boolean, items: unknown[], pick: (results: ChunkResults) => R): Future<R> {
     let resolve!: (value: R) => void;
     let reject!: (error: Error) => void;
     const promise = new Promise<R>((res, rej) => {

@@ -78,6 +78,20 @@ test('shareable objects (a Value, a Queue) travel as task arguments and reach th
   await finish(pool);
 });
 
+test('number chunks travel packed but arrive exactly: -0, NaN, fractions, int32 limits, mixed chunks', async () => {
+  const pool = new Pool({ processes: 2 });
+  const ints = Array.from({ length: 40 }, (_, i) => (i % 2 ? 2 ** 31 - 1 - i : -(2 ** 31) + i));
+  const doubles = [-0, NaN, Infinity, -Infinity, 0.1, 2 ** 53, -(2 ** 31) - 1, 2 ** 31, ...ints.slice(0, 30)];
+  const mixed = [...ints.slice(0, 20), 'text', null, 3.5, ...ints.slice(20)];
+  for (const items of [ints, doubles, mixed]) {
+    const results = await pool.map(tasks.identity, items, { chunksize: 25 });
+    assert.ok(Array.isArray(results));
+    assert.deepEqual(results, items);
+    assert.ok(Object.is(results[items.indexOf(-0)], items.includes(-0) ? -0 : undefined));
+  }
+  await finish(pool);
+});
+
 test('a task error keeps its class name, message and fields; the remote stack is the cause', async () => {
   const error = await pool.apply(tasks.failOn, [3]).then(
     () => assert.fail('should have thrown'),
