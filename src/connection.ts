@@ -10,7 +10,7 @@
  * drained, and never hangs on a killed peer.
  */
 import { BrokenPipeError, BufferTooShort, EOFError } from './channel-errors.ts';
-import { decodeMessage, encodeMessage } from './message-codec.ts';
+import { copyOutOfShared, decodeMessage, encodeMessage } from './message-codec.ts';
 import { futexWake } from './native.ts';
 import { reduceForTransfer, registerShareable, type ReducedShareable } from './shareable.ts';
 import { DATA_SEQ, NOTHING, pidAlive, SPACE_SEQ, ShmRing, USER } from './shm-ring.ts';
@@ -35,13 +35,6 @@ export interface PipeOptions {
 export interface RecvOptions {
   /** Cancels the wait: the promise rejects with the signal's reason. */
   signal?: AbortSignal;
-}
-
-/** A private copy of ring bytes (Buffer.from on a view of shared memory copies element by element). */
-function copyOf(payload: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(payload.length);
-  payload.copy(out);
-  return out;
 }
 
 /**
@@ -190,7 +183,7 @@ export class Connection {
       if (maxLength !== undefined && payload.length > maxLength) {
         throw new RangeError(`bad message length: ${payload.length} bytes exceed maxLength ${maxLength}; the message was discarded`);
       }
-      return copyOf(payload);
+      return copyOutOfShared(payload);
     };
   }
 
@@ -216,7 +209,7 @@ export class Connection {
       throw new RangeError(`offset must be an integer in [0, ${target.length}] (bytes), got ${offset}`);
     }
     return (payload) => {
-      if (payload.length > target.length - offset) throw new BufferTooShort(copyOf(payload));
+      if (payload.length > target.length - offset) throw new BufferTooShort(copyOutOfShared(payload));
       target.set(payload, offset);
       return payload.length;
     };

@@ -95,8 +95,11 @@ export function stableMessage(message: EncodedMessage): EncodedMessage {
   return message.borrowed ? tagged(message.tag, Uint8Array.prototype.slice.call(message.body), false) : message;
 }
 
-/** A private copy of `bytes` (Buffer.from on a view of shared memory takes a slow element-wise path). */
-function copyOf(bytes: Buffer, from: number): Buffer {
+/**
+ * A private copy of `bytes` from `from` on (Buffer.from on a view of shared
+ * memory would take a slow element-wise path).
+ */
+export function copyOutOfShared(bytes: Buffer, from = 0): Buffer {
   const out = Buffer.allocUnsafe(bytes.length - from);
   bytes.copy(out, 0, from);
   return out;
@@ -118,8 +121,9 @@ export function decodeMessage(bytes: Buffer): unknown {
     case T_UNDEFINED:
       return undefined;
     case T_BUFFER:
-      return copyOf(bytes, TAG_BYTES);
+      return copyOutOfShared(bytes, TAG_BYTES);
     case T_UINT8: {
+      // A Uint8Array owns its whole ArrayBuffer, as the sender's did: no pooled slab.
       const out = Buffer.allocUnsafeSlow(bytes.length - TAG_BYTES);
       bytes.copy(out, 0, TAG_BYTES);
       return new Uint8Array(out.buffer, 0, out.length);
@@ -128,7 +132,7 @@ export function decodeMessage(bytes: Buffer): unknown {
     default: {
       // deserialize returns typed arrays as views into its input: give it a
       // private copy so nothing received aliases ring memory that is reused.
-      const value = deserialize(copyOf(bytes, 0));
+      const value = deserialize(copyOutOfShared(bytes));
       return typeof value === 'object' && value !== null ? decodeFromTransfer(value) : value;
     }
   }
