@@ -11,7 +11,8 @@
  * repairs what dead processes left behind (ShmRing.recover) and lets Pipe
  * notice a dead peer — so no wait hangs forever on a killed process.
  */
-import { futexWait, futexWaitAsync } from './native.ts';
+import type { FutexWaitResult } from './native.ts';
+import { runAsync, runSync, type WaitPlan } from './wait-plan.ts';
 import { NOTHING } from './shm-ring.ts';
 
 /** How long to poll before sleeping on the futex. */
@@ -71,12 +72,14 @@ function spin<T>(attempt: Attempt<T>, target: WaitTarget): T | typeof NOTHING {
   return NOTHING;
 }
 
-/** Blocks until `attempt` succeeds or `timeoutMs` passes (then NOTHING). */
-export function waitSync<T>(attempt: Attempt<T>, target: WaitTarget, timeoutMs?: number | null): T | typeof NOTHING {
-  let result = attempt();
-  if (result !== NOTHING || timeoutMs === 0) return result;
+/**
+ * The slow path of a wait, written once: spin, then sleep on the futex in
+ * slices (counting ourselves in the waiter counter at word + 1, so wakers
+ * can skip the syscall when nobody sleeps). runSync and runAsync drive it.
+ */
+function* sleepUntil<T>(attempt: Attempt<T>, target: WaitTarget, timeoutMs?: number | null): WaitPlan<T | typeof NOTHING> {
   const deadline = deadlineOf(timeoutMs);
-  result = spin(attempt, target);
+  let result = spin(attempt, target);
   const { i32, word } = target;
   while (result === NOTHING) {
     const seq = Atomics.load(i32, word);
@@ -85,9 +88,9 @@ export function waitSync<T>(attempt: Attempt<T>, target: WaitTarget, timeoutMs?:
     const left = deadline - performance.now();
     if (left <= 0) break;
     Atomics.add(i32, word + 1, 1);
-    let outcome;
+    let outcome: FutexWaitResult;
     try {
-      outcome = futexWait(i32, word, seq, Math.min(left, SLICE_MS));
+      outcome = yield { i32, index: word, expected: seq, timeoutMs: Math.min(left, SLICE_MS) };
     } finally {
       Atomics.sub(i32, word + 1, 1);
     }
@@ -95,6 +98,13 @@ export function waitSync<T>(attempt: Attempt<T>, target: WaitTarget, timeoutMs?:
     result = attempt();
   }
   return result;
+}
+
+/** Blocks until `attempt` succeeds or `timeoutMs` passes (then NOTHING). */
+export function waitSync<T>(attempt: Attempt<T>, target: WaitTarget, timeoutMs?: number | null): T | typeof NOTHING {
+  const result = attempt();
+  if (result !== NOTHING || timeoutMs === 0) return result;
+  return runSync(sleepUntil(attempt, target, timeoutMs));
 }
 
 /**
@@ -108,26 +118,7 @@ export async function waitAsync<T>(
   signal?: AbortSignal,
 ): Promise<T | typeof NOTHING> {
   signal?.throwIfAborted();
-  let result = attempt();
+  const result = attempt();
   if (result !== NOTHING || timeoutMs === 0) return result;
-  const deadline = deadlineOf(timeoutMs);
-  result = spin(attempt, target);
-  const { i32, word } = target;
-  while (result === NOTHING) {
-    const seq = Atomics.load(i32, word);
-    result = attempt();
-    if (result !== NOTHING) break;
-    const left = deadline - performance.now();
-    if (left <= 0) break;
-    Atomics.add(i32, word + 1, 1);
-    let outcome;
-    try {
-      outcome = await futexWaitAsync(i32, word, seq, Math.min(left, SLICE_MS), { signal });
-    } finally {
-      Atomics.sub(i32, word + 1, 1);
-    }
-    if (outcome === 'timed-out') target.onSlice?.();
-    result = attempt();
-  }
-  return result;
+  return runAsync(sleepUntil(attempt, target, timeoutMs), signal);
 }
