@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchRow } from './bench-row.ts';
 
@@ -28,6 +28,7 @@ function format(value: number): string {
 }
 
 const only = process.argv.slice(2);
+const loadAtStart = loadavg().map((l) => l.toFixed(2)).join(', ');
 const sections: string[] = [];
 for (const [title, module, exportName] of suites) {
   if (only.length > 0 && !only.some((word) => title.toLowerCase().includes(word.toLowerCase()))) continue;
@@ -54,6 +55,7 @@ const header = [
   `- date: ${new Date().toISOString()}`,
   `- machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB`,
   `- Node ${process.version}, ${python}`,
+  `- load average at start (1, 5, 15 min): ${loadAtStart}; the machine is shared, so compare ratios, not absolute figures`,
   '',
 ].join('\n');
 if (only.length === 0) {
