@@ -4,6 +4,19 @@
  */
 import { cpus, availableParallelism } from 'node:os';
 import type { StartMethodName } from './launch-payload.ts';
+import { Lock, RLock } from './lock.ts';
+import { Semaphore, BoundedSemaphore } from './semaphore.ts';
+import { Event } from './event.ts';
+import { Condition } from './condition.ts';
+import { Barrier } from './barrier.ts';
+import { RawValue, Value } from './shared-value.ts';
+import { RawArray, SharedArray } from './shared-array.ts';
+import { Queue } from './queue.ts';
+import { JoinableQueue } from './joinable-queue.ts';
+import { SimpleQueue } from './simple-queue.ts';
+import { Pipe } from './connection.ts';
+import { Pool, type PoolOptions } from './pool.ts';
+import { ProcessPoolExecutor, type ProcessPoolExecutorOptions } from './process-pool-executor.ts';
 import {
   activeChildren,
   currentProcess,
@@ -26,17 +39,53 @@ function checkMethod(method: unknown, argument: string): StartMethodName {
   return method as StartMethodName;
 }
 
-/** The multiproc API with every Process bound to one start method. */
+/**
+ * The multiproc API with every process bound to one start method, as
+ * Python's contexts: `ctx.Process`, `ctx.Pool` and `ctx.ProcessPoolExecutor`
+ * start their processes with it; the shared objects are the same classes
+ * in every context, since they do not depend on how a process started.
+ */
 export class Context {
   /** Process class whose start() uses this context's start method. */
   readonly Process: typeof Process;
+  /** Pool whose workers use this context's start method. */
+  readonly Pool: typeof Pool;
+  /** ProcessPoolExecutor whose workers use this context's start method. */
+  readonly ProcessPoolExecutor: typeof ProcessPoolExecutor;
   readonly currentProcess = currentProcess;
   readonly parentProcess = parentProcess;
   readonly activeChildren = activeChildren;
   readonly cpuCount = cpuCount;
+  readonly Lock = Lock;
+  readonly RLock = RLock;
+  readonly Semaphore = Semaphore;
+  readonly BoundedSemaphore = BoundedSemaphore;
+  readonly Event = Event;
+  readonly Condition = Condition;
+  readonly Barrier = Barrier;
+  readonly Value = Value;
+  readonly RawValue = RawValue;
+  readonly SharedArray = SharedArray;
+  readonly RawArray = RawArray;
+  readonly Queue = Queue;
+  readonly JoinableQueue = JoinableQueue;
+  readonly SimpleQueue = SimpleQueue;
+  readonly Pipe = Pipe;
 
   constructor(private readonly method: StartMethodName) {
     this.Process = processClassFor(method);
+    // Contexts are made at run time (getContext), after pool.ts has loaded.
+    const context = this;
+    this.Pool = class extends Pool {
+      constructor(options: PoolOptions = {}) {
+        super({ context, ...options });
+      }
+    };
+    this.ProcessPoolExecutor = class extends ProcessPoolExecutor {
+      constructor(options: ProcessPoolExecutorOptions = {}) {
+        super({ context, ...options });
+      }
+    };
   }
 
   /** The start method this context is bound to. */

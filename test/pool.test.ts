@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { Pool } from '../src/pool.ts';
-import { Queue, Value } from '../src/index.ts';
+import { Lock, Queue, Value } from '../src/index.ts';
 import { getContext } from '../src/context.ts';
 import { BrokenProcessPool, RemoteTraceback, TimeoutError, WorkerDiedError } from '../src/pool-errors.ts';
 import * as tasks from './fixtures/pool-tasks.ts';
@@ -90,6 +90,18 @@ test('number chunks travel packed but arrive exactly: -0, NaN, fractions, int32 
     assert.ok(Object.is(results[items.indexOf(-0)], items.includes(-0) ? -0 : undefined));
   }
   await finish(pool);
+});
+
+test('ctx.Pool and ctx.ProcessPoolExecutor start their workers with the context\'s start method', async () => {
+  (globalThis as Record<string, unknown>).poolMarker = 'from the parent';
+  await using forked = new (getContext('fork').Pool)({ processes: 1 });
+  await using spawned = new (getContext('spawn').Pool)({ processes: 1 });
+  await using executor = new (getContext('fork').ProcessPoolExecutor)({ maxWorkers: 1 });
+  assert.equal(await forked.apply(tasks.readGlobal, ['poolMarker']), 'from the parent');
+  assert.equal(await spawned.apply(tasks.readGlobal, ['poolMarker']), null);
+  assert.equal(await executor.submit(tasks.readGlobal, 'poolMarker'), 'from the parent');
+  assert.equal(getContext('spawn').Lock, Lock);
+  delete (globalThis as Record<string, unknown>).poolMarker;
 });
 
 test('a task error keeps its class name, message and fields; the remote stack is the cause', async () => {
