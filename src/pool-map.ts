@@ -6,6 +6,42 @@
 import { encodeForTransfer } from './shareable.ts';
 import { isPrimitive, type ChunkResults } from './pool-protocol.ts';
 import type { Dispatcher, Job } from './pool-dispatcher.ts';
+import { Context } from './context.ts';
+import { Process } from './process.ts';
+import { referenceFunction, type FunctionReference } from './function-reference.ts';
+
+/** The worker options Pool and ProcessPoolExecutor share. */
+export interface WorkerOptions {
+  initializer?: ((...args: any[]) => unknown) | null;
+  initargs?: unknown[];
+  maxTasksPerChild?: number | null;
+  context?: Context | null;
+}
+
+/** Checks the shared worker options of `owner` ('Pool', ...) and prepares them for the workers. */
+export function workerSettings(
+  owner: string,
+  options: WorkerOptions,
+): { initializer: FunctionReference | null; initargs: unknown[]; maxTasksPerChild: number | null; ProcessClass: typeof Process } {
+  const { initializer, initargs = [], maxTasksPerChild = null, context = null } = options;
+  checkOptionalFunction(initializer, `${owner} option 'initializer'`);
+  if (!Array.isArray(initargs)) throw new TypeError(`${owner} option 'initargs' must be an array, got ${describe(initargs)}`);
+  if (
+    maxTasksPerChild !== null &&
+    (typeof maxTasksPerChild !== 'number' || !Number.isInteger(maxTasksPerChild) || maxTasksPerChild < 1)
+  ) {
+    throw new RangeError(`${owner} option 'maxTasksPerChild' must be a positive integer or null, got ${describe(maxTasksPerChild)}`);
+  }
+  if (context !== null && !(context instanceof Context)) {
+    throw new TypeError(`${owner} option 'context' must be a Context from getContext(), got ${describe(context)}`);
+  }
+  return {
+    initializer: initializer ? referenceFunction(initializer, 'initializer') : null,
+    initargs: initargs.map((arg, i) => encodeForTransfer(arg, `${owner} option initargs[${i}]`)),
+    maxTasksPerChild,
+    ProcessClass: context ? context.Process : Process,
+  };
+}
 
 /** Called as chunks complete: items completed so far, and the total (null when the input's length is unknown). */
 export type ProgressCallback = (completed: number, total: number | null) => void;

@@ -9,11 +9,7 @@
  * (a running task is stopped by replacing its worker); map and imap report
  * progress.
  */
-import { Process } from './process.ts';
-import { Context } from './context.ts';
-import { cpuCount } from './context.ts';
-import { referenceFunction } from './function-reference.ts';
-import { encodeForTransfer } from './shareable.ts';
+import { cpuCount, type Context } from './context.ts';
 import { checkTimeout } from './timeouts.ts';
 import { AsyncResult } from './async-result.ts';
 import { Dispatcher } from './pool-dispatcher.ts';
@@ -32,6 +28,7 @@ import {
   iterateResults,
   toArray,
   type ProgressCallback,
+  workerSettings,
 } from './pool-map.ts';
 
 /** Options for `new Pool(...)`, as Python's Pool arguments. */
@@ -95,33 +92,18 @@ export class Pool {
 
   constructor(options: PoolOptions = {}) {
     checkObject(options, 'Pool options');
-    const { processes, initializer, initargs = [], maxTasksPerChild = null, context = null } = options;
+    const { processes } = options;
     if (processes !== undefined && processes !== null) {
       if (typeof processes !== 'number' || !Number.isInteger(processes)) {
         throw new TypeError(`Pool option 'processes' must be an integer, got ${describe(processes)}`);
       }
       if (processes < 1) throw new RangeError("Pool option 'processes': Number of processes must be at least 1");
     }
-    if (initializer !== undefined && initializer !== null && typeof initializer !== 'function') {
-      throw new TypeError(`Pool option 'initializer' must be a function, got ${describe(initializer)}`);
-    }
-    if (!Array.isArray(initargs)) throw new TypeError(`Pool option 'initargs' must be an array, got ${describe(initargs)}`);
-    if (
-      maxTasksPerChild !== null &&
-      (typeof maxTasksPerChild !== 'number' || !Number.isInteger(maxTasksPerChild) || maxTasksPerChild < 1)
-    ) {
-      throw new RangeError(`Pool option 'maxTasksPerChild' must be a positive integer or null, got ${describe(maxTasksPerChild)}`);
-    }
-    if (context !== null && !(context instanceof Context)) {
-      throw new TypeError(`Pool option 'context' must be a Context from getContext(), got ${describe(context)}`);
-    }
+    const settings = workerSettings('Pool', options);
     this.processes = processes ?? cpuCount();
     this.dispatcher = new Dispatcher({
       processes: this.processes,
-      initializer: initializer ? referenceFunction(initializer, 'initializer') : null,
-      initargs: initargs.map((arg, i) => encodeForTransfer(arg, `Pool option initargs[${i}]`)),
-      maxTasksPerChild,
-      ProcessClass: context ? context.Process : Process,
+      ...settings,
       namePrefix: 'PoolWorker',
       onLost: 'replace',
       brokenError: (detail, cause) => Object.assign(new BrokenProcessPool(detail), cause ? { cause } : {}),

@@ -4,10 +4,7 @@
  * that dies abruptly breaks the executor, so pending and later work fails
  * with BrokenProcessPool, as in Python.
  */
-import { Process } from './process.ts';
-import { Context, cpuCount } from './context.ts';
-import { referenceFunction } from './function-reference.ts';
-import { encodeForTransfer } from './shareable.ts';
+import { cpuCount, type Context } from './context.ts';
 import { checkTimeout } from './timeouts.ts';
 import { Dispatcher, type Job } from './pool-dispatcher.ts';
 import { BrokenProcessPool, CancelledError, TimeoutError } from './pool-errors.ts';
@@ -21,6 +18,7 @@ import {
   encodeChunk,
   toArray,
   type ProgressCallback,
+  workerSettings,
 } from './pool-map.ts';
 
 /** Options for `new ProcessPoolExecutor(...)`. */
@@ -75,35 +73,18 @@ export class ProcessPoolExecutor {
 
   constructor(options: ProcessPoolExecutorOptions = {}) {
     checkObject(options, 'ProcessPoolExecutor options');
-    const { maxWorkers, initializer, initargs = [], maxTasksPerChild = null, context = null } = options;
+    const { maxWorkers } = options;
     if (maxWorkers !== undefined && maxWorkers !== null) {
       if (typeof maxWorkers !== 'number' || !Number.isInteger(maxWorkers)) {
         throw new TypeError(`ProcessPoolExecutor option 'maxWorkers' must be an integer, got ${describe(maxWorkers)}`);
       }
       if (maxWorkers <= 0) throw new RangeError("ProcessPoolExecutor option 'maxWorkers' must be greater than 0");
     }
-    checkOptionalFunction(initializer, "ProcessPoolExecutor option 'initializer'");
-    if (!Array.isArray(initargs)) {
-      throw new TypeError(`ProcessPoolExecutor option 'initargs' must be an array, got ${describe(initargs)}`);
-    }
-    if (
-      maxTasksPerChild !== null &&
-      (typeof maxTasksPerChild !== 'number' || !Number.isInteger(maxTasksPerChild) || maxTasksPerChild < 1)
-    ) {
-      throw new RangeError(
-        `ProcessPoolExecutor option 'maxTasksPerChild' must be a positive integer or null, got ${describe(maxTasksPerChild)}`,
-      );
-    }
-    if (context !== null && !(context instanceof Context)) {
-      throw new TypeError(`ProcessPoolExecutor option 'context' must be a Context from getContext(), got ${describe(context)}`);
-    }
+    const settings = workerSettings('ProcessPoolExecutor', options);
     this.maxWorkers = maxWorkers ?? cpuCount();
     this.dispatcher = new Dispatcher({
       processes: this.maxWorkers,
-      initializer: initializer ? referenceFunction(initializer, 'initializer') : null,
-      initargs: initargs.map((arg, i) => encodeForTransfer(arg, `ProcessPoolExecutor option initargs[${i}]`)),
-      maxTasksPerChild,
-      ProcessClass: context ? context.Process : Process,
+      ...settings,
       namePrefix: 'ProcessPoolExecutorWorker',
       onLost: 'break',
       brokenError: (detail, cause) => Object.assign(new BrokenProcessPool(detail), cause ? { cause } : {}),
