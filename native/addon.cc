@@ -77,6 +77,7 @@ static Napi::Value GetThreadId(const Napi::CallbackInfo& info) {
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSegments(env, exports);
   InitFutex(env, exports);
+  InitMemory(env, exports);
   InitAsyncWait(env, exports);
   exports.Set("setParentDeathSignal", Napi::Function::New(env, SetParentDeathSignal, "setParentDeathSignal"));
   exports.Set("exitImmediately", Napi::Function::New(env, ExitImmediately, "exitImmediately"));

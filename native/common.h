@@ -27,6 +27,7 @@ WaitResult WaitShared(int* addr, int expected, const timespec* deadline);
 
 void InitSegments(Napi::Env env, Napi::Object exports);
 void InitFutex(Napi::Env env, Napi::Object exports);
+void InitMemory(Napi::Env env, Napi::Object exports);
 void InitAsyncWait(Napi::Env env, Napi::Object exports);
 
 }  // namespace multiproc

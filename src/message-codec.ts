@@ -16,6 +16,7 @@
 import { deserialize, serialize } from 'node:v8';
 import { decodeFromTransfer, encodeForTransfer } from './shareable.ts';
 import { TAG_BYTES } from './shm-ring.ts';
+import { copyBytes } from './native.ts';
 
 const T_NUMBER = 1;
 const T_STRING = 2;
@@ -96,12 +97,12 @@ export function stableMessage(message: EncodedMessage): EncodedMessage {
 }
 
 /**
- * A private copy of `bytes` from `from` on (Buffer.from on a view of shared
- * memory would take a slow element-wise path).
+ * A private copy of `bytes` (a claimed ring record) from `from` on: V8's own
+ * copies out of shared memory are relaxed-atomic and ~3x slower than memcpy.
  */
 export function copyOutOfShared(bytes: Buffer, from = 0): Buffer {
   const out = Buffer.allocUnsafe(bytes.length - from);
-  bytes.copy(out, 0, from);
+  copyBytes(out, 0, bytes, from, out.length);
   return out;
 }
 
@@ -125,7 +126,7 @@ export function decodeMessage(bytes: Buffer): unknown {
     case T_UINT8: {
       // A Uint8Array owns its whole ArrayBuffer, as the sender's did: no pooled slab.
       const out = Buffer.allocUnsafeSlow(bytes.length - TAG_BYTES);
-      bytes.copy(out, 0, TAG_BYTES);
+      copyBytes(out, 0, bytes, TAG_BYTES, out.length);
       return new Uint8Array(out.buffer, 0, out.length);
     }
     case T_V8:

@@ -35,6 +35,8 @@ interface NativeAddon {
   createSegment(name: string, size: number): SharedArrayBuffer;
   openSegment(name: string): SharedArrayBuffer;
   unlinkSegment(name: string): void;
+  copyBytes(target: ArrayBufferView, targetOffset: number, source: ArrayBufferView, sourceOffset: number, length: number): void;
+  zeroBytes(target: ArrayBufferView, offset: number, length: number): void;
   futexWait(i32: Int32Array, index: number, expected: number, timeoutMs: number): number;
   futexWake(i32: Int32Array, index: number, count: number): number;
   futexWaitAsync(
@@ -167,6 +169,27 @@ export function pendingAsyncWaits(): number {
  * prctl(PR_SET_PDEATHSIG, signal): the kernel sends `signal` to this process
  * when the thread that forked it exits; used so children die with their parent.
  */
+/**
+ * memmove of `length` bytes (offsets in bytes from each view's start). For
+ * shared memory that the caller owns exclusively (a reserved ring record):
+ * V8's own copies into or out of a SharedArrayBuffer are relaxed-atomic and
+ * about 3x slower.
+ */
+export function copyBytes(
+  target: Uint8Array,
+  targetOffset: number,
+  source: Uint8Array,
+  sourceOffset: number,
+  length: number,
+): void {
+  addon.copyBytes(target, targetOffset, source, sourceOffset, length);
+}
+
+/** memset to zero, under the same exclusive-ownership rule as copyBytes. */
+export function zeroBytes(target: Uint8Array, offset: number, length: number): void {
+  addon.zeroBytes(target, offset, length);
+}
+
 /**
  * Ends the process at once with `code` (_exit), skipping Node's teardown.
  * Only for a child whose 'exit' handlers have all run and whose output is
