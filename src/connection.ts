@@ -13,7 +13,8 @@ import { BrokenPipeError, BufferTooShort, EOFError } from './channel-errors.ts';
 import { copyOutOfShared, decodeMessage, encodeMessage } from './message-codec.ts';
 import { futexWake } from './native.ts';
 import { reduceForTransfer, registerShareable, type ReducedShareable } from './shareable.ts';
-import { DATA_SEQ, NOTHING, pidAlive, SPACE_SEQ, ShmRing, USER } from './shm-ring.ts';
+import { DATA_SEQ, NOTHING, SPACE_SEQ, ShmRing, USER } from './shm-ring.ts';
+import { pidAlive } from './owner-liveness.ts';
 import { waitAsync, waitSync, type WaitTarget } from './shm-ring-wait.ts';
 import { checkTimeout } from './timeouts.ts';
 

@@ -199,6 +199,6 @@ export function findFunctionOnHeap(name: string, where: FunctionLocation): Funct
   }
 }
 
-export function sameLocation(a: FunctionLocation, b: FunctionLocation): boolean {
+function sameLocation(a: FunctionLocation, b: FunctionLocation): boolean {
   return a.url === b.url && a.line === b.line && a.column === b.column;
 }

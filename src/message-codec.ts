@@ -2,7 +2,7 @@
  * How values become bytes for pipes and queues.
  *
  * The general form is v8.serialize of the value with multiproc's shareables
- * replaced by markers (encodeForTransfer), so a Lock or Queue inside a
+ * replaced by markers (serializeForTransfer), so a Lock or Queue inside a
  * message arrives as a working Lock or Queue. Its first byte is always 0xFF
  * (the serializer's version tag).
  *
@@ -14,7 +14,7 @@
  * memory and once out of it.
  */
 import { deserialize, serialize } from 'node:v8';
-import { decodeFromTransfer, encodeForTransfer } from './shareable.ts';
+import { decodeFromTransfer, serializeForTransfer } from './shareable.ts';
 import { TAG_BYTES } from './shm-ring.ts';
 import { copyBytes } from './native.ts';
 
@@ -85,10 +85,9 @@ export function encodeMessage(value: unknown, what: string): EncodedMessage {
     if (proto === Buffer.prototype) return tagged(T_BUFFER, value, true);
     if (proto === Uint8Array.prototype) return tagged(T_UINT8, value, true);
   }
-  // Other byte views cannot hold shareables: skip the walk (and the trial
-  // serialisation inside encodeForTransfer) that would cost as much as the message.
+  // Other byte views cannot hold shareables: skip the walk, which would cost as much as the message.
   if (ArrayBuffer.isView(value) && !(value.buffer instanceof SharedArrayBuffer)) return tagged(-1, serialize(value));
-  return tagged(-1, serialize(encodeForTransfer(value, what)));
+  return tagged(-1, serializeForTransfer(value, what));
 }
 
 /** `message` with a borrowed body copied, for a put that must wait (the caller may change its array meanwhile). */

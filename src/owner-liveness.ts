@@ -57,3 +57,14 @@ export function ownerState(tid: number, recordedStart: number): 'alive' | 'dead'
   if (start === undefined) return 'dead';
   return start === recordedStart ? 'alive' : 'mismatch';
 }
+
+/** Whether process `pid` exists (a cheap kill(pid, 0)); EPERM means it exists. Non-positive pids count as alive. */
+export function pidAlive(pid: number): boolean {
+  if (pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -10,7 +10,7 @@ import type { StartMethod } from './popen.ts';
 import { osProcessVehicle } from './vehicle-os-process.ts';
 import { encodeForTransfer, UnserializableError } from './shareable.ts';
 
-export function snapshotGlobals(): Record<string, unknown> {
+function snapshotGlobals(): Record<string, unknown> {
   const snapshot: Record<string, unknown> = {};
   for (const key of Object.keys(globalThis)) {
     const descriptor = Object.getOwnPropertyDescriptor(globalThis, key);

@@ -11,6 +11,7 @@ import type { Popen } from './popen.ts';
 import type { ControlChannel } from './control-channel.ts';
 import { startMethodFor } from './start-methods.ts';
 import { checkTimeout, settleWithin } from './timeouts.ts';
+import { pidAlive } from './owner-liveness.ts';
 
 /** Options for `new Process(...)`. */
 export interface ProcessOptions<Args extends unknown[] = unknown[]> {
@@ -166,7 +167,7 @@ export class Process<Args extends unknown[] = unknown[]> {
   isAlive(): boolean {
     const self = this.checkOpen();
     if (self.role === 'current') return true;
-    if (self.role === 'parent') return isPidAlive(self.pid!);
+    if (self.role === 'parent') return pidAlive(self.pid!);
     if (self.creatorPid !== process.pid) throw new Error('can only test a child process');
     return self.popen !== null && !self.popen.hasExited();
   }
@@ -264,15 +265,6 @@ function userSubclass(constructor: Function): Function | null {
     if (!contextMethods.has(c)) return c;
   }
   return null;
-}
-
-function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Parent side of a started child's control channel, for library protocols (not exported publicly). */

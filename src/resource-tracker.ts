@@ -36,7 +36,6 @@ rm -rf "$1"
 `;
 
 let directory: string | undefined;
-let trackerPid: number | undefined;
 // Never closed: its closing at process death is the tracker's signal.
 let writeEnd: number | undefined;
 
@@ -77,15 +76,9 @@ export function ensureResourceTracker(): string {
     throw new Error('could not start the shared-memory resource tracker (/bin/sh)');
   }
   child.unref();
-  trackerPid = child.pid;
   directory = dir;
   process.env[TRACKER_ENV] = dir;
   return dir;
-}
-
-/** The tracker process id if this process started it (for tests and diagnostics). */
-export function resourceTrackerPid(): number | undefined {
-  return trackerPid;
 }
 
 function markerPath(name: string): string {

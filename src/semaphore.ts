@@ -30,16 +30,6 @@ const MAX_VALUE = 0x7fffffff;
 
 type Outcome = 'acquired' | 'recovered' | 'timed-out';
 
-function tryTake(cells: Int32Array): boolean {
-  let value = Atomics.load(cells, VALUE);
-  while (value > 0) {
-    const seen = Atomics.compareExchange(cells, VALUE, value, value - 1);
-    if (seen === value) return true;
-    value = seen;
-  }
-  return false;
-}
-
 function decrementIfPositive(cells: Int32Array, index: number): boolean {
   let count = Atomics.load(cells, index);
   while (count > 0) {
@@ -80,7 +70,7 @@ function* acquirePlan(cells: Int32Array, timeoutMs: number): WaitPlan<Outcome> {
   const suspects = new Map<number, number>();
   let recovered = false;
   for (;;) {
-    if (tryTake(cells)) return recovered ? 'recovered' : 'acquired';
+    if (decrementIfPositive(cells, VALUE)) return recovered ? 'recovered' : 'acquired';
     const wait = deadline.slice(OWNER_CHECK_SLICE_MS);
     if (wait <= 0) return 'timed-out';
     Atomics.add(cells, SLEEPERS, 1);
@@ -173,7 +163,7 @@ export class Semaphore extends Acquirable implements Shareable {
   async acquire(options?: AcquireOptions): Promise<boolean> {
     const { timeout, signal } = parseAcquireOptions(options, `${this.constructor.name}.acquire`);
     if (signal?.aborted) throw signal.reason;
-    if (tryTake(this.cells)) return this.settle('acquired');
+    if (decrementIfPositive(this.cells, VALUE)) return this.settle('acquired');
     if (timeout === 0) return false;
     return this.settle(await runAsync(acquirePlan(this.cells, timeout), signal));
   }
@@ -181,7 +171,7 @@ export class Semaphore extends Acquirable implements Shareable {
   /** Takes a slot, blocking the calling thread; false on timeout (or none free with blocking: false). */
   acquireSync(options?: AcquireOptions): boolean {
     const { timeout } = parseAcquireOptions(options, `${this.constructor.name}.acquireSync`);
-    if (tryTake(this.cells)) return this.settle('acquired');
+    if (decrementIfPositive(this.cells, VALUE)) return this.settle('acquired');
     if (timeout === 0) return false;
     return this.settle(runSync(acquirePlan(this.cells, timeout)));
   }

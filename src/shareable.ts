@@ -61,14 +61,25 @@ function describe(value: unknown): string {
  * structured clone would reject, with its path under `path`.
  */
 export function encodeForTransfer(value: unknown, path: string): unknown {
-  const seen = new Map<object, unknown>();
-  const encoded = encode(value, path, seen);
+  const encoded = encode(value, path, new Map());
+  serializeEncoded(encoded, path);
+  return encoded;
+}
+
+/**
+ * encodeForTransfer and v8.serialize in one: for callers that send the bytes
+ * themselves, so that the value is not serialised once to check and again to send.
+ */
+export function serializeForTransfer(value: unknown, path: string): Buffer {
+  return serializeEncoded(encode(value, path, new Map()), path);
+}
+
+function serializeEncoded(encoded: unknown, path: string): Buffer {
   try {
-    serialize(encoded);
+    return serialize(encoded);
   } catch (error) {
     throw new UnserializableError(path, (error as Error).message);
   }
-  return encoded;
 }
 
 function encode(value: unknown, path: string, seen: Map<object, unknown>): unknown {

@@ -29,6 +29,7 @@ import { readdirSync } from 'node:fs';
 import { copyBytes, createSegment, futexWake, openSegment, zeroBytes } from './native.ts';
 import { readSideSegment, unlinkQuietly, writeSideSegment } from './side-segment.ts';
 import { registerSegment, unregisterSegment } from './resource-tracker.ts';
+import { pidAlive } from './owner-liveness.ts';
 
 /** Header cells (Int32 indices); hot counters sit on their own cache lines. */
 export const TAIL = 0;
@@ -82,16 +83,6 @@ function align16(n: number): number {
   return (n + 15) & ~15;
 }
 
-/** Whether a process exists (a cheap kill(pid, 0)); EPERM means it exists. */
-export function pidAlive(pid: number): boolean {
-  if (pid <= 0) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 const created = new Set<ShmRing>();
 let exitHookInstalled = false;

@@ -55,8 +55,6 @@ class OsProcessChild implements Popen {
         resolve(this.exitCode);
       });
     });
-    live.add(this);
-    void this.exited.then(() => live.delete(this));
   }
 
   get pid(): number {
@@ -94,7 +92,6 @@ class OsProcessChild implements Popen {
 }
 
 const REFILL_DELAY_MS = 50;
-const live = new Set<OsProcessChild>();
 const spares = new Map<string, OsProcessChild[]>();
 const launches = new Map<string, number>();
 
@@ -187,7 +184,3 @@ export function stopSpareChildren(): Promise<void> {
 process.on('exit', () => {
   void stopSpareChildren();
 });
-
-export function liveChildren(): ReadonlySet<Popen> {
-  return live;
-}
