@@ -7,7 +7,8 @@
         "native/segment.cc",
         "native/futex.cc",
         "native/async_wait.cc",
-        "native/memory.cc"
+        "native/memory.cc",
+        "native/buffer_pool.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -1,5 +1,6 @@
 // Entry point: a context-aware module (NODE_API_MODULE), so the addon loads
 // in the main thread and in every worker thread, each with its own state.
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -70,6 +71,13 @@ static Napi::Value ExitImmediately(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Lets another runnable thread on this core run: a spinning waiter calls it
+// so that on a busy machine it does not hold the core its peer needs.
+static Napi::Value YieldCpu(const Napi::CallbackInfo& info) {
+  sched_yield();
+  return info.Env().Undefined();
+}
+
 static Napi::Value GetThreadId(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(syscall(SYS_gettid)));
 }
@@ -79,8 +87,10 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFutex(env, exports);
   InitMemory(env, exports);
   InitAsyncWait(env, exports);
+  InitBufferPool(env, exports);
   exports.Set("setParentDeathSignal", Napi::Function::New(env, SetParentDeathSignal, "setParentDeathSignal"));
   exports.Set("exitImmediately", Napi::Function::New(env, ExitImmediately, "exitImmediately"));
+  exports.Set("yieldCpu", Napi::Function::New(env, YieldCpu, "yieldCpu"));
   exports.Set("gettid", Napi::Function::New(env, GetThreadId, "gettid"));
   return exports;
 }

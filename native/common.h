@@ -2,6 +2,7 @@
 // kernel primitives (shared memory, futex, prctl) lives in TypeScript.
 #pragma once
 #include <napi.h>
+#include <v8.h>
 #include <ctime>
 #include <string>
 
@@ -25,9 +26,19 @@ double TimeoutArgument(const Napi::CallbackInfo& info, size_t arg);
 /** Blocking shared FUTEX_WAIT with an absolute deadline (nullptr: none), retried on EINTR. */
 WaitResult WaitShared(int* addr, int expected, const timespec* deadline);
 
+/** Wraps a V8 handle as a Napi::Value (N-API lacks the few V8 calls the core needs). */
+Napi::Value FromV8(Napi::Env env, v8::Local<v8::Value> value);
+
+/** The bytes of a TypedArray argument (named `name` in errors) and their length in bytes. */
+uint8_t* TypedArrayBytes(const Napi::Env& env, const Napi::Value& value, const char* name, size_t* length);
+
+/** A non-negative integer argument (named `name` in errors). */
+size_t IndexArgument(const Napi::Env& env, const Napi::Value& value, const char* name);
+
 void InitSegments(Napi::Env env, Napi::Object exports);
 void InitFutex(Napi::Env env, Napi::Object exports);
 void InitMemory(Napi::Env env, Napi::Object exports);
 void InitAsyncWait(Napi::Env env, Napi::Object exports);
+void InitBufferPool(Napi::Env env, Napi::Object exports);
 
 }  // namespace multiproc

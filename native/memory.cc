@@ -8,7 +8,7 @@
 
 namespace multiproc {
 
-static uint8_t* BytesOf(const Napi::Env& env, const Napi::Value& value, const char* name, size_t* length) {
+uint8_t* TypedArrayBytes(const Napi::Env& env, const Napi::Value& value, const char* name, size_t* length) {
   if (!value.IsTypedArray()) throw Napi::TypeError::New(env, std::string(name) + " must be a TypedArray");
   napi_typedarray_type type;
   size_t elements;
@@ -22,7 +22,7 @@ static uint8_t* BytesOf(const Napi::Env& env, const Napi::Value& value, const ch
   return static_cast<uint8_t*>(data);
 }
 
-static size_t Index(const Napi::Env& env, const Napi::Value& value, const char* name) {
+size_t IndexArgument(const Napi::Env& env, const Napi::Value& value, const char* name) {
   if (!value.IsNumber()) throw Napi::TypeError::New(env, std::string(name) + " must be a number");
   double number = value.As<Napi::Number>().DoubleValue();
   if (!(number >= 0) || number > 9007199254740991.0 || number != static_cast<double>(static_cast<size_t>(number))) {
@@ -35,11 +35,11 @@ static size_t Index(const Napi::Env& env, const Napi::Value& value, const char* 
 static Napi::Value CopyBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   size_t targetLength, sourceLength;
-  uint8_t* target = BytesOf(env, info[0], "target", &targetLength);
-  size_t targetOffset = Index(env, info[1], "targetOffset");
-  uint8_t* source = BytesOf(env, info[2], "source", &sourceLength);
-  size_t sourceOffset = Index(env, info[3], "sourceOffset");
-  size_t length = Index(env, info[4], "length");
+  uint8_t* target = TypedArrayBytes(env, info[0], "target", &targetLength);
+  size_t targetOffset = IndexArgument(env, info[1], "targetOffset");
+  uint8_t* source = TypedArrayBytes(env, info[2], "source", &sourceLength);
+  size_t sourceOffset = IndexArgument(env, info[3], "sourceOffset");
+  size_t length = IndexArgument(env, info[4], "length");
   if (targetOffset + length > targetLength || sourceOffset + length > sourceLength) {
     throw Napi::RangeError::New(env, "copyBytes: range out of bounds");
   }
@@ -51,9 +51,9 @@ static Napi::Value CopyBytes(const Napi::CallbackInfo& info) {
 static Napi::Value ZeroBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   size_t targetLength;
-  uint8_t* target = BytesOf(env, info[0], "target", &targetLength);
-  size_t offset = Index(env, info[1], "offset");
-  size_t length = Index(env, info[2], "length");
+  uint8_t* target = TypedArrayBytes(env, info[0], "target", &targetLength);
+  size_t offset = IndexArgument(env, info[1], "offset");
+  size_t length = IndexArgument(env, info[2], "length");
   if (offset + length > targetLength) throw Napi::RangeError::New(env, "zeroBytes: range out of bounds");
   std::memset(target + offset, 0, length);
   return env.Undefined();

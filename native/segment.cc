@@ -21,7 +21,7 @@ static void Unmap(void* data, size_t length, void* /*deleter_data*/) {
 // napi_value is, in Node's implementation, a v8::Local<v8::Value> with its
 // type erased (v8impl::JsValueFromV8LocalValue); copying the handle across is
 // the standard bridge for the few V8 APIs N-API lacks.
-static Napi::Value FromV8(Napi::Env env, v8::Local<v8::Value> value) {
+Napi::Value FromV8(Napi::Env env, v8::Local<v8::Value> value) {
   static_assert(sizeof(napi_value) == sizeof(v8::Local<v8::Value>), "napi_value must wrap a V8 handle");
   napi_value raw;
   std::memcpy(&raw, &value, sizeof(raw));

@@ -16,7 +16,7 @@
 import { deserialize, serialize } from 'node:v8';
 import { decodeFromTransfer, serializeForTransfer } from './shareable.ts';
 import { TAG_BYTES } from './shm-ring.ts';
-import { copyBytes } from './native.ts';
+import { copyBytes, copyToPooled, POOLED_COPY_MIN } from './native.ts';
 
 const T_NUMBER = 1;
 const T_STRING = 2;
@@ -96,12 +96,16 @@ export function stableMessage(message: EncodedMessage): EncodedMessage {
 }
 
 /**
- * A private copy of `bytes` (a claimed ring record) from `from` on: V8's own
- * copies out of shared memory are relaxed-atomic and ~3x slower than memcpy.
+ * A private copy of `bytes` (a claimed ring record) from `from` on, owning
+ * its whole ArrayBuffer when `ownBuffer` (else small copies may share Node's
+ * pooled slab). Copied with memcpy: V8's own copies out of shared memory are
+ * relaxed-atomic and ~3x slower. Large copies come from the native buffer pool.
  */
-export function copyOutOfShared(bytes: Buffer, from = 0): Buffer {
-  const out = Buffer.allocUnsafe(bytes.length - from);
-  copyBytes(out, 0, bytes, from, out.length);
+export function copyOutOfShared(bytes: Uint8Array, from = 0, ownBuffer = false): Buffer {
+  const length = bytes.length - from;
+  if (length >= POOLED_COPY_MIN) return Buffer.from(copyToPooled(bytes, from, length));
+  const out = ownBuffer ? Buffer.allocUnsafeSlow(length) : Buffer.allocUnsafe(length);
+  copyBytes(out, 0, bytes, from, length);
   return out;
 }
 
@@ -123,10 +127,9 @@ export function decodeMessage(bytes: Buffer): unknown {
     case T_BUFFER:
       return copyOutOfShared(bytes, TAG_BYTES);
     case T_UINT8: {
-      // A Uint8Array owns its whole ArrayBuffer, as the sender's did: no pooled slab.
-      const out = Buffer.allocUnsafeSlow(bytes.length - TAG_BYTES);
-      copyBytes(out, 0, bytes, TAG_BYTES, out.length);
-      return new Uint8Array(out.buffer, 0, out.length);
+      // A Uint8Array owns its whole ArrayBuffer, as the sender's did: no shared slab.
+      const out = copyOutOfShared(bytes, TAG_BYTES, true);
+      return new Uint8Array(out.buffer, out.byteOffset, out.length);
     }
     case T_V8:
     default: {

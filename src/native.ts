@@ -37,6 +37,9 @@ interface NativeAddon {
   unlinkSegment(name: string): void;
   copyBytes(target: ArrayBufferView, targetOffset: number, source: ArrayBufferView, sourceOffset: number, length: number): void;
   zeroBytes(target: ArrayBufferView, offset: number, length: number): void;
+  copyToPooled(source: ArrayBufferView, sourceOffset: number, length: number): ArrayBuffer;
+  trimBufferPool(): void;
+  bufferPoolCachedBytes(): number;
   futexWait(i32: Int32Array, index: number, expected: number, timeoutMs: number): number;
   futexWake(i32: Int32Array, index: number, count: number): number;
   futexWaitAsync(
@@ -52,6 +55,7 @@ interface NativeAddon {
   setParentDeathSignal(signal: number): void;
   exitImmediately(code: number): never;
   gettid(): number;
+  yieldCpu(): void;
 }
 
 const requireCjs = createRequire(import.meta.url);
@@ -166,10 +170,6 @@ export function pendingAsyncWaits(): number {
 }
 
 /**
- * prctl(PR_SET_PDEATHSIG, signal): the kernel sends `signal` to this process
- * when the thread that forked it exits; used so children die with their parent.
- */
-/**
  * memmove of `length` bytes (offsets in bytes from each view's start). For
  * shared memory that the caller owns exclusively (a reserved ring record):
  * V8's own copies into or out of a SharedArrayBuffer are relaxed-atomic and
@@ -182,12 +182,54 @@ export function copyBytes(
   sourceOffset: number,
   length: number,
 ): void {
+  if (length <= SMALL_COPY) {
+    // Below this, crossing into C++ costs more than the copy.
+    if (targetOffset + length > target.length || sourceOffset + length > source.length || targetOffset < 0 || sourceOffset < 0) {
+      throw new RangeError('copyBytes: range out of bounds');
+    }
+    if (target.buffer === source.buffer && targetOffset + target.byteOffset > sourceOffset + source.byteOffset) {
+      for (let i = length - 1; i >= 0; i--) target[targetOffset + i] = source[sourceOffset + i]!;
+    } else {
+      for (let i = 0; i < length; i++) target[targetOffset + i] = source[sourceOffset + i]!;
+    }
+    return;
+  }
   addon.copyBytes(target, targetOffset, source, sourceOffset, length);
 }
+const SMALL_COPY = 64;
 
 /** memset to zero, under the same exclusive-ownership rule as copyBytes. */
 export function zeroBytes(target: Uint8Array, offset: number, length: number): void {
   addon.zeroBytes(target, offset, length);
+}
+
+/** Copies below this size come from Node's allocator; the pool is for large messages. */
+export const POOLED_COPY_MIN = 64 * 1024;
+/** The pool goes back to the kernel once no large copy has been made for this long. */
+const POOL_IDLE_TRIM_MS = 1000;
+let trimTimer: NodeJS.Timeout | undefined;
+
+/**
+ * A private ArrayBuffer holding source[sourceOffset, +length), for
+ * length >= POOLED_COPY_MIN. Its memory comes from a pool of chunks that
+ * stay mapped after V8 frees them (see native/buffer_pool.cc), so a stream
+ * of large messages does not page-fault every one in afresh.
+ */
+export function copyToPooled(source: Uint8Array, sourceOffset: number, length: number): ArrayBuffer {
+  const copy = addon.copyToPooled(source, sourceOffset, length);
+  if (trimTimer === undefined) trimTimer = setTimeout(trimPool, POOL_IDLE_TRIM_MS).unref();
+  else trimTimer.refresh();
+  return copy;
+}
+
+function trimPool(): void {
+  trimTimer = undefined;
+  addon.trimBufferPool();
+}
+
+/** Bytes of free chunks the pool holds now (for tests). */
+export function bufferPoolCachedBytes(): number {
+  return addon.bufferPoolCachedBytes();
 }
 
 /**
@@ -202,11 +244,20 @@ export function exitImmediately(code: number): never {
   return addon.exitImmediately(code);
 }
 
+/**
+ * prctl(PR_SET_PDEATHSIG, signal): the kernel sends `signal` to this process
+ * when the thread that forked it exits; used so children die with their parent.
+ */
 export function setParentDeathSignal(signal: number): void {
   if (!Number.isInteger(signal) || signal < 0 || signal > 64) {
     throw new RangeError(`signal must be a signal number in [0, 64] (got ${String(signal)})`);
   }
   addon.setParentDeathSignal(signal);
+}
+
+/** sched_yield(): lets another runnable thread on this core run first. */
+export function yieldCpu(): void {
+  addon.yieldCpu();
 }
 
 /**

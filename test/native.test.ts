@@ -7,6 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import {
+  bufferPoolCachedBytes,
+  copyBytes,
+  copyToPooled,
   createSegment,
   currentThreadId,
   futexWait,
@@ -20,9 +23,9 @@ import {
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const segmentName = (): string => `/mp-${process.pid}-t${randomBytes(6).toString('hex')}`;
 
-function runChild(file: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runChild(file: string, args: string[], nodeFlags: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture(file), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', fixture(file), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -203,4 +206,52 @@ test('argument validation names the argument', () => {
   assert.throws(() => futexWait(cells, 0, 0, -1), /timeoutMs must be/);
   assert.throws(() => futexWake(cells, 0, -1), /count must be/);
   assert.equal(currentThreadId(), process.pid);
+});
+
+test('copyBytes copies like memmove on both sides of its small-copy threshold', () => {
+  for (const length of [0, 1, 8, 63, 64, 65, 1000]) {
+    const shared = new Uint8Array(new SharedArrayBuffer(2 * length + 16));
+    const source = Uint8Array.from({ length }, (_, i) => (i * 7 + 1) & 0xff);
+    copyBytes(shared, 3, source, 0, length);
+    assert.deepEqual(shared.subarray(3, 3 + length), source);
+    // Overlapping, forwards and backwards, within one buffer.
+    const forward = Uint8Array.from({ length: length + 5 }, (_, i) => i & 0xff);
+    const expectedForward = forward.slice();
+    expectedForward.set(forward.slice(0, length), 5);
+    copyBytes(forward, 5, forward, 0, length);
+    assert.deepEqual(forward, expectedForward, `forward overlap, length ${length}`);
+    const backward = Uint8Array.from({ length: length + 5 }, (_, i) => i & 0xff);
+    const expectedBackward = backward.slice();
+    expectedBackward.set(backward.slice(5, 5 + length), 0);
+    copyBytes(backward, 0, backward, 5, length);
+    assert.deepEqual(backward, expectedBackward, `backward overlap, length ${length}`);
+  }
+  for (const length of [8, 1000]) {
+    assert.throws(() => copyBytes(new Uint8Array(length), 1, new Uint8Array(length), 0, length), /out of bounds/);
+    assert.throws(() => copyBytes(new Uint8Array(length), 0, new Uint8Array(length), 1, length), /out of bounds/);
+  }
+});
+
+test('copyToPooled returns private ArrayBuffers of exactly the length asked', () => {
+  const source = new Uint8Array(new SharedArrayBuffer(300_000));
+  for (let i = 0; i < source.length; i++) source[i] = i % 251;
+  const a = new Uint8Array(copyToPooled(source, 10, 200_000));
+  const b = new Uint8Array(copyToPooled(source, 10, 200_000));
+  assert.equal(a.buffer.byteLength, 200_000);
+  assert.ok(!(a.buffer instanceof SharedArrayBuffer));
+  assert.deepEqual(a, source.subarray(10, 200_010));
+  a[0] = 99;
+  assert.equal(b[0], 10 % 251, 'each copy has its own memory');
+  assert.throws(() => copyToPooled(source, 0, 0), /length must be > 0/);
+  assert.throws(() => copyToPooled(source, 200_000, 200_000), /in bounds/);
+});
+
+test('pooled chunks are reused after V8 frees them, and go back to the kernel when idle', async () => {
+  const { code, stdout, stderr } = await runChild('buffer-pool.ts', [], ['--expose-gc']);
+  assert.equal(code, 0, stderr);
+  const report = JSON.parse(stdout) as { cachedAfterGc: number; cachedAfterReuse: number; cachedAfterIdle: number };
+  assert.ok(report.cachedAfterGc >= 8 * 2 ** 20, `freed chunks are kept (${report.cachedAfterGc} bytes)`);
+  assert.ok(report.cachedAfterReuse < report.cachedAfterGc, 'new copies take kept chunks');
+  assert.equal(report.cachedAfterIdle, 0);
+  assert.equal(bufferPoolCachedBytes(), 0, 'this process never used the pool');
 });

@@ -144,3 +144,28 @@ test('a received Buffer is the receiver\'s own copy: later traffic does not over
   assert.ok(second.nested.every((b) => b === 2));
   q.close();
 });
+
+test('large byte messages (from the native buffer pool) keep their type, length and contents, each in its own memory', async () => {
+  const q = new Queue<Buffer | Uint8Array>();
+  const sizes = [64 * 1024 - 1, 64 * 1024, 300_000, 1 << 20];
+  const received: (Buffer | Uint8Array)[] = [];
+  for (const [i, size] of sizes.entries()) {
+    q.putSync(Buffer.alloc(size, i + 1));
+    q.putSync(new Uint8Array(size).fill(i + 101));
+    received.push(await q.get(), await q.get());
+  }
+  for (const [i, size] of sizes.entries()) {
+    const buffer = received[2 * i]!;
+    const bytes = received[2 * i + 1]!;
+    assert.ok(Buffer.isBuffer(buffer), `size ${size}: a Buffer arrives as a Buffer`);
+    assert.equal(buffer.length, size);
+    assert.ok(buffer.every((b) => b === i + 1));
+    assert.equal(Object.getPrototypeOf(bytes), Uint8Array.prototype, `size ${size}: a Uint8Array arrives as a plain Uint8Array`);
+    assert.equal(bytes.byteOffset, 0);
+    assert.equal(bytes.buffer.byteLength, size, 'a Uint8Array owns its whole ArrayBuffer, as the sent one did');
+    assert.ok(bytes.every((b) => b === i + 101));
+  }
+  received[6]!.fill(0);
+  assert.ok(received[7]!.every((b) => b === 104), 'writing one message does not touch another');
+  q.close();
+});
