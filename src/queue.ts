@@ -12,7 +12,7 @@
 import { Empty, Full } from './channel-errors.ts';
 import { decodeMessage, encodeMessage, stableMessage, type EncodedMessage } from './message-codec.ts';
 import { reduceForTransfer, registerShareable, type ReducedShareable } from './shareable.ts';
-import { DATA_SEQ, ITEMS, NOTHING, SPACE_SEQ, ShmRing, USER } from './shm-ring.ts';
+import { DATA_SEQ, NOTHING, PUTS, SPACE_SEQ, ShmRing, TAKES, USER } from './shm-ring.ts';
 import { waitAsync, waitSync, type WaitTarget } from './shm-ring-wait.ts';
 import { checkTimeout } from './timeouts.ts';
 
@@ -68,7 +68,7 @@ class PendingPut {
   }
 
   giveUp(): void {
-    if (this.#slot) Atomics.sub(this.ring.i32, ITEMS, 1);
+    if (this.#slot) Atomics.sub(this.ring.i32, PUTS, 1);
     this.ring.abandonPut();
     this.abandoned();
   }
@@ -118,13 +118,15 @@ export class Queue<T = unknown> {
     const i32 = this.ring.i32;
     const max = Atomics.load(i32, MAXSIZE);
     if (max === 0) {
-      Atomics.add(i32, ITEMS, 1);
+      Atomics.add(i32, PUTS, 1);
       return true;
     }
     for (;;) {
-      const items = Atomics.load(i32, ITEMS);
-      if (items >= max) return false;
-      if (Atomics.compareExchange(i32, ITEMS, items, items + 1) === items) return true;
+      // TAKES first: it only grows, so the difference can only overstate the items.
+      const takes = Atomics.load(i32, TAKES);
+      const puts = Atomics.load(i32, PUTS);
+      if (((puts - takes) | 0) >= max) return false;
+      if (Atomics.compareExchange(i32, PUTS, puts, (puts + 1) | 0) === puts) return true;
     }
   }
 
@@ -205,7 +207,8 @@ export class Queue<T = unknown> {
   /** Items put and not yet taken, across all processes (approximate while others act, as in Python). */
   qsize(): number {
     this.checkOpen();
-    return Math.max(0, Atomics.load(this.ring.i32, ITEMS));
+    const takes = Atomics.load(this.ring.i32, TAKES);
+    return Math.max(0, (Atomics.load(this.ring.i32, PUTS) - takes) | 0);
   }
 
   /** Whether qsize() is 0. */

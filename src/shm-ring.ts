@@ -31,26 +31,31 @@ import { readSideSegment, unlinkQuietly, writeSideSegment } from './side-segment
 import { registerSegment, unregisterSegment } from './resource-tracker.ts';
 import { pidAlive } from './owner-liveness.ts';
 
-/** Header cells (Int32 indices); hot counters sit on their own cache lines. */
+/**
+ * Header cells (Int32 indices). Each group written by one side sits on a
+ * 64-byte cache line of its own: a line written by both the producing and
+ * the consuming process moves between their cores on every message.
+ */
 export const TAIL = 0;
 export const HEAD = 16;
 export const FREE = 32;
 /** Bumped after every commit (futex word for "data may be ready"); DATA_SEQ + 1 counts waiters. */
 export const DATA_SEQ = 48;
 /** Bumped after space is freed (futex word for "space may be free"); SPACE_SEQ + 1 counts waiters. */
-export const SPACE_SEQ = 50;
-/** Items put and not yet taken (Queue's qsize and maxsize). */
-export const ITEMS = 52;
-const CAPACITY = 53;
-const MAGIC_CELL = 54;
-/** Eight cells, 56..63, for the users of a ring (Pipe's end flags, JoinableQueue's counter). */
-export const USER = 56;
+export const SPACE_SEQ = 64;
+/** Messages ever put (counted by Queue, before publishing) and taken; their difference is Queue's qsize. */
+export const PUTS = 80;
+export const TAKES = 96;
+const CAPACITY = 112;
+const MAGIC_CELL = 113;
+/** Eight cells, 120..127, for the users of a ring (Pipe's end flags, JoinableQueue's counter). */
+export const USER = 120;
 
-const HEADER_BYTES = 256;
+const HEADER_BYTES = 512;
 /** Records up to this many words are released with a loop; larger ones with zeroBytes. */
 const ZERO_LOOP_WORDS = 256;
 const REC = 16;
-const MAGIC = 0x6d707172; // 'mpqr'
+const MAGIC = 0x6d707173; // 'mpqs'
 
 const S_EMPTY = 0;
 const S_WRITING = 1;
@@ -207,17 +212,38 @@ export class ShmRing {
     this.pendingLarge = null;
   }
 
+  /**
+   * FREE as last read by this process, and TAIL then. FREE only grows, so an
+   * old value understates the room: a record that fits by it fits, and the
+   * producer need not read FREE's cache line (written by consumers) per message.
+   */
+  private knownFree = 0;
+  private knownFreeAtTail = 0;
+
+  /**
+   * Whether `need` bytes at `tail` fit by knownFree. Trusted only while TAIL
+   * has moved less than a ring's length since it was read: then tail - knownFree
+   * is at most twice the capacity, far from where 32-bit positions wrap.
+   */
+  private fitsKnownFree(tail: number, need: number): boolean {
+    if ((tail - this.knownFreeAtTail) >>> 0 > this.capacity) return false;
+    return ((tail - this.knownFree) | 0) + need <= this.capacity;
+  }
+
   /** Reserves a record for `length` payload bytes; its offset, or -1 if the ring lacks room. */
   private reserve(length: number, meta: number): number {
     const { i32 } = this;
     const total = REC + align16(length);
     for (;;) {
       const tail = Atomics.load(i32, TAIL);
-      const free = Atomics.load(i32, FREE);
       let off = tail & this.mask;
       const contiguous = this.capacity - off;
       const need = total <= contiguous ? total : contiguous + total;
-      if (((tail - free) | 0) + need > this.capacity) return -1;
+      if (!this.fitsKnownFree(tail, need)) {
+        this.knownFree = Atomics.load(i32, FREE);
+        this.knownFreeAtTail = tail;
+        if (((tail - this.knownFree) | 0) + need > this.capacity) return -1;
+      }
       if (Atomics.compareExchange(i32, TAIL, tail, (tail + need) | 0) !== tail) continue;
       if (need !== total) {
         const pad = (HEADER_BYTES + off) >> 2;
@@ -264,7 +290,7 @@ export class ShmRing {
       if (Atomics.compareExchange(i32, HEAD, head, (head + size) | 0) !== head) continue;
       Atomics.store(i32, at + 2, process.pid);
       Atomics.store(i32, at, S_CLAIMED);
-      Atomics.sub(i32, ITEMS, 1);
+      Atomics.add(i32, TAKES, 1);
       try {
         const length = meta & ~LARGE;
         const view = Buffer.from(this.buffer, HEADER_BYTES + off + REC, length);
@@ -375,7 +401,7 @@ export class ShmRing {
       const at = (HEADER_BYTES + off) >> 2;
       if (Atomics.load(i32, at) === S_WRITING && !pidAlive(i32[at + 2]!)) {
         if (Atomics.compareExchange(i32, HEAD, head, (head + i32[at + 1]!) | 0) === head) {
-          Atomics.sub(i32, ITEMS, 1);
+          Atomics.add(i32, TAKES, 1);
           this.release(off);
           Atomics.add(i32, DATA_SEQ, 1);
           futexWake(i32, DATA_SEQ, Infinity);
