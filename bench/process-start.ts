@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { getContext, type StartMethodName } from '../src/index.ts';
+import { getContext, setForkserverPreload, type StartMethodName } from '../src/index.ts';
 import { whenSparesReady } from '../src/vehicle-os-process.ts';
 import type { BenchRow } from './bench-row.ts';
 
@@ -38,6 +38,10 @@ export async function runProcessStartBench(): Promise<BenchRow[]> {
     StartMethodName,
     number
   >;
+  // Like for like: Python's forkserver preloads __main__ by default
+  // (multiprocessing/forkserver.py, _preload_modules = ['__main__']), and
+  // the target's module is this bench's equivalent of __main__.
+  setForkserverPreload([fileURLToPath(import.meta.url)]);
   const rows: BenchRow[] = [];
   for (const method of ['fork', 'spawn', 'forkserver'] as const) {
     const ready = await startJoinMs(method, true);

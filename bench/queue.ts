@@ -15,10 +15,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Process } from '../src/process.ts';
-import { Queue } from '../src/queue.ts';
-import { Pipe, type Connection } from '../src/connection.ts';
-import { whenSparesReady } from '../src/vehicle-os-process.ts';
+import { Pipe, Process, Queue, type Connection } from 'multiproc';
+import { whenSparesReady } from '../dist/vehicle-os-process.js';
 import type { BenchRow } from './bench-row.ts';
 
 const N_SMALL = 200_000;

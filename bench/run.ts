@@ -3,6 +3,8 @@
  * multiprocessing via python3, piscina) measured in the same run, printed
  * with the ratio and written to bench/RESULTS.md with the date and machine.
  * Run it on an otherwise idle machine: these are 2-core shared hosts.
+ * The library is imported from dist/ (built by `prebench`), as its users get it,
+ * not through tsx, whose module wrappers add ~20% to a tight loop.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';

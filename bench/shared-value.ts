@@ -6,10 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Process } from '../src/process.ts';
-import { Barrier } from '../src/barrier.ts';
-import { Lock } from '../src/lock.ts';
-import { Value } from '../src/shared-value.ts';
+import { Barrier, Lock, Process, Value } from 'multiproc';
 import type { BenchRow } from './bench-row.ts';
 
 const INCREMENTS = 200_000;
