@@ -11,6 +11,11 @@
  *   16-byte-aligned word (a possible record state) is zero — so a freshly
  *   reserved record reads as state EMPTY until its producer writes it.
  *
+ * NEVER_FULL: reserve always leaves at least one 16-byte block free, so the
+ * block at TAIL is free space, and zero. A consumer therefore needs no TAIL
+ * check: the word at HEAD reads COMMITTED or PAD only if a producer has
+ * reserved past it (otherwise HEAD === TAIL and it reads EMPTY).
+ *
  * A record is a 16-byte header [state, size, pid, meta] and a payload padded
  * to 16 bytes. A producer reserves, writes, and only then publishes with
  * state COMMITTED (reserve → write → commit). Consumers never look past an
@@ -227,7 +232,7 @@ export class ShmRing {
    */
   private fitsKnownFree(tail: number, need: number): boolean {
     if ((tail - this.knownFreeAtTail) >>> 0 > this.capacity) return false;
-    return ((tail - this.knownFree) | 0) + need <= this.capacity;
+    return ((tail - this.knownFree) | 0) + need < this.capacity;
   }
 
   /** Reserves a record for `length` payload bytes; its offset, or -1 if the ring lacks room. */
@@ -242,7 +247,7 @@ export class ShmRing {
       if (!this.fitsKnownFree(tail, need)) {
         this.knownFree = Atomics.load(i32, FREE);
         this.knownFreeAtTail = tail;
-        if (((tail - this.knownFree) | 0) + need > this.capacity) return -1;
+        if (((tail - this.knownFree) | 0) + need >= this.capacity) return -1;
       }
       if (Atomics.compareExchange(i32, TAIL, tail, (tail + need) | 0) !== tail) continue;
       if (need !== total) {
@@ -275,8 +280,8 @@ export class ShmRing {
   tryTake<T>(read: (payload: Buffer) => T): T | typeof NOTHING {
     const { i32 } = this;
     for (;;) {
+      // No TAIL check (its cache line is the producers'): see NEVER_FULL.
       const head = Atomics.load(i32, HEAD);
-      if (head === Atomics.load(i32, TAIL)) return NOTHING;
       const off = head & this.mask;
       const at = (HEADER_BYTES + off) >> 2;
       const state = Atomics.load(i32, at);
@@ -306,7 +311,6 @@ export class ShmRing {
     const { i32 } = this;
     for (;;) {
       const head = Atomics.load(i32, HEAD);
-      if (head === Atomics.load(i32, TAIL)) return false;
       const at = (HEADER_BYTES + (head & this.mask)) >> 2;
       const state = Atomics.load(i32, at);
       if (state !== S_PAD) return state === S_COMMITTED;
