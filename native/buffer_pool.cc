@@ -73,17 +73,13 @@ void GiveBack(void* data, size_t /*length*/, void* deleterData) {
 // bytes (length > 0) holding a copy of source[sourceOffset, +length).
 static Napi::Value CopyToPooled(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  size_t sourceLength;
-  uint8_t* source = TypedArrayBytes(env, info[0], "source", &sourceLength);
-  size_t sourceOffset = IndexArgument(env, info[1], "sourceOffset");
   size_t length = IndexArgument(env, info[2], "length");
-  if (length == 0 || sourceOffset + length > sourceLength) {
-    throw Napi::RangeError::New(env, "copyToPooled: length must be > 0 and the range in bounds");
-  }
+  if (length == 0) throw Napi::RangeError::New(env, "copyToPooled: length must be > 0");
+  uint8_t* source = RangeArgument(env, info[0], info[1], length, "source", "copyToPooled");
   size_t size = ChunkSize(length);
   void* chunk = TakeChunk(size);
   if (chunk == nullptr) throw Napi::Error::New(env, "copyToPooled: out of memory");
-  std::memcpy(chunk, source + sourceOffset, length);
+  std::memcpy(chunk, source, length);
   std::unique_ptr<v8::BackingStore> store =
       v8::ArrayBuffer::NewBackingStore(chunk, length, GiveBack, reinterpret_cast<void*>(size));
   return FromV8(env, v8::ArrayBuffer::New(v8::Isolate::GetCurrent(), std::move(store)));

@@ -35,6 +35,10 @@ uint8_t* TypedArrayBytes(const Napi::Env& env, const Napi::Value& value, const c
 /** A non-negative integer argument (named `name` in errors). */
 size_t IndexArgument(const Napi::Env& env, const Napi::Value& value, const char* name);
 
+/** The bytes at `offset` of TypedArray `view`, checked to hold `length` more; errors name `name` and `function`. */
+uint8_t* RangeArgument(const Napi::Env& env, const Napi::Value& view, const Napi::Value& offset, size_t length,
+                       const char* name, const char* function);
+
 void InitSegments(Napi::Env env, Napi::Object exports);
 void InitFutex(Napi::Env env, Napi::Object exports);
 void InitMemory(Napi::Env env, Napi::Object exports);

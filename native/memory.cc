@@ -31,31 +31,32 @@ size_t IndexArgument(const Napi::Env& env, const Napi::Value& value, const char*
   return static_cast<size_t>(number);
 }
 
+uint8_t* RangeArgument(const Napi::Env& env, const Napi::Value& view, const Napi::Value& offset, size_t length,
+                       const char* name, const char* function) {
+  size_t viewLength;
+  uint8_t* bytes = TypedArrayBytes(env, view, name, &viewLength);
+  size_t start = IndexArgument(env, offset, (std::string(name) + "Offset").c_str());
+  if (start > viewLength || length > viewLength - start) {
+    throw Napi::RangeError::New(env, std::string(function) + ": range out of bounds");
+  }
+  return bytes + start;
+}
+
 // copyBytes(target, targetOffset, source, sourceOffset, length), offsets in bytes.
 static Napi::Value CopyBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  size_t targetLength, sourceLength;
-  uint8_t* target = TypedArrayBytes(env, info[0], "target", &targetLength);
-  size_t targetOffset = IndexArgument(env, info[1], "targetOffset");
-  uint8_t* source = TypedArrayBytes(env, info[2], "source", &sourceLength);
-  size_t sourceOffset = IndexArgument(env, info[3], "sourceOffset");
   size_t length = IndexArgument(env, info[4], "length");
-  if (targetOffset + length > targetLength || sourceOffset + length > sourceLength) {
-    throw Napi::RangeError::New(env, "copyBytes: range out of bounds");
-  }
-  std::memmove(target + targetOffset, source + sourceOffset, length);
+  uint8_t* target = RangeArgument(env, info[0], info[1], length, "target", "copyBytes");
+  uint8_t* source = RangeArgument(env, info[2], info[3], length, "source", "copyBytes");
+  std::memmove(target, source, length);
   return env.Undefined();
 }
 
 // zeroBytes(target, offset, length), in bytes.
 static Napi::Value ZeroBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  size_t targetLength;
-  uint8_t* target = TypedArrayBytes(env, info[0], "target", &targetLength);
-  size_t offset = IndexArgument(env, info[1], "offset");
   size_t length = IndexArgument(env, info[2], "length");
-  if (offset + length > targetLength) throw Napi::RangeError::New(env, "zeroBytes: range out of bounds");
-  std::memset(target + offset, 0, length);
+  std::memset(RangeArgument(env, info[0], info[1], length, "target", "zeroBytes"), 0, length);
   return env.Undefined();
 }
 
