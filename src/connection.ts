@@ -32,6 +32,9 @@ export interface PipeOptions {
   duplex?: boolean;
 }
 
+/** Reads a whole message as the receiver's own Buffer. */
+const copyWhole = (payload: Buffer): Buffer => copyOutOfShared(payload);
+
 /** Options of waiting receive calls. */
 export interface RecvOptions {
   /** Cancels the wait: the promise rejects with the signal's reason. */
@@ -114,6 +117,8 @@ export class Connection {
    */
   sendBytes(buf: ArrayBufferView | ArrayBuffer, offset = 0, size?: number): void {
     const ring = this.#writeRing();
+    // The common call, a whole Buffer or Uint8Array, needs no view of its own.
+    if (buf instanceof Uint8Array && offset === 0 && size === undefined) return this.#sendEncoded(ring, buf);
     let view: Uint8Array;
     let unit = 1;
     if (buf instanceof ArrayBuffer || buf instanceof SharedArrayBuffer) view = new Uint8Array(buf);
@@ -131,6 +136,7 @@ export class Connection {
   }
 
   #sendEncoded(ring: ShmRing, data: Uint8Array, tag = -1): void {
+    if (Atomics.load(ring.i32, READER_REFS) > 0 && ring.tryPut(data, tag)) return;
     // A full ring blocks the sender, as a full OS pipe would.
     const sent = waitSync(() => {
       if (Atomics.load(ring.i32, READER_REFS) <= 0) throw new BrokenPipeError();
@@ -151,8 +157,18 @@ export class Connection {
     return false;
   }
 
+  /** Attempts of the commonest receives, made once per connection. */
+  #takeObject?: () => unknown;
+  #takeBytes?: () => Buffer | typeof NOTHING;
+
   #take<T>(read: (payload: Buffer) => T): () => T | typeof NOTHING {
     const ring = this.#readRing();
+    if (read === (decodeMessage as unknown)) return (this.#takeObject ??= this.#attempt(ring, decodeMessage)) as () => T;
+    if (read === (copyWhole as unknown)) return (this.#takeBytes ??= this.#attempt(ring, copyWhole)) as () => T;
+    return this.#attempt(ring, read);
+  }
+
+  #attempt<T>(ring: ShmRing, read: (payload: Buffer) => T): () => T | typeof NOTHING {
     return () => {
       const result = ring.tryTake(read);
       if (result !== NOTHING) return result;
@@ -177,11 +193,12 @@ export class Connection {
   }
 
   #bytesReader(maxLength?: number): (payload: Buffer) => Buffer {
-    if (maxLength !== undefined && (!Number.isInteger(maxLength) || maxLength < 0)) {
+    if (maxLength === undefined) return copyWhole;
+    if (!Number.isInteger(maxLength) || maxLength < 0) {
       throw new RangeError(`maxLength must be a non-negative integer, got ${maxLength}`);
     }
     return (payload) => {
-      if (maxLength !== undefined && payload.length > maxLength) {
+      if (payload.length > maxLength) {
         throw new RangeError(`bad message length: ${payload.length} bytes exceed maxLength ${maxLength}; the message was discarded`);
       }
       return copyOutOfShared(payload);
