@@ -9,6 +9,7 @@ import { ControlChannel } from './control-channel.ts';
 import { runChild } from './child-bootstrap.ts';
 import { setParentChannel } from './parent-link.ts';
 import { warmUpInspector } from './inspector-session.ts';
+import { preloadModule } from './function-resolver.ts';
 import type { LaunchPayload } from './launch-payload.ts';
 import { setParentDeathSignal } from './native.ts';
 import './index.ts';
@@ -25,7 +26,7 @@ const parentGone = new Promise<void>((resolve) => channel.socket.once('close', (
 void parentGone.then(() => process.exit(1));
 
 for (const specifier of JSON.parse(process.env.MULTIPROC_PRELOAD ?? '[]') as string[]) {
-  await import(specifier);
+  await preloadModule(specifier);
 }
 // Finding the target needs the inspector; connecting it now saves the time later.
 warmUpInspector();

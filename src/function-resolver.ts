@@ -3,7 +3,7 @@
  * same function there (exported or not), else rebuild it from source.
  */
 import { pathToFileURL } from 'node:url';
-import { findFunctionOnHeap, isDefinedAt } from './inspector-session.ts';
+import { findFunctionOnHeap, isDefinedAt, learnPositions } from './inspector-session.ts';
 import type { FunctionReference } from './function-reference.ts';
 
 function moduleSpecifier(url: string): string | null {
@@ -45,10 +45,39 @@ function fromSource(reference: FunctionReference): Function {
   throw new TypeError(`the source of '${reference.name || '<anonymous>'}' could not be evaluated in the child`);
 }
 
+type Namespace = Record<string, unknown>;
+const namespaces = new Map<string, Namespace>();
+
+/**
+ * import(), remembering the namespace: importing a module again only
+ * returns the same namespace, but with a loader such as tsx's it still costs
+ * a round trip to the loader thread (~2 ms) to resolve the specifier.
+ */
+export async function importModule(specifier: string): Promise<Namespace> {
+  let namespace = namespaces.get(specifier);
+  if (!namespace) {
+    namespace = (await import(specifier)) as Namespace;
+    namespaces.set(specifier, namespace);
+  }
+  return namespace;
+}
+
+/** Beyond this many exports, learning where they are defined would slow a spare's boot more than it saves. */
+const MAX_LEARNED_EXPORTS = 64;
+
+/**
+ * Imports a module ahead of need and learns where its exported functions are
+ * defined, so that a target found among them is resolved without the inspector.
+ */
+export async function preloadModule(specifier: string): Promise<void> {
+  const exported = exportedCandidates(await importModule(specifier));
+  if (exported.length <= MAX_LEARNED_EXPORTS) learnPositions(exported);
+}
+
 /** Imports the module a function came from; run before resolveFunction so that import-time errors surface first. */
-export async function importDefiningModule(reference: FunctionReference): Promise<Record<string, unknown> | null> {
+export async function importDefiningModule(reference: FunctionReference): Promise<Namespace | null> {
   const specifier = moduleSpecifier(reference.url);
-  return specifier ? ((await import(specifier)) as Record<string, unknown>) : null;
+  return specifier ? importModule(specifier) : null;
 }
 
 const resolved = new Map<string, Function>();

@@ -57,9 +57,17 @@ function post<T>(method: string, params?: object): T {
   return result;
 }
 
-/** Connects the session ahead of need (an idle spare child does this while it waits for work). */
+/**
+ * Connects the session ahead of need (an idle spare child does this while it
+ * waits for work), and runs the lookup that finding the target does once, which
+ * makes that lookup ~0.3 ms quicker when the payload comes.
+ */
 export function warmUpInspector(): void {
-  post('Runtime.releaseObjectGroup', { objectGroup: OBJECT_GROUP });
+  try {
+    positionOf(remoteHandle(warmUpInspector));
+  } finally {
+    release();
+  }
 }
 
 function scriptUrl(scriptId: string): string {
@@ -137,12 +145,34 @@ export function describeFunction(fn: Function): FunctionDetails | null {
   }
 }
 
+type Position = { line: number; column: number } | null;
+const knownPositions = new WeakMap<Function, Position>();
+
+/**
+ * Looks up where these functions were defined ahead of need, so that
+ * isDefinedAt answers from memory (a spare child does this for its preloaded
+ * modules' exports while it waits for work).
+ */
+export function learnPositions(fns: Iterable<Function>): void {
+  try {
+    for (const fn of fns) {
+      if (knownPositions.has(fn)) continue;
+      const position = positionOf(remoteHandle(fn));
+      knownPositions.set(fn, position && { line: position.line, column: position.column });
+    }
+  } finally {
+    release();
+  }
+}
+
 /**
  * Whether `fn` was defined at this line and column. The script is not
  * compared, which keeps the debugger off: callers check only functions
  * taken from the module that the location names.
  */
 export function isDefinedAt(fn: Function, where: FunctionLocation): boolean {
+  const known = knownPositions.get(fn);
+  if (known !== undefined) return known !== null && known.line === where.line && known.column === where.column;
   try {
     const position = positionOf(remoteHandle(fn));
     return position !== null && position.line === where.line && position.column === where.column;

@@ -94,6 +94,8 @@ class OsProcessChild implements Popen {
 const REFILL_DELAY_MS = 50;
 const spares = new Map<string, OsProcessChild[]>();
 const launches = new Map<string, number>();
+/** Refills scheduled but not yet done; whenSparesReady() runs them at once. */
+const pendingRefills = new Set<() => void>();
 
 function bootChild(preload: string[]): OsProcessChild {
   // Children inherit the tracker through the environment, so the segments
@@ -143,11 +145,15 @@ export const osProcessVehicle: Vehicle = {
       // child should not have to share its core with that, so wait a little.
       let done = false;
       const refillOnce = () => {
+        pendingRefills.delete(refillOnce);
         if (!done) refill(key, options);
         done = true;
       };
+      pendingRefills.add(refillOnce);
       setTimeout(refillOnce, REFILL_DELAY_MS).unref();
-      void child.exited.then(refillOnce);
+      // spawn() blocks for a few ms; done straight from the exit, it would
+      // delay join() by that much, so it waits until join()'s callers have run.
+      void child.exited.then(() => setImmediate(refillOnce).unref());
     }
     return child;
   },
@@ -155,6 +161,7 @@ export const osProcessVehicle: Vehicle = {
 
 /** Resolves once every idle spare has booted and is waiting for work (for benchmarks and tests). */
 export async function whenSparesReady(): Promise<void> {
+  for (const refillNow of [...pendingRefills]) refillNow();
   const idle = [...spares.values()].flat();
   // The caller is waiting on them, so they must keep the program alive meanwhile.
   for (const spare of idle) spare.keepParentAlive(true);

@@ -111,6 +111,33 @@ test('forkserver: children have imported the preload modules before they get wor
   assert.throws(() => setForkserverPreload('x' as never), /expects an array/);
 });
 
+test('forkserver: targets and subclasses from a preloaded module are found, exported or not', async () => {
+  // The child learns where the preloaded module's exports are defined while
+  // it waits; the target must still be the one sent, not just one of that name.
+  setForkserverPreload([fixture('targets.ts')]);
+  const previousMethod = getStartMethod();
+  setStartMethod('forkserver', { force: true });
+  try {
+    const echoed = resultPath();
+    const echo = new (getContext('forkserver').Process)({ target: targets.echoArgs, args: [echoed, 1, 'two'] });
+    const hidden = resultPath();
+    const hiddenChild = new (getContext('forkserver').Process)({
+      target: targets.hiddenTargetHolder.hiddenTarget,
+      args: [hidden],
+    });
+    const worker = new targets.Worker();
+    worker.label = resultPath();
+    for (const p of [echo, hiddenChild, worker]) p.start();
+    await Promise.all([echo.join(), hiddenChild.join(), worker.join()]);
+    assert.deepEqual(readResult(echoed), { args: [1, 'two'] });
+    assert.deepEqual(readResult(hidden), { hidden: true, importedAt: 'number' });
+    assert.deepEqual(readResult(worker.label), { name: worker.name, count: 3, isWorker: true });
+  } finally {
+    setStartMethod(previousMethod, { force: true });
+    setForkserverPreload([]);
+  }
+});
+
 for (const method of ['spawn', 'fork', 'forkserver'] as const) {
   test(`${method}: top-level code runs again in the child, guarded code does not; a missing global is a ReferenceError`, async () => {
     const log = resultPath();
