@@ -8,8 +8,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { getContext, setForkserverPreload, type StartMethodName } from '../src/index.ts';
-import { whenSparesReady } from '../src/vehicle-os-process.ts';
+import { getContext, setForkserverPreload, type StartMethodName } from 'multiproc';
+import { whenSparesReady } from '../dist/vehicle-os-process.js';
 import type { BenchRow } from './bench-row.ts';
 
 /** The no-op target. */
