@@ -8,7 +8,8 @@
         "native/futex.cc",
         "native/async_wait.cc",
         "native/memory.cc",
-        "native/buffer_pool.cc"
+        "native/buffer_pool.cc",
+        "native/exit_proxy.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

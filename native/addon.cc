@@ -60,17 +60,6 @@ static Napi::Value SetParentDeathSignal(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// The kernel thread id of the calling JS thread: unique machine-wide while
-// the thread lives, so it identifies a lock owner across processes and
-// worker threads alike.
-// A child's last act, as CPython's os._exit after run(): Node's own teardown
-// (isolate disposal, loader threads) adds 10-20 ms that nobody waits for.
-static Napi::Value ExitImmediately(const Napi::CallbackInfo& info) {
-  int code = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
-  _exit(code);
-  return info.Env().Undefined();
-}
-
 // Lets another runnable thread on this core run: a spinning waiter calls it
 // so that on a busy machine it does not hold the core its peer needs.
 static Napi::Value YieldCpu(const Napi::CallbackInfo& info) {
@@ -78,6 +67,9 @@ static Napi::Value YieldCpu(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The kernel thread id of the calling JS thread: unique machine-wide while
+// the thread lives, so it identifies a lock owner across processes and
+// worker threads alike.
 static Napi::Value GetThreadId(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(syscall(SYS_gettid)));
 }
@@ -88,8 +80,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMemory(env, exports);
   InitAsyncWait(env, exports);
   InitBufferPool(env, exports);
+  InitExitProxy(env, exports);
   exports.Set("setParentDeathSignal", Napi::Function::New(env, SetParentDeathSignal, "setParentDeathSignal"));
-  exports.Set("exitImmediately", Napi::Function::New(env, ExitImmediately, "exitImmediately"));
   exports.Set("yieldCpu", Napi::Function::New(env, YieldCpu, "yieldCpu"));
   exports.Set("gettid", Napi::Function::New(env, GetThreadId, "gettid"));
   return exports;

@@ -54,6 +54,8 @@ interface NativeAddon {
   pendingWaits(): number;
   setParentDeathSignal(signal: number): void;
   exitImmediately(code: number): never;
+  reapChild(pid: number, block: boolean): boolean;
+  teardownProxyName: string;
   gettid(): number;
   yieldCpu(): void;
 }
@@ -233,15 +235,25 @@ export function bufferPoolCachedBytes(): number {
 }
 
 /**
- * Ends the process at once with `code` (_exit), skipping Node's teardown.
- * Only for a child whose 'exit' handlers have all run and whose output is
- * written (stdout and stderr writes to pipes and files are synchronous on Linux).
+ * Ends the process at once with `code` (_exit), skipping Node's teardown, and
+ * leaves the kernel's teardown of its memory to a proxy process (see
+ * native/exit_proxy.cc). Only for a child whose 'exit' handlers have all run
+ * and whose output is written (stdout and stderr writes to pipes and files
+ * are synchronous on Linux).
  */
 export function exitImmediately(code: number): never {
   if (!Number.isInteger(code) || code < 0 || code > 255) {
     throw new RangeError(`code must be an integer exit status in [0, 255] (got ${String(code)})`);
   }
   return addon.exitImmediately(code);
+}
+
+/** The name (comm) a child's teardown proxy runs under. */
+export const TEARDOWN_PROXY_NAME: string = addon.teardownProxyName;
+
+/** waitpid(pid) (WNOHANG unless `block`); whether `pid` was reaped. Only for teardown proxies, which libuv does not know. */
+export function reapChild(pid: number, block: boolean): boolean {
+  return addon.reapChild(pid, block);
 }
 
 /**

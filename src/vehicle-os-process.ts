@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { ControlChannel } from './control-channel.ts';
 import { ensureResourceTracker } from './resource-tracker.ts';
+import { watchTeardownProxies, whenTeardownProxiesGone } from './teardown-proxies.ts';
 import type { LaunchPayload } from './launch-payload.ts';
 import type { Popen, Vehicle, VehicleOptions } from './popen.ts';
 
@@ -101,6 +102,7 @@ function bootChild(preload: string[]): OsProcessChild {
   // Children inherit the tracker through the environment, so the segments
   // they create are cleaned up with the whole program, not with them.
   ensureResourceTracker();
+  watchTeardownProxies();
   const child = spawn(process.execPath, [...childExecArgv(), CHILD_MAIN], {
     stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
     env: {
@@ -172,7 +174,7 @@ export async function whenSparesReady(): Promise<void> {
   }
 }
 
-/** Stops idle spares (e.g. before checking for leaked processes); resolves once they are reaped. */
+/** Stops idle spares (e.g. before checking for leaked processes); resolves once they and any teardown proxies are reaped. */
 export function stopSpareChildren(): Promise<void> {
   const stopping: Promise<number>[] = [];
   for (const idle of spares.values()) {
@@ -183,7 +185,7 @@ export function stopSpareChildren(): Promise<void> {
       stopping.push(spare.exited);
     }
   }
-  return Promise.all(stopping).then(() => undefined);
+  return Promise.all(stopping).then(whenTeardownProxiesGone);
 }
 
 // Spares and daemon children must not outlive the program. 'exit' handlers

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Process } from '../src/index.ts';
 import { stopSpareChildren } from '../src/vehicle-os-process.ts';
+import { teardownProxiesReaped, whenTeardownProxiesGone } from '../src/teardown-proxies.ts';
+import { TEARDOWN_PROXY_NAME } from '../src/native.ts';
 import * as targets from './fixtures/targets.ts';
 import { runProgram } from './support/run-program.ts';
 import { isRunning } from './support/processes.ts';
@@ -84,4 +86,57 @@ test('300 processes started and joined in a row leak no fds, zombies or memory',
   assert.ok(openFds() <= fdsBefore, `fds: ${fdsBefore} before, ${openFds()} after`);
   const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
   assert.ok(heapGrowth < 16 * 1024 * 1024, `heap grew by ${heapGrowth} bytes over 300 processes`);
+});
+
+/** Seconds since boot, the clock of /proc/PID/stat's start times. */
+function uptimeSeconds(): number {
+  return Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+}
+
+/** Every live or zombie teardown proxy on the machine started since `sinceUptime`, as "pid ppid". */
+function teardownProxies(sinceUptime = 0): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trimEnd() !== TEARDOWN_PROXY_NAME) continue;
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      // Field 22, the start time, in clock ticks (100 per second on Linux).
+      if (Number(fields[19]) / 100 < sinceUptime) continue;
+      found.push(`${entry} ${fields[1]}`);
+    } catch {
+      // It exited while we looked.
+    }
+  }
+  return found;
+}
+
+test('each finished child leaves its memory teardown to a proxy, and every proxy is reaped', async () => {
+  const before = teardownProxiesReaped();
+  const finishes: { start: () => Process; code: number }[] = [
+    { start: () => new Process({ target: targets.exitWith, args: [0] }), code: 0 },
+    { start: () => new Process({ target: targets.exitWith, args: [7] }), code: 7 },
+    { start: () => new Process({ target: targets.throwError, args: ['boom'] }), code: 1 },
+  ];
+  for (let i = 0; i < 12; i++) {
+    const { start, code } = finishes[i % 3]!;
+    const p = start();
+    p.start();
+    await p.join();
+    assert.equal(p.exitCode, code, 'the exit code is the child\'s, not the proxy\'s');
+  }
+  await whenTeardownProxiesGone();
+  assert.equal(teardownProxiesReaped() - before, 12, 'one proxy per child that exited by itself, each reaped here');
+  assert.deepEqual(teardownProxies().filter((p) => p.endsWith(` ${process.pid}`)), []);
+});
+
+test('a parent that exits right after its children leaves no teardown proxy behind', async () => {
+  // This machine's init may never reap an orphan, so proxies leaked by other runs can linger: look only at ours.
+  const since = uptimeSeconds() - 0.02;
+  const run = await runProgram(fixture('exit-after-children.ts'));
+  assert.equal(run.code, 0, run.stderr);
+  const { pid, codes } = JSON.parse(run.stdout) as { pid: number; codes: number[] };
+  assert.deepEqual(codes, [0, 3, 0]);
+  // An unreaped proxy would now be a child of init (or still of the dead parent).
+  assert.deepEqual(teardownProxies(since).filter((p) => p.endsWith(` ${pid}`) || p.endsWith(' 1')), []);
 });
