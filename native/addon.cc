@@ -1,6 +1,5 @@
 // Entry point: a context-aware module (NODE_API_MODULE), so the addon loads
 // in the main thread and in every worker thread, each with its own state.
-#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -60,13 +59,6 @@ static Napi::Value SetParentDeathSignal(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// Lets another runnable thread on this core run: a spinning waiter calls it
-// so that on a busy machine it does not hold the core its peer needs.
-static Napi::Value YieldCpu(const Napi::CallbackInfo& info) {
-  sched_yield();
-  return info.Env().Undefined();
-}
-
 // The kernel thread id of the calling JS thread: unique machine-wide while
 // the thread lives, so it identifies a lock owner across processes and
 // worker threads alike.
@@ -82,7 +74,6 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitBufferPool(env, exports);
   InitExitProxy(env, exports);
   exports.Set("setParentDeathSignal", Napi::Function::New(env, SetParentDeathSignal, "setParentDeathSignal"));
-  exports.Set("yieldCpu", Napi::Function::New(env, YieldCpu, "yieldCpu"));
   exports.Set("gettid", Napi::Function::New(env, GetThreadId, "gettid"));
   return exports;
 }

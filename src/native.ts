@@ -57,7 +57,6 @@ interface NativeAddon {
   reapChild(pid: number, block: boolean): boolean;
   teardownProxyName: string;
   gettid(): number;
-  yieldCpu(): void;
 }
 
 const requireCjs = createRequire(import.meta.url);
@@ -265,11 +264,6 @@ export function setParentDeathSignal(signal: number): void {
     throw new RangeError(`signal must be a signal number in [0, 64] (got ${String(signal)})`);
   }
   addon.setParentDeathSignal(signal);
-}
-
-/** sched_yield(): lets another runnable thread on this core run first. */
-export function yieldCpu(): void {
-  addon.yieldCpu();
 }
 
 /**

@@ -11,7 +11,7 @@
  * repairs what dead processes left behind (ShmRing.recover) and lets Pipe
  * notice a dead peer — so no wait hangs forever on a killed process.
  */
-import { yieldCpu, type FutexWaitResult } from './native.ts';
+import type { FutexWaitResult } from './native.ts';
 import { runAsync, runSync, type WaitPlan } from './wait-plan.ts';
 import { NOTHING } from './shm-ring.ts';
 
@@ -25,8 +25,6 @@ const SPIN_MS = 0.05;
  */
 const SHORT_SPIN_MS = 0.005;
 const MISSES_BEFORE_SHORT = 3;
-/** Polls between sched_yield calls (a mask: every 32nd poll). */
-const YIELD_EVERY = 31;
 /** A sleep slice, after which dead processes are looked for. */
 const SLICE_MS = 100;
 
@@ -59,9 +57,7 @@ function spin<T>(attempt: Attempt<T>, target: WaitTarget): T | typeof NOTHING {
   if (result !== NOTHING) return result;
   const misses = target.misses ?? 0;
   const until = performance.now() + (misses < MISSES_BEFORE_SHORT || (misses & 15) === 0 ? SPIN_MS : SHORT_SPIN_MS);
-  let polls = 0;
   do {
-    if ((++polls & YIELD_EVERY) === 0) yieldCpu();
     const now = Atomics.load(i32, word);
     if (now !== seq) {
       seq = now;
