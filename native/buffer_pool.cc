@@ -21,7 +21,7 @@ namespace {
 
 constexpr size_t kPage = 4096;
 // Chunks cached beyond this many bytes go straight back to the kernel.
-constexpr size_t kMaxCachedBytes = size_t{64} << 20;
+constexpr size_t kMaxCachedBytes = size_t{128} << 20;
 
 std::mutex poolMutex;
 std::map<size_t, std::vector<void*>> freeChunks;  // by chunk size
