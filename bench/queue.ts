@@ -8,8 +8,8 @@
  * each figure is measured only after it is done (quiet()), as Python has no
  * such background work.
  *
- * Both sides do the same work (and each figure is the best of 3 runs, on
- * both sides): one producer process and one consumer
+ * Both sides do the same work, and each figure is the best of 3 runs in a
+ * fresh process, on both sides: one producer process and one consumer
  * process for queues; round trips use the blocking API on both ends, as
  * Python's do. Our Promise API is reported in rows of its own, against the
  * same Python figure, so a slower async path is not hidden.
@@ -111,10 +111,20 @@ export const ours = {
   rtBytesAsync: () => best(() => roundTripUs(true, true), false),
 };
 
+/** One of our figures, measured in a fresh Node process, as each of Python's is. */
+function oursFresh(key: keyof typeof ours): number {
+  const output = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'ours', key], { encoding: 'utf8' });
+  return Number(output.trim().split(' ')[1]);
+}
+
 /** Runs the Queue/Pipe benchmarks and Python's, returning one row per figure. */
 export async function runQueueBench(): Promise<BenchRow[]> {
   const script = fileURLToPath(new URL('./queue_py.py', import.meta.url));
-  const py = JSON.parse(execFileSync('python3', [script], { encoding: 'utf8' })) as Record<string, number>;
+  // Each Python measure in a fresh interpreter (see bench/queue_py.py).
+  const py: Record<string, number> = {};
+  for (const measure of ['queueSmallPerSec', 'queue1MiBMiBPerSec', 'pipeRoundTripObjectUs', 'pipeRoundTripBytesUs']) {
+    Object.assign(py, JSON.parse(execFileSync('python3', [script, measure], { encoding: 'utf8' })));
+  }
   const anchorName = 'Python multiprocessing';
   const row = (name: string, unit: string, value: number, anchor: number, higherIsBetter: boolean): BenchRow => ({
     name,
@@ -125,12 +135,12 @@ export async function runQueueBench(): Promise<BenchRow[]> {
     higherIsBetter,
   });
   return [
-    row('Queue small messages', 'msg/s', await ours.small(), py.queueSmallPerSec!, true),
-    row('Queue 1 MiB messages', 'MiB/s', await ours.big(), py.queue1MiBMiBPerSec!, true),
-    row('Pipe round trip, small object', 'µs', await ours.rtObject(), py.pipeRoundTripObjectUs!, false),
-    row('Pipe round trip, 8-byte sendBytes', 'µs', await ours.rtBytes(), py.pipeRoundTripBytesUs!, false),
-    row('Pipe round trip, small object, await recv()', 'µs', await ours.rtObjectAsync(), py.pipeRoundTripObjectUs!, false),
-    row('Pipe round trip, 8-byte sendBytes, await recvBytes()', 'µs', await ours.rtBytesAsync(), py.pipeRoundTripBytesUs!, false),
+    row('Queue small messages', 'msg/s', oursFresh('small'), py.queueSmallPerSec!, true),
+    row('Queue 1 MiB messages', 'MiB/s', oursFresh('big'), py.queue1MiBMiBPerSec!, true),
+    row('Pipe round trip, small object', 'µs', oursFresh('rtObject'), py.pipeRoundTripObjectUs!, false),
+    row('Pipe round trip, 8-byte sendBytes', 'µs', oursFresh('rtBytes'), py.pipeRoundTripBytesUs!, false),
+    row('Pipe round trip, small object, await recv()', 'µs', oursFresh('rtObjectAsync'), py.pipeRoundTripObjectUs!, false),
+    row('Pipe round trip, 8-byte sendBytes, await recvBytes()', 'µs', oursFresh('rtBytesAsync'), py.pipeRoundTripBytesUs!, false),
   ];
 }
 
@@ -138,7 +148,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv[2] === 'ours') {
     const keys = process.argv.slice(3) as (keyof typeof ours)[];
     for (const key of keys.length > 0 ? keys : (Object.keys(ours) as (keyof typeof ours)[])) {
-      console.log(key, (await ours[key]()).toFixed(1));
+      console.log(key, (await ours[key]()).toFixed(3));
     }
   } else {
     for (const row of await runQueueBench()) {

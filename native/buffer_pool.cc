@@ -8,6 +8,9 @@
 // instead, already faulted in, up to a cap; the JS layer trims the pool
 // when large messages stop arriving (trimBufferPool).
 #include <sys/mman.h>
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 #include <v8.h>
 #include <cstring>
 #include <map>
@@ -67,6 +70,36 @@ void GiveBack(void* data, size_t /*length*/, void* deleterData) {
   munmap(data, size);
 }
 
+// Copies of at least this many bytes bypass the cache.
+constexpr size_t kStreamingCopyBytes = 256 * 1024;
+
+// A pooled chunk is cold (it was last written a GC cycle ago), so a plain
+// memcpy first reads every destination line from memory only to overwrite
+// it: non-temporal stores skip that read and copy 1 MiB in ~60 µs instead
+// of ~110 µs here. glibc's memcpy does the same, but only above ~3/4 of the
+// cache size. `target` is page-aligned.
+void CopyIntoChunk(uint8_t* target, const uint8_t* source, size_t length) {
+#if defined(__x86_64__)
+  if (length >= kStreamingCopyBytes) {
+    size_t done = 0;
+    for (; done + 64 <= length; done += 64) {
+      __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(source + done));
+      __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(source + done + 16));
+      __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(source + done + 32));
+      __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(source + done + 48));
+      _mm_stream_si128(reinterpret_cast<__m128i*>(target + done), a);
+      _mm_stream_si128(reinterpret_cast<__m128i*>(target + done + 16), b);
+      _mm_stream_si128(reinterpret_cast<__m128i*>(target + done + 32), c);
+      _mm_stream_si128(reinterpret_cast<__m128i*>(target + done + 48), d);
+    }
+    _mm_sfence();
+    std::memcpy(target + done, source + done, length - done);
+    return;
+  }
+#endif
+  std::memcpy(target, source, length);
+}
+
 }  // namespace
 
 // copyToPooled(source, sourceOffset, length): a new ArrayBuffer of `length`
@@ -79,7 +112,7 @@ static Napi::Value CopyToPooled(const Napi::CallbackInfo& info) {
   size_t size = ChunkSize(length);
   void* chunk = TakeChunk(size);
   if (chunk == nullptr) throw Napi::Error::New(env, "copyToPooled: out of memory");
-  std::memcpy(chunk, source, length);
+  CopyIntoChunk(static_cast<uint8_t*>(chunk), source, length);
   std::unique_ptr<v8::BackingStore> store =
       v8::ArrayBuffer::NewBackingStore(chunk, length, GiveBack, reinterpret_cast<void*>(size));
   return FromV8(env, v8::ArrayBuffer::New(v8::Isolate::GetCurrent(), std::move(store)));

@@ -242,6 +242,12 @@ test('copyToPooled returns private ArrayBuffers of exactly the length asked', ()
   assert.deepEqual(a, source.subarray(10, 200_010));
   a[0] = 99;
   assert.equal(b[0], 10 % 251, 'each copy has its own memory');
+  // Large copies take the streaming path: every length and source alignment must come out exact.
+  const big = new Uint8Array(new SharedArrayBuffer((1 << 20) + 64));
+  for (let i = 0; i < big.length; i++) big[i] = (i * 31 + (i >> 8)) & 0xff;
+  for (const [offset, length] of [[0, 262_144], [3, 262_145], [17, 300_001], [5, 1 << 20]] as const) {
+    assert.deepEqual(new Uint8Array(copyToPooled(big, offset, length)), big.subarray(offset, offset + length), `offset ${offset}, length ${length}`);
+  }
   assert.throws(() => copyToPooled(source, 0, 0), /length must be > 0/);
   assert.throws(() => copyToPooled(source, 200_000, 200_000), /out of bounds/);
 });
