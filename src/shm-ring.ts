@@ -1,7 +1,9 @@
 /**
  * A multi-producer, multi-consumer message ring in one POSIX shared-memory
  * segment, usable from any number of processes at once. Queue and Pipe are
- * built on it; waiting lives in shm-ring-wait.ts.
+ * built on it; waiting lives in shm-ring-wait.ts. Reserve, take, reclaim and
+ * recover stay in this one file (a little over 400 lines) because their
+ * correctness rests on one set of invariants, best read together.
  *
  * Protocol (all positions are byte counters that only grow, wrapping at 2^32;
  * a position's offset in the ring is `position & mask`):
