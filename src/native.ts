@@ -170,6 +170,9 @@ export function pendingAsyncWaits(): number {
   return addon.pendingWaits();
 }
 
+/** Copies up to this many bytes are done in JS: crossing into C++ costs more. */
+const SMALL_COPY = 64;
+
 /**
  * memmove of `length` bytes (offsets in bytes from each view's start). For
  * shared memory that the caller owns exclusively (a reserved ring record):
@@ -184,7 +187,6 @@ export function copyBytes(
   length: number,
 ): void {
   if (length <= SMALL_COPY) {
-    // Below this, crossing into C++ costs more than the copy.
     if (targetOffset + length > target.length || sourceOffset + length > source.length || targetOffset < 0 || sourceOffset < 0) {
       throw new RangeError('copyBytes: range out of bounds');
     }
@@ -197,7 +199,6 @@ export function copyBytes(
   }
   addon.copyBytes(target, targetOffset, source, sourceOffset, length);
 }
-const SMALL_COPY = 64;
 
 /** memset to zero, under the same exclusive-ownership rule as copyBytes. */
 export function zeroBytes(target: Uint8Array, offset: number, length: number): void {
