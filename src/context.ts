@@ -2,21 +2,21 @@
  * Start-method selection and contexts: the same API bound to one start
  * method, as Python's multiprocessing.get_context().
  */
-import { cpus, availableParallelism } from 'node:os';
-import type { StartMethodName } from './launch-payload.ts';
-import { Lock, RLock } from './lock.ts';
-import { Semaphore, BoundedSemaphore } from './semaphore.ts';
-import { Event } from './event.ts';
-import { Condition } from './condition.ts';
-import { Barrier } from './barrier.ts';
-import { RawValue, Value } from './shared-value.ts';
-import { RawArray, SharedArray } from './shared-array.ts';
-import { Queue } from './queue.ts';
-import { JoinableQueue } from './joinable-queue.ts';
-import { SimpleQueue } from './simple-queue.ts';
-import { Pipe } from './connection.ts';
-import { Pool, type PoolOptions } from './pool.ts';
-import { ProcessPoolExecutor, type ProcessPoolExecutorOptions } from './process-pool-executor.ts';
+import { cpuCount } from './platform/cpu-count.ts';
+import type { StartMethodName } from './process/launch-payload.ts';
+import { Lock, RLock } from './sync/lock.ts';
+import { Semaphore, BoundedSemaphore } from './sync/semaphore.ts';
+import { Event } from './sync/event.ts';
+import { Condition } from './sync/condition.ts';
+import { Barrier } from './sync/barrier.ts';
+import { RawValue, Value } from './shared/shared-value.ts';
+import { RawArray, SharedArray } from './shared/shared-array.ts';
+import { Queue } from './channels/queue.ts';
+import { JoinableQueue } from './channels/joinable-queue.ts';
+import { SimpleQueue } from './channels/simple-queue.ts';
+import { Pipe } from './channels/connection.ts';
+import { Pool, type PoolOptions } from './pool/pool.ts';
+import { ProcessPoolExecutor, type ProcessPoolExecutorOptions } from './pool/process-pool-executor.ts';
 import {
   activeChildren,
   currentProcess,
@@ -25,7 +25,7 @@ import {
   Process,
   processClassFor,
   setDefaultStartMethod,
-} from './process.ts';
+} from './process/process.ts';
 
 const ALL_START_METHODS: readonly StartMethodName[] = ['fork', 'spawn', 'forkserver'];
 let startMethodChosen = false;
@@ -124,9 +124,4 @@ export function getStartMethod(): StartMethodName {
 /** Every start method multiproc supports, default first. */
 export function getAllStartMethods(): StartMethodName[] {
   return [...ALL_START_METHODS];
-}
-
-/** Number of CPUs the process may use. */
-export function cpuCount(): number {
-  return typeof availableParallelism === 'function' ? availableParallelism() : cpus().length;
 }

@@ -2,35 +2,36 @@
  * multiproc: Python's multiprocessing model for TypeScript on Node.js.
  * This file only re-exports the public API.
  */
-export { Process, type ProcessOptions, currentProcess, parentProcess, activeChildren } from './process.ts';
+export { Process, type ProcessOptions, currentProcess, parentProcess, activeChildren } from './process/process.ts';
 export {
   Context,
   getContext,
   setStartMethod,
   getStartMethod,
   getAllStartMethods,
-  cpuCount,
 } from './context.ts';
-export { setForkserverPreload } from './popen-forkserver.ts';
-export { isMainModule } from './main-module.ts';
-export type { StartMethodName } from './launch-payload.ts';
+export { cpuCount } from './platform/cpu-count.ts';
+export { MultiprocError } from './errors.ts';
+export { setForkserverPreload } from './process/popen-forkserver.ts';
+export { isMainModule } from './process/main-module.ts';
+export type { StartMethodName } from './process/launch-payload.ts';
 export {
   type Shareable,
   type ReducedShareable,
   reduceForTransfer,
   registerShareable,
   UnserializableError,
-} from './shareable.ts';
+} from './transfer/shareable.ts';
 export {
   Pipe,
   Connection,
   type PipeOptions,
   type RecvOptions,
-} from './connection.ts';
-export { Queue, type QueueOptions, type WaitOptions } from './queue.ts';
-export { JoinableQueue } from './joinable-queue.ts';
-export { SimpleQueue } from './simple-queue.ts';
-export { Empty, Full, EOFError, BrokenPipeError, BufferTooShort } from './channel-errors.ts';
+} from './channels/connection.ts';
+export { Queue, type QueueOptions, type WaitOptions } from './channels/queue.ts';
+export { JoinableQueue } from './channels/joinable-queue.ts';
+export { SimpleQueue } from './channels/simple-queue.ts';
+export { Empty, Full, EOFError, BrokenPipeError, BufferTooShort } from './channels/channel-errors.ts';
 export {
   Pool,
   type PoolOptions,
@@ -39,25 +40,25 @@ export {
   type MapOptions,
   type MapAsyncOptions,
   type ImapOptions,
-} from './pool.ts';
-export { AsyncResult } from './async-result.ts';
+} from './pool/pool.ts';
+export { AsyncResult } from './pool/async-result.ts';
 export {
   ProcessPoolExecutor,
   type Future,
   type ProcessPoolExecutorOptions,
   type ExecutorMapOptions,
   type ShutdownOptions,
-} from './process-pool-executor.ts';
-export { BrokenProcessPool, TimeoutError, WorkerDiedError, CancelledError, RemoteTraceback } from './pool-errors.ts';
-export type { ProgressCallback } from './pool-map.ts';
-export { SharedMemory, type SharedMemoryOptions } from './shared-memory.ts';
-export { ShareableList, type ShareableItem } from './shareable-list.ts';
-export { Value, RawValue, type SynchronizedOptions, type Typecode, type ElementOf } from './shared-value.ts';
-export { SharedArray, RawArray } from './shared-array.ts';
-export { Lock, RLock, type AnyLock } from './lock.ts';
-export { Semaphore, BoundedSemaphore } from './semaphore.ts';
-export { Event } from './event.ts';
-export { Condition } from './condition.ts';
-export { Barrier, BrokenBarrierError, type BarrierOptions } from './barrier.ts';
-export { AcquireTimeoutError, type Held } from './acquirable.ts';
-export type { AcquireOptions, WaitOptions as SyncWaitOptions } from './wait-plan.ts';
+} from './pool/process-pool-executor.ts';
+export { BrokenProcessPool, TimeoutError, WorkerDiedError, CancelledError, RemoteTraceback } from './pool/pool-errors.ts';
+export type { ProgressCallback } from './pool/pool-map.ts';
+export { SharedMemory, type SharedMemoryOptions } from './shared/shared-memory.ts';
+export { ShareableList, type ShareableItem } from './shared/shareable-list.ts';
+export { Value, RawValue, type SynchronizedOptions, type Typecode, type ElementOf } from './shared/shared-value.ts';
+export { SharedArray, RawArray } from './shared/shared-array.ts';
+export { Lock, RLock, type AnyLock } from './sync/lock.ts';
+export { Semaphore, BoundedSemaphore } from './sync/semaphore.ts';
+export { Event } from './sync/event.ts';
+export { Condition } from './sync/condition.ts';
+export { Barrier, BrokenBarrierError, type BarrierOptions } from './sync/barrier.ts';
+export { AcquireTimeoutError, type Held } from './sync/acquirable.ts';
+export type { AcquireOptions, WaitOptions as SyncWaitOptions } from './sync/wait-plan.ts';

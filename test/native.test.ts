@@ -18,7 +18,7 @@ import {
   openSegment,
   pendingAsyncWaits,
   unlinkSegment,
-} from '../src/native.ts';
+} from '../src/platform/native.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const segmentName = (): string => `/mp-${process.pid}-t${randomBytes(6).toString('hex')}`;

@@ -2,10 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { Process } from '../src/process.ts';
-import { Pipe } from '../src/connection.ts';
-import { BufferTooShort, EOFError } from '../src/channel-errors.ts';
-import { UnserializableError } from '../src/shareable.ts';
+import { Process } from '../src/process/process.ts';
+import { Pipe } from '../src/channels/connection.ts';
+import { BufferTooShort, EOFError } from '../src/channels/channel-errors.ts';
+import { UnserializableError } from '../src/transfer/shareable.ts';
 import * as targets from './fixtures/queue-targets.ts';
 import { readResult, resultPath } from './support/result-files.ts';
 

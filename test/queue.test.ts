@@ -2,12 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { Process } from '../src/process.ts';
-import { Queue } from '../src/queue.ts';
-import { JoinableQueue } from '../src/joinable-queue.ts';
-import { SimpleQueue } from '../src/simple-queue.ts';
-import { Empty, Full } from '../src/channel-errors.ts';
-import { UnserializableError } from '../src/shareable.ts';
+import { Process } from '../src/process/process.ts';
+import { Queue } from '../src/channels/queue.ts';
+import { JoinableQueue } from '../src/channels/joinable-queue.ts';
+import { SimpleQueue } from '../src/channels/simple-queue.ts';
+import { Empty, Full } from '../src/channels/channel-errors.ts';
+import { UnserializableError } from '../src/transfer/shareable.ts';
 import * as targets from './fixtures/queue-targets.ts';
 import { readResult, resultPath } from './support/result-files.ts';
 

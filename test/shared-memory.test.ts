@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { SharedMemory } from '../src/shared-memory.ts';
-import { ShareableList } from '../src/shareable-list.ts';
-import { SharedArray } from '../src/shared-array.ts';
-import { Value } from '../src/shared-value.ts';
-import { TRACKER_ENV } from '../src/resource-tracker.ts';
+import { SharedMemory } from '../src/shared/shared-memory.ts';
+import { ShareableList } from '../src/shared/shareable-list.ts';
+import { SharedArray } from '../src/shared/shared-array.ts';
+import { Value } from '../src/shared/shared-value.ts';
+import { TRACKER_ENV } from '../src/platform/resource-tracker.ts';
 import { fixture, runChild, shmNames } from './sync-helpers.ts';
 
 test('SharedMemory: create, attach by name, size, close, unlink', () => {

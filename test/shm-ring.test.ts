@@ -3,9 +3,9 @@
 // message, which is where reserve/take/reclaim races would show.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Process } from '../src/process.ts';
-import { DATA_SEQ, NOTHING, SPACE_SEQ, ShmRing } from '../src/shm-ring.ts';
-import { waitSync } from '../src/shm-ring-wait.ts';
+import { Process } from '../src/process/process.ts';
+import { DATA_SEQ, NOTHING, SPACE_SEQ, ShmRing } from '../src/channels/shm-ring.ts';
+import { waitSync } from '../src/channels/shm-ring-wait.ts';
 import { ringConsume, ringProduce } from './fixtures/ring-targets.ts';
 import { readResult, resultPath } from './support/result-files.ts';
 

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { serialize } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { readdirSync } from 'node:fs';
-import { encodeForTransfer } from '../src/shareable.ts';
+import { encodeForTransfer } from '../src/transfer/shareable.ts';
 
 export const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 

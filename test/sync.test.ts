@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lock, RLock } from '../src/lock.ts';
-import { BoundedSemaphore, Semaphore } from '../src/semaphore.ts';
-import { Event } from '../src/event.ts';
-import { Condition } from '../src/condition.ts';
-import { Barrier, BrokenBarrierError } from '../src/barrier.ts';
-import { SharedArray } from '../src/shared-array.ts';
-import { Value } from '../src/shared-value.ts';
-import { AcquireTimeoutError } from '../src/acquirable.ts';
+import { Lock, RLock } from '../src/sync/lock.ts';
+import { BoundedSemaphore, Semaphore } from '../src/sync/semaphore.ts';
+import { Event } from '../src/sync/event.ts';
+import { Condition } from '../src/sync/condition.ts';
+import { Barrier, BrokenBarrierError } from '../src/sync/barrier.ts';
+import { SharedArray } from '../src/shared/shared-array.ts';
+import { Value } from '../src/shared/shared-value.ts';
+import { AcquireTimeoutError } from '../src/sync/acquirable.ts';
 import { runChild, startChild } from './sync-helpers.ts';
 
 test('Lock: Python semantics in one process', async () => {

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lock, RLock } from '../src/lock.ts';
-import { RawValue, Value } from '../src/shared-value.ts';
-import { RawArray, SharedArray } from '../src/shared-array.ts';
-import type { Typecode } from '../src/typecodes.ts';
+import { Lock, RLock } from '../src/sync/lock.ts';
+import { RawValue, Value } from '../src/shared/shared-value.ts';
+import { RawArray, SharedArray } from '../src/shared/shared-array.ts';
+import type { Typecode } from '../src/shared/typecodes.ts';
 
 test('Value: typecodes, defaults, bigint for l L q Q', () => {
   const cases: [Typecode, number | bigint][] = [

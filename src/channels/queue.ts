@@ -1,0 +1,272 @@
+/**
+ * Queue: a process-shared FIFO in the shape of Python's multiprocessing.Queue,
+ * over one shared-memory ring (shm-ring.ts). Any number of processes may put
+ * and get at once; each message is delivered exactly once, FIFO per producer.
+ *
+ * Unlike Python there is no feeder thread: `put` serialises and writes in the
+ * caller, so an unserialisable value throws there (naming it) instead of
+ * being lost in the background, and a message is in the queue when `put`
+ * returns. A producer killed mid-message never corrupts what others receive:
+ * messages are published only once completely written.
+ */
+import { Empty, Full } from './channel-errors.ts';
+import { decodeMessage, encodeMessage, stableMessage, type EncodedMessage } from './message-codec.ts';
+import { reduceForTransfer, registerShareable, type ReducedShareable } from '../transfer/shareable.ts';
+import { DATA_SEQ, NOTHING, PUTS, SPACE_SEQ, ShmRing, TAKES, USER } from './shm-ring.ts';
+import { waitAsync, waitSync, type WaitTarget } from './shm-ring-wait.ts';
+import { checkTimeout } from '../sync/timeouts.ts';
+
+/** Ring cell holding maxsize, so every process enforces the same bound. */
+const MAXSIZE = USER + 4;
+/** 8 MiB ring: messages up to 2 MiB (e.g. 1 MiB Buffers) stay inline, larger ones get a side segment. */
+const RING_BYTES = 1 << 23;
+/** @internal Constructor option to attach to an existing ring instead of creating one. */
+export const ATTACH: unique symbol = Symbol('multiproc.queue.attach');
+
+/** Options of `new Queue(...)`. */
+export interface QueueOptions {
+  /** Most items the queue holds; 0 or less (default) means unbounded. */
+  maxsize?: number;
+  /** @internal */
+  [ATTACH]?: ShmRing;
+}
+
+/** Options of waiting calls: `block` (default true), `timeout` in ms (default: forever), `signal`. */
+export interface WaitOptions {
+  block?: boolean;
+  timeout?: number | null;
+  signal?: AbortSignal;
+}
+
+function checkWaitOptions(options: unknown, method: string): asserts options is WaitOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${method} options must be an object, got ${String(options)}`);
+  const { block, timeout, signal } = options as WaitOptions;
+  if (block !== undefined && typeof block !== 'boolean') throw new TypeError(`${method} option 'block' must be a boolean, got ${typeof block}`);
+  checkTimeout(timeout, `${method} option 'timeout'`);
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`${method} option 'signal' must be an AbortSignal`);
+}
+
+/** How long to wait: 0 when not blocking, else the timeout (undefined: forever). */
+function waitFor({ block = true, timeout }: WaitOptions): number | null | undefined {
+  return block ? timeout : 0;
+}
+
+/** A put that may have to wait: holds its queue slot (if taken) across attempts. */
+class PendingPut {
+  #slot = false;
+
+  constructor(
+    readonly ring: ShmRing,
+    public message: EncodedMessage,
+    readonly acquireSlot: () => boolean,
+    readonly abandoned: () => void,
+  ) {}
+
+  attempt(): true | typeof NOTHING {
+    if (!this.#slot && !(this.#slot = this.acquireSlot())) return NOTHING;
+    return this.ring.tryPut(this.message.body, this.message.tag) ? true : NOTHING;
+  }
+
+  giveUp(): void {
+    if (this.#slot) Atomics.sub(this.ring.i32, PUTS, 1);
+    this.ring.abandonPut();
+    this.abandoned();
+  }
+}
+
+/** A process-shared queue. Pass it to children as a Process argument or inside messages. */
+export class Queue<T = unknown> {
+  #closed = false;
+  readonly #closing = new AbortController();
+  /** @internal */
+  protected readonly ring: ShmRing;
+  readonly #dataWait: WaitTarget;
+  readonly #spaceWait: WaitTarget;
+
+  constructor(options: QueueOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new TypeError(`Queue options must be an object, got ${String(options)}`);
+    const attach = options[ATTACH];
+    if (attach) this.ring = attach;
+    else {
+      const { maxsize = 0 } = options;
+      if (typeof maxsize !== 'number' || !Number.isInteger(maxsize) || maxsize > 2 ** 31 - 1) {
+        throw new TypeError(`Queue option 'maxsize' must be an integer (0 or less: unbounded), got ${String(maxsize)}`);
+      }
+      this.ring = ShmRing.create(RING_BYTES);
+      Atomics.store(this.ring.i32, MAXSIZE, Math.max(0, maxsize));
+    }
+    const ring = this.ring;
+    this.#dataWait = { i32: ring.i32, word: DATA_SEQ, onSlice: () => ring.recover() };
+    this.#spaceWait = { i32: ring.i32, word: SPACE_SEQ, onSlice: () => ring.recover() };
+  }
+
+  /** The bound given at creation (0: unbounded). */
+  get maxsize(): number {
+    return Atomics.load(this.ring.i32, MAXSIZE);
+  }
+
+  protected checkOpen(): void {
+    if (this.#closed) throw new Error(`${this.constructor.name} is closed`);
+  }
+
+  /** Called once per successful put before it is published (JoinableQueue counts tasks). */
+  protected beforePublish(): void {}
+  /** Undoes beforePublish when a put gives up. */
+  protected afterAbandon(): void {}
+
+  #acquireSlot(): boolean {
+    const i32 = this.ring.i32;
+    const max = Atomics.load(i32, MAXSIZE);
+    if (max === 0) {
+      Atomics.add(i32, PUTS, 1);
+      return true;
+    }
+    for (;;) {
+      // TAKES first: it only grows, so the difference can only overstate the items.
+      const takes = Atomics.load(i32, TAKES);
+      const puts = Atomics.load(i32, PUTS);
+      if (((puts - takes) | 0) >= max) return false;
+      if (Atomics.compareExchange(i32, PUTS, puts, (puts + 1) | 0) === puts) return true;
+    }
+  }
+
+  /** One put in progress (a class, not closures: tsx's keepNames makes every named closure cost ~1 µs). */
+  #pendingPut(message: EncodedMessage): PendingPut {
+    return new PendingPut(this.ring, message, () => this.#acquireSlot(), () => this.afterAbandon());
+  }
+
+  #encode(obj: unknown, method: string): EncodedMessage {
+    this.checkOpen();
+    return encodeMessage(obj, `${method}() argument obj`);
+  }
+
+  /** Puts `obj`, waiting for room if the queue is full; Full if `block: false` or `timeout` passes. */
+  async put(obj: T, options: WaitOptions = {}): Promise<void> {
+    checkWaitOptions(options, 'put()');
+    const message = this.#encode(obj, 'put');
+    this.beforePublish();
+    const put = this.#pendingPut(message);
+    let done: true | typeof NOTHING = NOTHING;
+    try {
+      options.signal?.throwIfAborted();
+      done = put.attempt();
+      if (done === NOTHING) {
+        // Before waiting, so that the caller changing its Buffer meanwhile does not change the message.
+        put.message = stableMessage(put.message);
+        const signal = options.signal ? AbortSignal.any([options.signal, this.#closing.signal]) : this.#closing.signal;
+        done = await waitAsync(() => put.attempt(), this.#spaceWait, waitFor(options), signal);
+      }
+    } finally {
+      if (done === NOTHING) put.giveUp();
+    }
+    if (done === NOTHING) throw new Full();
+  }
+
+  /** Blocking form of {@link put}. */
+  putSync(obj: T, options: Omit<WaitOptions, 'signal'> = {}): void {
+    checkWaitOptions(options, 'putSync()');
+    const message = this.#encode(obj, 'putSync');
+    this.beforePublish();
+    const put = this.#pendingPut(message);
+    if (put.attempt() === true) return;
+    if (waitSync(() => put.attempt(), this.#spaceWait, waitFor(options)) === NOTHING) {
+      put.giveUp();
+      throw new Full();
+    }
+  }
+
+  /** `putSync(obj, { block: false })`: Full at once if there is no room. */
+  putNowait(obj: T): void {
+    this.putSync(obj, { block: false });
+  }
+
+  /** Takes the oldest item, waiting for one; Empty if `block: false` or `timeout` passes. Rejects if the queue is closed meanwhile. */
+  async get(options: WaitOptions = {}): Promise<T> {
+    checkWaitOptions(options, 'get()');
+    this.checkOpen();
+    const signal = options.signal ? AbortSignal.any([options.signal, this.#closing.signal]) : this.#closing.signal;
+    const item = await waitAsync(() => this.ring.tryTake(decodeMessage), this.#dataWait, waitFor(options), signal);
+    if (item === NOTHING) throw new Empty();
+    return item as T;
+  }
+
+  /** Blocking form of {@link get}. */
+  getSync(options: Omit<WaitOptions, 'signal'> = {}): T {
+    checkWaitOptions(options, 'getSync()');
+    this.checkOpen();
+    const item = waitSync(() => this.ring.tryTake(decodeMessage), this.#dataWait, waitFor(options));
+    if (item === NOTHING) throw new Empty();
+    return item as T;
+  }
+
+  /** `getSync({ block: false })`: Empty at once if there is nothing. */
+  getNowait(): T {
+    return this.getSync({ block: false });
+  }
+
+  /** Items put and not yet taken, across all processes (approximate while others act, as in Python). */
+  qsize(): number {
+    this.checkOpen();
+    const takes = Atomics.load(this.ring.i32, TAKES);
+    return Math.max(0, (Atomics.load(this.ring.i32, PUTS) - takes) | 0);
+  }
+
+  /** Whether qsize() is 0. */
+  empty(): boolean {
+    return this.qsize() === 0;
+  }
+
+  /** Whether the queue holds maxsize items. */
+  full(): boolean {
+    const max = this.maxsize;
+    return max > 0 && this.qsize() >= max;
+  }
+
+  /** Whether close() was called on this handle. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Closes this handle: later calls on it throw, and its pending get/put
+   * reject. Other handles (other processes) keep working; items already put
+   * stay in the queue for them. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closing.abort(new Error(`${this.constructor.name} is closed`));
+  }
+
+  /**
+   * Yields items as they arrive, in this process. The loop ends when close()
+   * is called on this handle (e.g. by a producer side that is done, or after
+   * a sentinel item you chose); `break` ends it without closing.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    while (!this.#closed) {
+      try {
+        yield await this.get();
+      } catch (error) {
+        if (this.#closed) return;
+        throw error;
+      }
+    }
+  }
+
+  /** Closes on `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  /** Shareable kind under which this class travels. */
+  protected static readonly kind: string = 'multiproc.Queue';
+
+  /** @internal Travels as its ring's name. */
+  [reduceForTransfer](): ReducedShareable {
+    this.checkOpen();
+    return { kind: (this.constructor as typeof Queue).kind, state: this.ring.name };
+  }
+}
+
+registerShareable('multiproc.Queue', (name: string) => new Queue({ [ATTACH]: ShmRing.open(name) }));

@@ -1,0 +1,38 @@
+/**
+ * Side segments: a ring message too large to store inline is written to a
+ * shared-memory segment of its own, and only the segment's name travels in
+ * the ring (see ShmRing.tryPut). The reader unlinks it as soon as it maps it.
+ */
+import { createSegment, openSegment, unlinkSegment } from '../platform/native.ts';
+
+/**
+ * Creates segment `name` holding `tag` (a byte; -1 for none) padded to
+ * `tagBytes`, then `data`; returns the payload length. Written outside any
+ * shared state, so a writer killed midway leaves only a segment that its
+ * ring's creator unlinks at exit.
+ */
+export function writeSideSegment(name: string, data: Uint8Array, tag: number, tagBytes: number): number {
+  const extra = tag >= 0 ? tagBytes : 0;
+  const segment = new Uint8Array(createSegment(name, Math.max(1, data.length + extra)));
+  if (extra) segment[0] = tag;
+  segment.set(data, extra);
+  return data.length + extra;
+}
+
+/** Maps the segment named by `descriptor` ("name\nlength"), unlinks it, and returns `read(payload)`. */
+export function readSideSegment<T>(descriptor: string, read: (payload: Buffer) => T): T {
+  const [name, length] = descriptor.split('\n') as [string, string];
+  const segment = openSegment(name);
+  // Unlink at once: the mapping stays valid, and nothing can leak after this.
+  unlinkQuietly(name);
+  return read(Buffer.from(segment, 0, Number(length)));
+}
+
+/** shm_unlink, ignoring a segment already gone. */
+export function unlinkQuietly(name: string): void {
+  try {
+    unlinkSegment(name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Messages between a pool and its workers over the control channel. Each
+ * wire message is an array of these, so many tasks or results share one
+ * write and one deserialisation.
+ */
+import type { FunctionReference } from '../transfer/function-reference.ts';
+import type { RemoteErrorData } from './pool-errors.ts';
+import { encodeForTransfer } from '../transfer/shareable.ts';
+
+/** Parent → worker: remember function `fn` under this number. */
+export interface DefineFunction {
+  kind: 'fn';
+  fn: number;
+  ref: FunctionReference;
+}
+
+/**
+ * Parent → worker: run function `fn` for several tasks in order; task k
+ * has id `ids[k]`. With `chunked`, `items[k]` is task k's array of items;
+ * without, every task has one item and `items[k]` is that item (the
+ * chunksize-1 case then costs no array per task). With `star` each item is
+ * an argument list (apply, starmap); otherwise the one argument.
+ */
+export interface RunTasks {
+  kind: 'tasks';
+  fn: number;
+  star: boolean;
+  ids: number[];
+  items: unknown[];
+  chunked: boolean;
+}
+
+/** Parent → worker: finish queued tasks, then exit. */
+export interface Stop {
+  kind: 'stop';
+}
+
+export type ToWorker = DefineFunction | RunTasks | Stop;
+
+/** Worker → parent: results of tasks `ids`, laid out like RunTasks' items. */
+export interface TasksDone {
+  kind: 'ok';
+  ids: number[];
+  results: unknown[];
+  chunked: boolean;
+}
+
+/** Worker → parent: task `id` failed (the first failing item fails its chunk, as in Python). */
+export interface TaskFailed {
+  kind: 'err';
+  id: number;
+  error: RemoteErrorData;
+}
+
+/** Worker → parent: the initializer failed; the worker exits next. */
+export interface InitFailed {
+  kind: 'initErr';
+  error: RemoteErrorData;
+}
+
+export type FromWorker = TasksDone | TaskFailed | InitFailed;
+
+/**
+ * encodeForTransfer with a fast path: primitives and flat arrays of
+ * primitives need neither shareable markers nor the trial serialisation,
+ * and tiny tasks are dominated by exactly that cost.
+ */
+export function encodeValue(value: unknown, path: string): unknown {
+  if (isPrimitive(value)) return value;
+  if (Array.isArray(value) && value.length <= 64 && value.every(isPrimitive)) return value;
+  return encodeForTransfer(value, path);
+}
+
+/** True for values that structured clone always accepts and that hold no shareable. */
+export function isPrimitive(value: unknown): boolean {
+  const type = typeof value;
+  return value === null || (type !== 'object' && type !== 'function' && type !== 'symbol');
+}
+
+/** Below this many items a chunk is not worth packing. */
+const PACK_MIN = 16;
+
+/**
+ * A chunk of plain numbers travels as a typed array: V8 serialises that with
+ * one memcpy instead of a tag per element. Int32Array when every number is a
+ * 32-bit integer (half the bytes), else Float64Array, which holds any JS
+ * number exactly. Indexing and iteration work on both forms.
+ */
+export function packNumbers(values: ArrayLike<unknown>, start = 0, end = values.length): unknown[] {
+  const length = end - start;
+  if (length >= PACK_MIN) {
+    let allNumbers = true;
+    let allInt32 = true;
+    for (let i = start; i < end && allNumbers; i++) {
+      const value = values[i];
+      allNumbers = typeof value === 'number';
+      allInt32 &&= allNumbers && ((value as number) | 0) === value && !Object.is(value, -0);
+    }
+    if (allNumbers) {
+      const packed = allInt32 ? new Int32Array(length) : new Float64Array(length);
+      for (let i = 0; i < length; i++) packed[i] = values[start + i] as number;
+      return packed as unknown as unknown[];
+    }
+  }
+  return Array.prototype.slice.call(values, start, end);
+}
+
+/** What a worker returns for a chunk: an array, or a typed array when packNumbers packed it. */
+export type ChunkResults = ArrayLike<unknown> & Iterable<unknown>;

@@ -1,0 +1,177 @@
+/**
+ * The child side of a pool: the module-level function every pool worker
+ * runs as its Process target. It serves tasks from the control channel in
+ * order, one at a time, and sends results back in batches.
+ */
+import { parentChannel } from '../child/parent-link.ts';
+import { importDefiningModule, resolveFunction } from '../transfer/function-resolver.ts';
+import type { FunctionReference } from '../transfer/function-reference.ts';
+import { decodeFromTransfer } from '../transfer/shareable.ts';
+import { describeRemoteError } from './pool-errors.ts';
+import { encodeValue, packNumbers, type FromWorker, type RunTasks, type ToWorker } from './pool-protocol.ts';
+
+/** Tasks finished before results are sent; flushing part-way lets the parent refill our queue while we work. */
+const FLUSH_EVERY = 16;
+
+async function resolveTaskFunction(ref: FunctionReference, label: string): Promise<Function> {
+  const namespace = await importDefiningModule(ref);
+  return resolveFunction(ref, namespace, label);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
+}
+
+/** A received RunTasks message and how far we are through it. */
+interface Batch {
+  message: RunTasks;
+  fn: Function | null;
+  task: number;
+}
+
+/**
+ * Serves pool tasks until told to stop or until `maxTasks` tasks have run.
+ * Not for direct use: Pool and ProcessPoolExecutor start it.
+ */
+export async function poolWorkerMain(
+  initializer: FunctionReference | null,
+  initargs: unknown[],
+  maxTasks: number | null,
+): Promise<void> {
+  const channel = parentChannel();
+  if (!channel) throw new Error('poolWorkerMain runs only in a pool worker process');
+  channel.ref();
+  if (initializer) {
+    try {
+      const init = await resolveTaskFunction(initializer, 'initializer');
+      await init(...initargs);
+    } catch (error) {
+      channel.send([{ kind: 'initErr', error: describeRemoteError(error) } satisfies FromWorker]);
+      channel.unref();
+      process.exitCode = 1;
+      return;
+    }
+  }
+
+  const functions = new Map<number, Promise<Function>>();
+  const queue: Batch[] = [];
+  const failures: FromWorker[] = [];
+  let okIds: number[] = [];
+  let okResults: unknown[] = [];
+  let okChunked = false;
+  let unsent = 0;
+  let stopping = false;
+  let running = false;
+  let done = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+
+  const flush = () => {
+    const out: FromWorker[] = [];
+    if (okIds.length > 0) out.push({ kind: 'ok', ids: okIds, results: okResults, chunked: okChunked });
+    out.push(...failures.splice(0));
+    okIds = [];
+    okResults = [];
+    okChunked = false;
+    unsent = 0;
+    if (out.length > 0) channel.send(out);
+  };
+
+  const succeed = (id: number, results: unknown[], chunked: boolean) => {
+    // A batch of results is laid out one way; switch layout by flushing first.
+    if (okIds.length > 0 && chunked !== okChunked) flush();
+    okChunked = chunked;
+    okIds.push(id);
+    okResults.push(chunked ? packNumbers(results) : results[0]);
+  };
+
+  /** Runs one task (chunk); returns a promise only if the function returned one. */
+  const runTask = (batch: Batch): void | Promise<void> => {
+    const { message } = batch;
+    const id = message.ids[batch.task];
+    const chunk = message.chunked ? (message.items[batch.task] as unknown[]) : null;
+    const size = chunk ? chunk.length : 1;
+    const single = message.items[batch.task];
+    batch.task++;
+    const fail = (error: unknown) => void failures.push({ kind: 'err', id, error: describeRemoteError(error) });
+    // Filled by push so the array stays packed: V8 serialises a holey array as a slow sparse one.
+    const results: unknown[] = [];
+    const fn = batch.fn!;
+    const step = (i: number): void | Promise<void> => {
+      for (; i < size; i++) {
+        const item = chunk ? chunk[i] : single;
+        const result = message.star ? fn(...(item as unknown[])) : fn(item);
+        if (isThenable(result)) {
+          // The parent may be waiting for what we finished so far.
+          flush();
+          return Promise.resolve(result).then((value) => {
+            results.push(encodeValue(value, 'result'));
+            return step(i + 1);
+          });
+        }
+        results.push(encodeValue(result, 'result'));
+      }
+      succeed(id, results, message.chunked);
+    };
+    try {
+      const pending = step(0);
+      if (pending) return pending.catch(fail);
+    } catch (error) {
+      fail(error);
+    }
+  };
+
+  const pump = async (): Promise<void> => {
+    running = true;
+    while (queue.length > 0) {
+      const batch = queue[0];
+      if (!batch.fn) {
+        try {
+          batch.fn = await functions.get(batch.message.fn)!;
+        } catch (error) {
+          for (const id of batch.message.ids) failures.push({ kind: 'err', id, error: describeRemoteError(error) });
+          queue.shift();
+          continue;
+        }
+      }
+      // Synchronous functions run in a tight loop; only a returned promise makes us await.
+      while (batch.task < batch.message.ids.length) {
+        const pending = runTask(batch);
+        if (pending) await pending;
+        done++;
+        if (++unsent >= FLUSH_EVERY) flush();
+        if (maxTasks !== null && done >= maxTasks) stopping = true;
+      }
+      queue.shift();
+    }
+    flush();
+    running = false;
+    if (stopping) finish();
+  };
+
+  channel.onMessage((wire) => {
+    for (const message of wire as ToWorker[]) {
+      if (message.kind === 'fn') {
+        const resolving = resolveTaskFunction(message.ref, 'task function');
+        resolving.catch(() => {});
+        functions.set(message.fn, resolving);
+      } else if (message.kind === 'tasks') {
+        message.items = decodeFromTransfer(message.items) as unknown[];
+        queue.push({ message, fn: null, task: 0 });
+      } else {
+        stopping = true;
+      }
+    }
+    if (!running) {
+      if (queue.length > 0) void pump();
+      else if (stopping) finish();
+    }
+  });
+  await finished;
+  channel.onMessage(null);
+  channel.unref();
+}

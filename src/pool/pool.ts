@@ -1,0 +1,288 @@
+/**
+ * Pool: Python's multiprocessing.Pool for Node. Workers are child processes
+ * started through Process (so any start method or context works); tasks are
+ * module-level functions sent by reference, their arguments and results
+ * cross by structured clone plus multiproc's shareable objects.
+ *
+ * Beyond Python: a worker that dies mid-task is replaced and the task
+ * rejects with WorkerDiedError; tasks may have a timeout or an AbortSignal
+ * (a running task is stopped by replacing its worker); map and imap report
+ * progress.
+ */
+import { cpuCount } from '../platform/cpu-count.ts';
+import { checkTimeout } from '../sync/timeouts.ts';
+import { AsyncResult } from './async-result.ts';
+import { Dispatcher } from './pool-dispatcher.ts';
+import { BrokenProcessPool } from './pool-errors.ts';
+import { encodeValue, packNumbers } from './pool-protocol.ts';
+import {
+  argumentList,
+  checkChunksize,
+  checkFunction,
+  checkObject,
+  checkOptionalFunction,
+  checkSignal,
+  defaultChunksize,
+  describe,
+  encodeChunk,
+  iterateResults,
+  toArray,
+  type ProgressCallback,
+  workerSettings,
+  type ProcessContext,
+} from './pool-map.ts';
+
+/** Options for `new Pool(...)`, as Python's Pool arguments. */
+export interface PoolOptions {
+  /** Number of workers; defaults to cpuCount(). */
+  processes?: number | null;
+  /** Module-level function each worker runs once at start, with `initargs`. */
+  initializer?: ((...args: any[]) => unknown) | null;
+  initargs?: unknown[];
+  /** A worker exits and is replaced after this many tasks (chunks); default: never. */
+  maxTasksPerChild?: number | null;
+  /** Start method to use for workers, from getContext(); default: the default start method. */
+  context?: ProcessContext | null;
+}
+
+/** Per-task limits: beyond Python. A task with either runs alone in its worker. */
+export interface TaskOptions {
+  /** Milliseconds a task (each chunk, for map) may run; then its worker is killed and it rejects with TimeoutError. */
+  timeout?: number | null;
+  /** Aborting withdraws a queued task, or kills the worker running it; it rejects with the signal's reason. */
+  signal?: AbortSignal | null;
+}
+
+/** Options of `Pool.applyAsync`: Python-style callbacks besides the returned AsyncResult. */
+export interface ApplyAsyncOptions<R> extends TaskOptions {
+  /** Called with the result on success. */
+  callback?: ((result: R) => void) | null;
+  /** Called with the error on failure. */
+  errorCallback?: ((error: Error) => void) | null;
+}
+
+/** Options of `Pool.map` and `Pool.starmap`. */
+export interface MapOptions extends TaskOptions {
+  /** Items per task sent to a worker; default ceil(n / (4 × workers)) as in Python. */
+  chunksize?: number;
+  /** Called as chunks complete with (items completed, total items). */
+  onProgress?: ProgressCallback | null;
+}
+
+/** Options of `Pool.mapAsync` and `Pool.starmapAsync`. */
+export interface MapAsyncOptions<R> extends MapOptions {
+  callback?: ((results: R[]) => void) | null;
+  errorCallback?: ((error: Error) => void) | null;
+}
+
+/** Options of `Pool.imap` and `Pool.imapUnordered`. */
+export interface ImapOptions {
+  /** Items per task; default 1, as in Python. */
+  chunksize?: number;
+  /** Called as chunks complete with (items completed, total items or null if the input's length is unknown). */
+  onProgress?: ProgressCallback | null;
+}
+
+type Fn<A extends unknown[], R> = (...args: A) => R | PromiseLike<R>;
+
+/** A pool of worker processes, as Python's multiprocessing.Pool. */
+export class Pool {
+  /** Number of worker processes. */
+  readonly processes: number;
+  private readonly dispatcher: Dispatcher;
+
+  constructor(options: PoolOptions = {}) {
+    checkObject(options, 'Pool options');
+    const { processes } = options;
+    if (processes !== undefined && processes !== null) {
+      if (typeof processes !== 'number' || !Number.isInteger(processes)) {
+        throw new TypeError(`Pool option 'processes' must be an integer, got ${describe(processes)}`);
+      }
+      if (processes < 1) throw new RangeError("Pool option 'processes': Number of processes must be at least 1");
+    }
+    const settings = workerSettings('Pool', options);
+    this.processes = processes ?? cpuCount();
+    this.dispatcher = new Dispatcher({
+      processes: this.processes,
+      ...settings,
+      namePrefix: 'PoolWorker',
+      onLost: 'replace',
+      brokenError: (detail, cause) => Object.assign(new BrokenProcessPool(detail), cause ? { cause } : {}),
+    });
+  }
+
+  /** Runs `fn(...args)` in a worker and resolves with its result. */
+  async apply<A extends unknown[], R>(fn: Fn<A, R>, args?: A, options: TaskOptions = {}): Promise<R> {
+    return this.applyAsync(fn, args, options).get();
+  }
+
+  /** Like apply, but returns an AsyncResult at once (await it, or use get()); callbacks as in Python. */
+  applyAsync<A extends unknown[], R>(fn: Fn<A, R>, args?: A, options: ApplyAsyncOptions<R> = {}): AsyncResult<R> {
+    this.checkRunning();
+    checkFunction(fn, 'applyAsync');
+    if (args !== undefined && !Array.isArray(args)) throw new TypeError(`applyAsync: args must be an array, got ${describe(args)}`);
+    const { timeout, signal } = this.checkTaskOptions(options, 'applyAsync');
+    checkOptionalFunction(options.callback, 'applyAsync: callback');
+    checkOptionalFunction(options.errorCallback, 'applyAsync: errorCallback');
+    const fnId = this.dispatcher.functionId(fn);
+    const encoded = encodeValue(args ?? [], 'args');
+    const result = new AsyncResult<R>(options.callback, options.errorCallback);
+    this.dispatcher.submit(
+      fnId,
+      true,
+      [encoded],
+      (error, results) => (error ? result.reject(error) : result.resolve(results![0] as R)),
+      timeout,
+      signal,
+    );
+    return result;
+  }
+
+  /** `fn` over every item, in order; rejects with the first error once all chunks have run (as Python). */
+  async map<T, R>(fn: Fn<[T], R>, items: Iterable<T>, options: MapOptions = {}): Promise<R[]> {
+    return this.mapAsync(fn, items, options).get();
+  }
+
+  /** Like map, but returns an AsyncResult at once. */
+  mapAsync<T, R>(fn: Fn<[T], R>, items: Iterable<T>, options: MapAsyncOptions<R> = {}): AsyncResult<R[]> {
+    return this.mapChunks(fn, items, false, options, 'mapAsync');
+  }
+
+  /** `fn(...args)` for every argument list in `items`. */
+  async starmap<A extends unknown[], R>(fn: Fn<A, R>, items: Iterable<A>, options: MapOptions = {}): Promise<R[]> {
+    return this.starmapAsync(fn, items, options).get();
+  }
+
+  /** Like starmap, but returns an AsyncResult at once. */
+  starmapAsync<A extends unknown[], R>(fn: Fn<A, R>, items: Iterable<A>, options: MapAsyncOptions<R> = {}): AsyncResult<R[]> {
+    return this.mapChunks(fn, items, true, options, 'starmapAsync');
+  }
+
+  /**
+   * Results of `fn` over `items` in order, as an async iterator. The input
+   * (sync or async iterable, possibly endless) is read lazily and only a
+   * bounded number of chunks is in flight.
+   */
+  imap<T, R>(fn: Fn<[T], R>, items: Iterable<T> | AsyncIterable<T>, options: ImapOptions = {}): AsyncGenerator<R, void, undefined> {
+    return this.iterate(fn, items, options, true, 'imap');
+  }
+
+  /** Like imap, but yields results as they complete. */
+  imapUnordered<T, R>(
+    fn: Fn<[T], R>,
+    items: Iterable<T> | AsyncIterable<T>,
+    options: ImapOptions = {},
+  ): AsyncGenerator<R, void, undefined> {
+    return this.iterate(fn, items, options, false, 'imapUnordered');
+  }
+
+  /** No more tasks; workers exit once the submitted work is done. */
+  close(): void {
+    this.dispatcher.close();
+  }
+
+  /** Stops the workers now (SIGTERM); unfinished tasks reject. */
+  terminate(): void {
+    this.dispatcher.terminate(new Error('the pool was terminated before the task finished'));
+  }
+
+  /** Waits for the workers to exit; call close() or terminate() first. */
+  async join(): Promise<void> {
+    if (this.dispatcher.state === 'run') throw new Error('Pool is still running: call close() or terminate() before join()');
+    await this.dispatcher.join();
+  }
+
+  /** `await using pool = new Pool()`: terminate and join on scope exit, as Python's `with Pool()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.terminate();
+    await this.join();
+  }
+
+  /** Pids of the current workers (changes as workers are replaced). */
+  get workerPids(): number[] {
+    return this.dispatcher.workerPids;
+  }
+
+  private checkRunning(): void {
+    if (this.dispatcher.state !== 'run') throw new Error('Pool not running');
+  }
+
+  private checkTaskOptions(options: TaskOptions, method: string): { timeout: number | null; signal: AbortSignal | null } {
+    checkObject(options, `${method}: options`);
+    checkTimeout(options.timeout, `${method}: timeout`);
+    checkSignal(options.signal, `${method}: signal`);
+    return { timeout: options.timeout ?? null, signal: options.signal ?? null };
+  }
+
+  private mapChunks<R>(fn: Function, items: Iterable<unknown>, star: boolean, options: MapAsyncOptions<R>, method: string): AsyncResult<R[]> {
+    this.checkRunning();
+    checkFunction(fn, method);
+    const { timeout, signal } = this.checkTaskOptions(options, method);
+    checkChunksize(options.chunksize, method);
+    checkOptionalFunction(options.onProgress, `${method}: onProgress`);
+    checkOptionalFunction(options.callback, `${method}: callback`);
+    checkOptionalFunction(options.errorCallback, `${method}: errorCallback`);
+    let list = toArray(items, `${method}: items`);
+    if (star) list = list.map((item, i) => argumentList(item, `${method}: items[${i}]`));
+    const fnId = this.dispatcher.functionId(fn);
+    const n = list.length;
+    const chunksize = options.chunksize ?? defaultChunksize(n, this.processes);
+    // Encode everything first, so a bad item fails the call before any work starts.
+    const chunks: unknown[][] = [];
+    for (let start = 0; start < n; start += chunksize) {
+      chunks.push(encodeChunk(packNumbers(list, start, Math.min(n, start + chunksize)), start, 'items'));
+    }
+    const result = new AsyncResult<R[]>(options.callback, options.errorCallback);
+    // fill() keeps the array packed, which later serialisation (and V8 generally) handles much faster.
+    const values = new Array<R>(n).fill(undefined as R);
+    let left = chunks.length;
+    let completed = 0;
+    let firstError: Error | null = null;
+    if (left === 0) result.resolve(values);
+    chunks.forEach((chunk, c) => {
+      this.dispatcher.submit(
+        fnId,
+        star,
+        chunk,
+        (error, results) => {
+          if (error) firstError ??= error;
+          else for (let i = 0; i < results!.length; i++) values[c * chunksize + i] = results![i] as R;
+          completed += chunk.length;
+          options.onProgress?.(completed, n);
+          if (--left === 0) firstError ? result.reject(firstError) : result.resolve(values);
+        },
+        timeout,
+        signal,
+      );
+    });
+    return result;
+  }
+
+  private iterate<R>(
+    fn: Function,
+    items: Iterable<unknown> | AsyncIterable<unknown>,
+    options: ImapOptions,
+    ordered: boolean,
+    method: string,
+  ): AsyncGenerator<R, void, undefined> {
+    this.checkRunning();
+    checkFunction(fn, method);
+    checkObject(options, `${method}: options`);
+    checkChunksize(options.chunksize, method);
+    checkOptionalFunction(options.onProgress, `${method}: onProgress`);
+    const iterable =
+      items !== null && typeof items === 'object' && (Symbol.iterator in items || Symbol.asyncIterator in items);
+    if (!iterable) throw new TypeError(`${method}: items must be an iterable or async iterable, got ${describe(items)}`);
+    const fnId = this.dispatcher.functionId(fn);
+    const total = Array.isArray(items) ? items.length : items instanceof Set || items instanceof Map ? items.size : null;
+    return iterateResults<R>(this.dispatcher, fnId, items, {
+      chunksize: options.chunksize ?? 1,
+      ordered,
+      star: false,
+      window: this.processes * 66,
+      onProgress: options.onProgress ?? null,
+      total,
+      method,
+    });
+  }
+}

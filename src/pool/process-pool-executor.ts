@@ -1,0 +1,208 @@
+/**
+ * ProcessPoolExecutor: Python's concurrent.futures.ProcessPoolExecutor.
+ * submit() returns a Future (a Promise with cancel/done/running); a worker
+ * that dies abruptly breaks the executor, so pending and later work fails
+ * with BrokenProcessPool, as in Python.
+ */
+import { cpuCount } from '../platform/cpu-count.ts';
+import { checkTimeout } from '../sync/timeouts.ts';
+import { Dispatcher, type Job } from './pool-dispatcher.ts';
+import { BrokenProcessPool, CancelledError, TimeoutError } from './pool-errors.ts';
+import { encodeValue, type ChunkResults } from './pool-protocol.ts';
+import {
+  checkChunksize,
+  checkFunction,
+  checkObject,
+  checkOptionalFunction,
+  describe,
+  encodeChunk,
+  toArray,
+  type ProgressCallback,
+  workerSettings,
+  type ProcessContext,
+} from './pool-map.ts';
+
+/** Options for `new ProcessPoolExecutor(...)`. */
+export interface ProcessPoolExecutorOptions {
+  /** Number of workers; defaults to cpuCount(). */
+  maxWorkers?: number | null;
+  /** Module-level function each worker runs once at start, with `initargs`. */
+  initializer?: ((...args: any[]) => unknown) | null;
+  initargs?: unknown[];
+  /** A worker exits and is replaced after this many tasks; default: never. */
+  maxTasksPerChild?: number | null;
+  /** Start method for the workers, from getContext(). */
+  context?: ProcessContext | null;
+}
+
+/** The pending result of submit(): await it, or ask about its state. */
+export type Future<T> = Promise<T> & {
+  /** Withdraws the call if it has not started; true if it is (now) cancelled. */
+  cancel(): boolean;
+  cancelled(): boolean;
+  /** True once the call finished, failed or was cancelled. */
+  done(): boolean;
+  /** True while the call has been handed to a worker and has not finished. */
+  running(): boolean;
+};
+
+/** Options of `ProcessPoolExecutor.map`. */
+export interface ExecutorMapOptions {
+  /** Milliseconds from the map() call after which a result not yet ready raises TimeoutError. */
+  timeout?: number | null;
+  /** Items per task; default 1, as in Python. */
+  chunksize?: number;
+  /** Called as chunks complete with (items completed, total). */
+  onProgress?: ProgressCallback | null;
+}
+
+/** Options of `ProcessPoolExecutor.shutdown`. */
+export interface ShutdownOptions {
+  /** Wait for the workers to exit (default true). */
+  wait?: boolean;
+  /** Cancel calls that have not started (default false). */
+  cancelFutures?: boolean;
+}
+
+/** A pool of worker processes with Python's concurrent.futures interface. */
+export class ProcessPoolExecutor {
+  /** Number of worker processes. */
+  readonly maxWorkers: number;
+  private readonly dispatcher: Dispatcher;
+  private readonly jobs = new Set<Job>();
+  private shuttingDown = false;
+
+  constructor(options: ProcessPoolExecutorOptions = {}) {
+    checkObject(options, 'ProcessPoolExecutor options');
+    const { maxWorkers } = options;
+    if (maxWorkers !== undefined && maxWorkers !== null) {
+      if (typeof maxWorkers !== 'number' || !Number.isInteger(maxWorkers)) {
+        throw new TypeError(`ProcessPoolExecutor option 'maxWorkers' must be an integer, got ${describe(maxWorkers)}`);
+      }
+      if (maxWorkers <= 0) throw new RangeError("ProcessPoolExecutor option 'maxWorkers' must be greater than 0");
+    }
+    const settings = workerSettings('ProcessPoolExecutor', options);
+    this.maxWorkers = maxWorkers ?? cpuCount();
+    this.dispatcher = new Dispatcher({
+      processes: this.maxWorkers,
+      ...settings,
+      namePrefix: 'ProcessPoolExecutorWorker',
+      onLost: 'break',
+      brokenError: (detail, cause) => Object.assign(new BrokenProcessPool(detail), cause ? { cause } : {}),
+    });
+  }
+
+  /** Schedules `fn(...args)` in a worker. Throws BrokenProcessPool once the executor is broken. */
+  submit<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>, ...args: A): Future<R> {
+    this.checkOpen('submit');
+    checkFunction(fn, 'submit');
+    const fnId = this.dispatcher.functionId(fn);
+    const encoded = encodeValue(args, 'args');
+    return this.schedule<R>(fnId, true, [encoded], (results) => results[0] as R);
+  }
+
+  /**
+   * Results of `fn` over `items`, in order, as an async iterator. All items
+   * are submitted at once (as in Python); stopping early cancels the rest.
+   */
+  map<T, R>(fn: (item: T) => R | PromiseLike<R>, items: Iterable<T>, options: ExecutorMapOptions = {}): AsyncGenerator<R, void, undefined> {
+    this.checkOpen('map');
+    checkFunction(fn, 'map');
+    checkObject(options, 'map: options');
+    checkTimeout(options.timeout, 'map: timeout');
+    checkChunksize(options.chunksize, 'map');
+    checkOptionalFunction(options.onProgress, 'map: onProgress');
+    const deadline = options.timeout === undefined || options.timeout === null ? null : Date.now() + options.timeout;
+    const list = toArray(items, 'map: items');
+    const fnId = this.dispatcher.functionId(fn);
+    const chunksize = options.chunksize ?? 1;
+    let completed = 0;
+    const futures: Array<Future<ChunkResults>> = [];
+    for (let start = 0; start < list.length; start += chunksize) {
+      const chunk = encodeChunk(list.slice(start, start + chunksize), start, 'items');
+      const future = this.schedule<ChunkResults>(fnId, false, chunk, (results) => results);
+      void future.then(
+        () => options.onProgress?.((completed += chunk.length), list.length),
+        () => options.onProgress?.((completed += chunk.length), list.length),
+      );
+      futures.push(future);
+    }
+    return (async function* () {
+      try {
+        for (const future of futures) {
+          const results = deadline === null ? await future : await withDeadline(future, deadline);
+          for (const result of results) yield result as R;
+        }
+      } finally {
+        for (const future of futures) future.cancel();
+      }
+    })();
+  }
+
+  /** No new work; cancels queued calls if `cancelFutures`; waits for the workers if `wait` (default). */
+  async shutdown(options: ShutdownOptions = {}): Promise<void> {
+    checkObject(options, 'shutdown: options');
+    const { wait = true, cancelFutures = false } = options;
+    if (typeof wait !== 'boolean') throw new TypeError(`shutdown: wait must be a boolean, got ${describe(wait)}`);
+    if (typeof cancelFutures !== 'boolean') {
+      throw new TypeError(`shutdown: cancelFutures must be a boolean, got ${describe(cancelFutures)}`);
+    }
+    this.shuttingDown = true;
+    if (cancelFutures) for (const job of this.jobs) this.dispatcher.cancel(job, new CancelledError());
+    this.dispatcher.close();
+    if (wait) await this.dispatcher.join();
+  }
+
+  /** `await using executor = new ProcessPoolExecutor()`: shutdown({ wait: true }) on scope exit. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown({ wait: true });
+  }
+
+  /** Pids of the current workers. */
+  get workerPids(): number[] {
+    return this.dispatcher.workerPids;
+  }
+
+  private checkOpen(method: string): void {
+    if (this.dispatcher.broken) throw this.dispatcher.broken;
+    if (this.shuttingDown) throw new Error(`${method}: cannot schedule new futures after shutdown`);
+  }
+
+  private schedule<R>(fnId: number, star: boolean, items: unknown[], pick: (results: ChunkResults) => R): Future<R> {
+    let resolve!: (value: R) => void;
+    let reject!: (error: Error) => void;
+    const promise = new Promise<R>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // Like Python's futures, an ignored failure is not an error of the program.
+    promise.catch(() => {});
+    let cancelled = false;
+    const job = this.dispatcher.submit(fnId, star, items, (error, results) => {
+      this.jobs.delete(job);
+      if (error) {
+        cancelled = error instanceof CancelledError;
+        reject(error);
+      } else resolve(pick(results!));
+    });
+    if (job.state !== 'done') this.jobs.add(job);
+    return Object.assign(promise, {
+      cancel: () => cancelled || this.dispatcher.cancel(job, new CancelledError()),
+      cancelled: () => cancelled,
+      done: () => job.state === 'done',
+      running: () => job.state === 'running',
+    });
+  }
+}
+
+async function withDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError('executor map: a result was not ready before the timeout')), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

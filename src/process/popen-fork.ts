@@ -1,0 +1,34 @@
+/**
+ * fork, emulated: Node cannot fork() safely (its helper threads do not
+ * survive it), so the child is booted like spawn and then given a snapshot
+ * of the parent's globals taken at start(): every enumerable own data
+ * property of globalThis that structured clone accepts, plus multiproc's
+ * shareable objects. Functions, classes and module bindings come from
+ * importing the modules again, as under spawn.
+ */
+import type { StartMethod } from './popen.ts';
+import { osProcessVehicle } from './vehicle-os-process.ts';
+import { encodeForTransfer, UnserializableError } from '../transfer/shareable.ts';
+
+function snapshotGlobals(): Record<string, unknown> {
+  const snapshot: Record<string, unknown> = {};
+  for (const key of Object.keys(globalThis)) {
+    const descriptor = Object.getOwnPropertyDescriptor(globalThis, key);
+    // Accessors are Node's lazily loaded built-ins (fetch, crypto, ...), never user data.
+    if (!descriptor || !('value' in descriptor) || descriptor.value === globalThis) continue;
+    try {
+      snapshot[key] = encodeForTransfer(descriptor.value, `globalThis.${key}`);
+    } catch (error) {
+      // A real fork would carry it; the emulation leaves it to the re-imported modules, as documented.
+      if (!(error instanceof UnserializableError)) throw error;
+    }
+  }
+  return snapshot;
+}
+
+export const forkStartMethod: StartMethod = {
+  name: 'fork',
+  launch(payload) {
+    return osProcessVehicle.launch({ ...payload, globals: snapshotGlobals() }, { preload: [], spares: 1 });
+  },
+};

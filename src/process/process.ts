@@ -1,0 +1,369 @@
+/**
+ * Process: a child process running a target function, in the shape of
+ * Python's multiprocessing.Process. This is the parent's handle; the child's
+ * side of a start lives in child-bootstrap.ts.
+ */
+import { currentState, nextChildIdentity } from './process-identity.ts';
+import { referenceFunction } from '../transfer/function-reference.ts';
+import { encodeForTransfer } from '../transfer/shareable.ts';
+import type { LaunchPayload, StartMethodName } from './launch-payload.ts';
+import type { Popen } from './popen.ts';
+import type { ControlChannel } from '../channels/control-channel.ts';
+import { startMethodFor } from './start-methods.ts';
+import { checkTimeout, settleWithin } from '../sync/timeouts.ts';
+import { pidAlive } from '../platform/owner-liveness.ts';
+import { onProcessExit, ExitOrder } from '../platform/exit-hooks.ts';
+
+/** Options for `new Process(...)`. */
+export interface ProcessOptions<Args extends unknown[] = unknown[]> {
+  /** The function the child runs; a module-level function travels by reference. */
+  target?: (...args: Args) => unknown;
+  /** Arguments for the target: anything structured clone accepts, plus multiproc's shareable objects. */
+  args?: Args;
+  /** Defaults to Process-N (Process-N:M in a child). */
+  name?: string;
+  /** Daemon children are terminated when their parent exits; defaults to the current process's flag. */
+  daemon?: boolean;
+}
+
+type Role = 'handle' | 'current' | 'parent';
+
+interface Internals {
+  role: Role;
+  name: string;
+  identity: number[];
+  daemon: boolean;
+  target: Function | null;
+  args: unknown[];
+  creatorPid: number;
+  popen: Popen | null;
+  closed: boolean;
+  /** For role 'current' and 'parent'. */
+  pid: number | null;
+  parentGone?: Promise<void>;
+}
+
+const INTERNALS = Symbol('multiproc.processInternals');
+const contextMethods = new WeakMap<Function, StartMethodName>();
+const defaultStartMethod: { name: StartMethodName } = { name: 'fork' };
+const children = new Set<Process>();
+
+function internalsOf(process: Process): Internals {
+  const found = (process as unknown as Record<symbol, Internals>)[INTERNALS];
+  if (!found) throw new TypeError('Process.__init__ was not called: call super() in the subclass constructor');
+  return found;
+}
+
+function attach(process: Process, internals: Internals): void {
+  Object.defineProperty(process, INTERNALS, { value: internals, enumerable: false, writable: false });
+}
+
+/** A child process that runs `target(...args)`, or an overridden `run()`. */
+export class Process<Args extends unknown[] = unknown[]> {
+  constructor(options: ProcessOptions<Args> = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`Process options must be an object, got ${typeof options}`);
+    }
+    const { target, args = [] as unknown as Args, name, daemon } = options;
+    if (target !== undefined && target !== null && typeof target !== 'function') {
+      throw new TypeError(`Process option 'target' must be a function, got ${typeof target}`);
+    }
+    if (!Array.isArray(args)) throw new TypeError(`Process option 'args' must be an array, got ${typeof args}`);
+    if (name !== undefined && typeof name !== 'string') {
+      throw new TypeError(`Process option 'name' must be a string, got ${typeof name}`);
+    }
+    if (daemon !== undefined && typeof daemon !== 'boolean') {
+      throw new TypeError(`Process option 'daemon' must be a boolean, got ${typeof daemon}`);
+    }
+    const identity = nextChildIdentity();
+    attach(this, {
+      role: 'handle',
+      name: name ?? `Process-${identity.join(':')}`,
+      identity,
+      daemon: daemon ?? currentState.daemon,
+      target: target ?? null,
+      args,
+      creatorPid: process.pid,
+      popen: null,
+      closed: false,
+      pid: null,
+    });
+  }
+
+  /** What the child runs; override in a subclass, or pass `target`. */
+  run(): unknown {
+    const { target, args } = internalsOf(this);
+    return target ? target(...args) : undefined;
+  }
+
+  /** Starts the child with the start method of this Process's context (or the default). */
+  start(): void {
+    const self = this.checkOpen();
+    if (self.role !== 'handle') throw new Error('cannot start a process that is not a child handle');
+    if (self.popen) throw new Error('cannot start a process twice');
+    if (self.creatorPid !== process.pid) {
+      throw new Error('can only start a process object created by the current process');
+    }
+    if (currentState.daemon) throw new Error('daemonic processes are not allowed to have children');
+    if (currentState.bootstrapping) {
+      throw new Error(
+        'An attempt has been made to start a new process before the current process has finished ' +
+          "importing its main module. The child imports the target's module again, so that module's " +
+          'top-level code must not start processes. Guard the entry point:\n\n' +
+          '    if (isMainModule(import.meta)) {\n        new Process({ target }).start();\n    }\n',
+      );
+    }
+    const method = startMethodFor(this.constructor, contextMethods, defaultStartMethod.name);
+    const payload = this.buildPayload(self, method.name);
+    self.popen = method.launch(payload);
+    self.popen.keepParentAlive(!self.daemon);
+    children.add(this);
+    void self.popen.exited.then(() => children.delete(this));
+  }
+
+  private buildPayload(self: Internals, startMethod: StartMethodName): LaunchPayload {
+    const processClass = userSubclass(this.constructor);
+    const fields: Record<string, unknown> = {};
+    for (const key of Object.keys(this)) {
+      fields[key] = encodeForTransfer((this as Record<string, unknown>)[key], `Process field '${key}'`);
+    }
+    return {
+      name: self.name,
+      identity: self.identity,
+      daemon: self.daemon,
+      parentPid: process.pid,
+      parentName: currentState.name,
+      startMethod,
+      cwd: process.cwd(),
+      env: { ...process.env },
+      processClass: processClass ? referenceFunction(processClass, 'Process subclass') : null,
+      fields,
+      target: self.target ? referenceFunction(self.target, 'target') : null,
+      args: self.args.map((arg, i) => encodeForTransfer(arg, `Process argument args[${i}]`)),
+      globals: null,
+    };
+  }
+
+  /**
+   * Resolves once the child has exited, or after `timeoutMs`; it never
+   * rejects on timeout, so check `exitCode` afterwards.
+   */
+  async join(timeoutMs?: number | null): Promise<void> {
+    const self = this.checkOpen();
+    checkTimeout(timeoutMs, 'timeoutMs');
+    if (self.role === 'current') throw new Error('cannot join current process');
+    if (self.role === 'parent') return void (await settleWithin(self.parentGone!, timeoutMs));
+    if (self.creatorPid !== process.pid) throw new Error('can only join a child process');
+    if (!self.popen) throw new Error('can only join a started process');
+    // A daemon child does not keep the program alive, but a pending join must.
+    self.popen.keepParentAlive(true);
+    try {
+      await settleWithin(self.popen.exited, timeoutMs);
+    } finally {
+      self.popen.keepParentAlive(!self.daemon);
+    }
+  }
+
+  /** True from start() until the child has exited. */
+  isAlive(): boolean {
+    const self = this.checkOpen();
+    if (self.role === 'current') return true;
+    if (self.role === 'parent') return pidAlive(self.pid!);
+    if (self.creatorPid !== process.pid) throw new Error('can only test a child process');
+    return self.popen !== null && !self.popen.hasExited();
+  }
+
+  /** Sends SIGTERM; the exit code becomes -15. */
+  terminate(): void {
+    this.startedPopen('terminate').signal('SIGTERM');
+  }
+
+  /** Sends SIGKILL; the exit code becomes -9. */
+  kill(): void {
+    this.startedPopen('kill').signal('SIGKILL');
+  }
+
+  /** Releases the handle's resources; throws while the child runs. Afterwards most members throw. */
+  close(): void {
+    const self = internalsOf(this);
+    if (self.closed) return;
+    if (self.popen) {
+      if (self.popen.exitCode === null) {
+        throw new Error(
+          'Cannot close a process while it is still running. You should first call join() or terminate().',
+        );
+      }
+      self.popen.close();
+    }
+    children.delete(this);
+    self.closed = true;
+  }
+
+  /** The OS process id; null before start. */
+  get pid(): number | null {
+    const self = this.checkOpen();
+    return self.role === 'handle' ? (self.popen?.pid ?? null) : self.pid;
+  }
+
+  /** null until the child has been reaped; then its exit status, or -N after signal N. */
+  get exitCode(): number | null {
+    const self = this.checkOpen();
+    return self.popen?.exitCode ?? null;
+  }
+
+  /** The process's name, used in error reports and by default made from its identity. */
+  get name(): string {
+    return internalsOf(this).name;
+  }
+
+  set name(value: string) {
+    if (typeof value !== 'string') throw new TypeError(`name must be a string, got ${typeof value}`);
+    internalsOf(this).name = value;
+  }
+
+  /** Whether the child is terminated when its parent exits. Only settable before start(). */
+  get daemon(): boolean {
+    return internalsOf(this).daemon;
+  }
+
+  set daemon(value: boolean) {
+    if (typeof value !== 'boolean') throw new TypeError(`daemon must be a boolean, got ${typeof value}`);
+    const self = internalsOf(this);
+    if (self.popen || self.role !== 'handle') throw new Error('process has already started');
+    self.daemon = value;
+  }
+
+  toString(): string {
+    const self = internalsOf(this);
+    const status = self.closed
+      ? 'closed'
+      : self.role === 'current'
+        ? 'started'
+        : !self.popen
+          ? 'initial'
+          : self.popen.exitCode === null
+            ? 'started'
+            : `stopped exitcode=${self.popen.exitCode}`;
+    return `<Process name='${self.name}' ${status}${self.daemon ? ' daemon' : ''}>`;
+  }
+
+  private checkOpen(): Internals {
+    const self = internalsOf(this);
+    if (self.closed) throw new Error('process object is closed');
+    return self;
+  }
+
+  private startedPopen(operation: string): Popen {
+    const self = this.checkOpen();
+    if (!self.popen) throw new Error(`cannot ${operation} a process that has not been started`);
+    return self.popen;
+  }
+}
+
+/** The user's own Process subclass, skipping classes made by contexts; null for plain Process. */
+function userSubclass(constructor: Function): Function | null {
+  for (let c: Function = constructor; c && c !== Process; c = Object.getPrototypeOf(c)) {
+    if (!contextMethods.has(c)) return c;
+  }
+  return null;
+}
+
+/** Parent side of a started child's control channel, for library protocols (not exported publicly). */
+export function childChannel(child: Process): ControlChannel {
+  const self = internalsOf(child);
+  if (!self.popen) throw new Error('the process has not been started');
+  return self.popen.channel;
+}
+
+/** Makes a Process subclass whose start() uses `method`, for getContext(). */
+export function processClassFor(method: StartMethodName): typeof Process {
+  const bound = class extends Process {};
+  Object.defineProperty(bound, 'name', { value: 'Process' });
+  contextMethods.set(bound, method);
+  return bound as unknown as typeof Process;
+}
+
+export function setDefaultStartMethod(method: StartMethodName): void {
+  defaultStartMethod.name = method;
+}
+
+export function getDefaultStartMethod(): StartMethodName {
+  return defaultStartMethod.name;
+}
+
+let current: Process | null = null;
+
+/** The Process object for the running process: MainProcess, or the child's own Process. */
+export function currentProcess(): Process {
+  if (!current) {
+    current = Object.create(Process.prototype) as Process;
+    attach(current, {
+      role: 'current',
+      name: currentState.name,
+      identity: currentState.identity,
+      daemon: currentState.daemon,
+      target: null,
+      args: [],
+      creatorPid: process.pid,
+      popen: null,
+      closed: false,
+      pid: process.pid,
+    });
+  }
+  return current;
+}
+
+/** In a child, installs the rebuilt Process object as the current process. */
+export function adoptCurrentProcess(instance: Process, target: Function | null, args: unknown[]): void {
+  attach(instance, {
+    role: 'current',
+    name: currentState.name,
+    identity: currentState.identity,
+    daemon: currentState.daemon,
+    target,
+    args,
+    creatorPid: process.pid,
+    popen: null,
+    closed: false,
+    pid: process.pid,
+  });
+  current = instance;
+}
+
+let parent: Process | null = null;
+
+/** In a child, records how to reach the parent (the control channel closes when it dies). */
+export function adoptParentProcess(pid: number, name: string, gone: Promise<void>): void {
+  parent = Object.create(Process.prototype) as Process;
+  attach(parent, {
+    role: 'parent',
+    name,
+    identity: [],
+    daemon: false,
+    target: null,
+    args: [],
+    creatorPid: pid,
+    popen: null,
+    closed: false,
+    pid,
+    parentGone: gone,
+  });
+}
+
+/** The parent's Process object in a child; null in the main process. */
+export function parentProcess(): Process | null {
+  return parent;
+}
+
+/** Children of this process that have started and not yet exited. */
+export function activeChildren(): Process[] {
+  return [...children].filter((child) => child.isAlive());
+}
+
+// Python terminates daemonic children when their parent exits.
+onProcessExit(ExitOrder.signalChildren, () => {
+  for (const child of children) {
+    const self = internalsOf(child);
+    if (self.daemon && self.popen && self.popen.exitCode === null) self.popen.signal('SIGTERM');
+  }
+});

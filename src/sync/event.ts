@@ -1,0 +1,85 @@
+/**
+ * Event across processes, like multiprocessing.Event: a flag in shared
+ * memory; waiters sleep on it with a futex until it is set.
+ */
+import { futexWake } from '../platform/native.ts';
+import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
+import { reduceForTransfer, registerShareable, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { Deadline, parseWaitOptions, runAsync, runSync, type WaitOptions, type WaitPlan } from './wait-plan.ts';
+
+const FLAG = 0;
+const SLEEPERS = 1;
+const BYTES = 8;
+
+let attaching: SharedBlock | undefined;
+
+function* waitPlan(cells: Int32Array, timeoutMs: number): WaitPlan<boolean> {
+  const deadline = new Deadline(timeoutMs);
+  for (;;) {
+    if (Atomics.load(cells, FLAG) !== 0) return true;
+    const wait = deadline.remaining();
+    if (wait <= 0) return false;
+    Atomics.add(cells, SLEEPERS, 1);
+    try {
+      yield { i32: cells, index: FLAG, expected: 0, timeoutMs: wait };
+    } finally {
+      Atomics.sub(cells, SLEEPERS, 1);
+    }
+  }
+}
+
+/** A flag that processes can set, clear and wait for. */
+export class Event implements Shareable {
+  private readonly block: SharedBlock;
+  private readonly cells: Int32Array;
+
+  /** Creates a cleared event. */
+  constructor() {
+    this.block = attaching ?? allocateBlock(BYTES, 8);
+    this.cells = new Int32Array(this.block.buffer, this.block.offset, BYTES / 4);
+  }
+
+  /** Whether the flag is set. */
+  isSet(): boolean {
+    return Atomics.load(this.cells, FLAG) !== 0;
+  }
+
+  /** Sets the flag and wakes every waiter, in every process. */
+  set(): void {
+    Atomics.store(this.cells, FLAG, 1);
+    if (Atomics.load(this.cells, SLEEPERS) > 0) futexWake(this.cells, FLAG, Infinity);
+  }
+
+  /** Clears the flag. */
+  clear(): void {
+    Atomics.store(this.cells, FLAG, 0);
+  }
+
+  /** Waits (without blocking the event loop) until set; resolves the flag: false means the timeout passed. */
+  async wait(options?: WaitOptions): Promise<boolean> {
+    const { timeout, signal } = parseWaitOptions(options, 'Event.wait');
+    if (signal?.aborted) throw signal.reason;
+    if (this.isSet()) return true;
+    return runAsync(waitPlan(this.cells, timeout), signal);
+  }
+
+  /** Blocks the calling thread until set; returns the flag (false: the timeout passed). */
+  waitSync(options?: WaitOptions): boolean {
+    const { timeout } = parseWaitOptions(options, 'Event.waitSync');
+    return runSync(waitPlan(this.cells, timeout));
+  }
+
+  /** Describes the event for another process (see shareable.ts). */
+  [reduceForTransfer](): ReducedShareable {
+    return { kind: 'multiproc.Event', state: { name: this.block.name, offset: this.block.offset } satisfies BlockRef };
+  }
+}
+
+registerShareable('multiproc.Event', (state: BlockRef) => {
+  attaching = attachBlock(state);
+  try {
+    return new Event();
+  } finally {
+    attaching = undefined;
+  }
+});

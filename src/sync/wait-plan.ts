@@ -1,0 +1,137 @@
+/**
+ * One algorithm, two ways to wait. Each blocking primitive is written once as
+ * a generator that yields the futex waits it needs; runSync drives it with
+ * blocking futexWait (synchronous code, children), runAsync with
+ * futexWaitAsync (never blocks the event loop).
+ */
+import { futexWait, futexWaitAsync, futexWake, type FutexWaitResult } from '../platform/native.ts';
+
+/** A futex wait a plan asks its driver to perform. */
+export interface WaitRequest {
+  i32: Int32Array;
+  index: number;
+  expected: number;
+  timeoutMs: number;
+}
+
+/** A blocking algorithm: yields waits, receives their results, returns its outcome. */
+export type WaitPlan<T> = Generator<WaitRequest, T, FutexWaitResult>;
+
+/**
+ * Waits longer than this are cut into slices so that waiters can notice an
+ * owner that died without waking them (see owner-liveness.ts).
+ */
+export const OWNER_CHECK_SLICE_MS = 100;
+
+/** Runs a plan, blocking the calling thread in each wait. */
+export function runSync<T>(plan: WaitPlan<T>): T {
+  let step = plan.next();
+  while (!step.done) {
+    const { i32, index, expected, timeoutMs } = step.value;
+    step = plan.next(futexWait(i32, index, expected, timeoutMs));
+  }
+  return step.value;
+}
+
+/**
+ * Runs a plan without blocking the event loop. An abort is thrown into the
+ * plan at its current wait so it can restore shared state; waits it yields
+ * after that run to completion without the signal.
+ */
+export async function runAsync<T>(plan: WaitPlan<T>, signal?: AbortSignal): Promise<T> {
+  let active = signal;
+  let step = plan.next();
+  while (!step.done) {
+    const { i32, index, expected, timeoutMs } = step.value;
+    let result: FutexWaitResult;
+    try {
+      result = await futexWaitAsync(i32, index, expected, timeoutMs, { signal: active });
+    } catch (reason) {
+      active = undefined;
+      step = plan.throw(reason);
+      continue;
+    }
+    if (active?.aborted) {
+      // This wait consumed a wake meant for someone; pass it on before leaving.
+      if (result === 'ok') futexWake(i32, index, 1);
+      const reason: unknown = active.reason;
+      active = undefined;
+      step = plan.throw(reason);
+      continue;
+    }
+    step = plan.next(result);
+  }
+  return step.value;
+}
+
+/** A point in time after which a wait gives up. */
+export class Deadline {
+  private readonly end: number;
+
+  constructor(timeoutMs: number) {
+    this.end = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
+  }
+
+  /** Milliseconds left (Infinity for no deadline, 0 once passed). */
+  remaining(): number {
+    if (this.end === Infinity) return Infinity;
+    return Math.max(0, this.end - performance.now());
+  }
+
+  /** The next wait's length: what remains, capped at `slice`. */
+  slice(slice: number): number {
+    return Math.min(this.remaining(), slice);
+  }
+}
+
+/** Options of every blocking acquire / wait in this library. */
+export interface WaitOptions {
+  /** Milliseconds to wait at most; undefined, null or Infinity waits forever. */
+  timeout?: number | null;
+  /** Aborts an async wait; it then rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/** Options of acquire-like calls. */
+export interface AcquireOptions extends WaitOptions {
+  /** false: do not wait at all, just try once (default true). */
+  blocking?: boolean;
+}
+
+/** Validated wait options: timeout as a number of ms (Infinity when absent). */
+export interface ParsedWait {
+  timeout: number;
+  signal: AbortSignal | undefined;
+}
+
+/** Validates WaitOptions for method `method`, throwing errors that name the option. */
+export function parseWaitOptions(options: WaitOptions | undefined, method: string): ParsedWait {
+  if (options === undefined) return { timeout: Infinity, signal: undefined };
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${method}: options must be an object (got ${String(options)})`);
+  }
+  const { timeout, signal } = options;
+  if (timeout !== undefined && timeout !== null && (typeof timeout !== 'number' || !(timeout >= 0))) {
+    throw new RangeError(`${method}: options.timeout must be a number of milliseconds >= 0 (got ${String(timeout)})`);
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`${method}: options.signal must be an AbortSignal`);
+  }
+  return { timeout: timeout ?? Infinity, signal };
+}
+
+/** Validates AcquireOptions; a non-blocking call takes timeout 0. */
+export function parseAcquireOptions(options: AcquireOptions | undefined, method: string): ParsedWait {
+  const parsed = parseWaitOptions(options, method);
+  const blocking = options?.blocking;
+  if (blocking !== undefined && typeof blocking !== 'boolean') {
+    throw new TypeError(`${method}: options.blocking must be a boolean (got ${String(blocking)})`);
+  }
+  if (blocking === false) {
+    if (options?.timeout !== undefined && options.timeout !== null) {
+      throw new TypeError(`${method}: options.timeout cannot be given for a non-blocking call (blocking: false)`);
+    }
+    parsed.timeout = 0;
+  }
+  return parsed;
+}
