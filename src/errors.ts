@@ -16,3 +16,69 @@ export class MultiprocError extends Error {
     this.name = new.target.name;
   }
 }
+
+/** `getNowait()` / `get({ block: false })` found no item, or `get({ timeout })` timed out (Python: `queue.Empty`). */
+export class Empty extends MultiprocError {
+  constructor(message = 'the queue is empty') {
+    super('ERR_MP_EMPTY', message);
+  }
+}
+
+/** `putNowait()` / `put(..., { block: false })` found the queue full, or `put(..., { timeout })` timed out (Python: `queue.Full`). */
+export class Full extends MultiprocError {
+  constructor(message = 'the queue is full') {
+    super('ERR_MP_FULL', message);
+  }
+}
+
+/** `recv` on a connection whose every writer has closed (or died) and whose pipe is drained. */
+export class EOFError extends MultiprocError {
+  constructor(message = 'the other end of the pipe was closed and no message is left') {
+    super('ERR_MP_EOF', message);
+  }
+}
+
+/** `send` on a connection whose reading end was closed: nobody can receive the message. */
+export class BrokenPipeError extends MultiprocError {
+  constructor(message = 'the reading end of the pipe was closed') {
+    super('ERR_MP_BROKEN_PIPE', message);
+  }
+}
+
+/**
+ * `recvBytesInto` got a message longer than the space left in the buffer.
+ * The message is consumed; it travels in `data` (Python: `e.args[0]`).
+ */
+export class BufferTooShort extends MultiprocError {
+  constructor(readonly data: Buffer) {
+    super('ERR_MP_BUFFER_TOO_SHORT', `the buffer is too short for a message of ${data.length} bytes; the message is in error.data`);
+  }
+}
+
+/** Thrown by Barrier.wait when the barrier is broken (aborted, reset, or a waiter timed out). */
+export class BrokenBarrierError extends MultiprocError {
+  constructor(message = 'the barrier is broken') {
+    super('ERR_MP_BROKEN_BARRIER', message);
+  }
+}
+
+/** Thrown by hold()/run() when a lock could not be acquired within the timeout (or at all, with `block: false`). */
+export class AcquireTimeoutError extends MultiprocError {
+  constructor(what: string) {
+    super('ERR_MP_ACQUIRE_TIMEOUT', `${what} could not be acquired in time`);
+  }
+}
+
+/**
+ * Thrown when a value cannot be sent to another process; `path` names where
+ * the value was found. Not a TypeError subclass (one family, one base): catch
+ * it by class or by `code === 'ERR_MP_UNSERIALIZABLE'`.
+ */
+export class UnserializableError extends MultiprocError {
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
+    super('ERR_MP_UNSERIALIZABLE', `${path} cannot be sent to another process: ${reason}`);
+  }
+}

@@ -11,7 +11,17 @@ export {
   getAllStartMethods,
 } from './context.ts';
 export { cpuCount } from './platform/cpu-count.ts';
-export { MultiprocError } from './errors.ts';
+export {
+  MultiprocError,
+  Empty,
+  Full,
+  EOFError,
+  BrokenPipeError,
+  BufferTooShort,
+  BrokenBarrierError,
+  AcquireTimeoutError,
+  UnserializableError,
+} from './errors.ts';
 export { setForkserverPreload } from './process/popen-forkserver.ts';
 export { isMainModule } from './process/main-module.ts';
 export type { StartMethodName } from './process/launch-payload.ts';
@@ -20,7 +30,6 @@ export {
   type ReducedShareable,
   reduceForTransfer,
   registerShareable,
-  UnserializableError,
 } from './transfer/shareable.ts';
 export {
   Pipe,
@@ -31,7 +40,6 @@ export {
 export { Queue, type QueueOptions, type WaitOptions } from './channels/queue.ts';
 export { JoinableQueue } from './channels/joinable-queue.ts';
 export { SimpleQueue } from './channels/simple-queue.ts';
-export { Empty, Full, EOFError, BrokenPipeError, BufferTooShort } from './channels/channel-errors.ts';
 export {
   Pool,
   type PoolOptions,
@@ -59,6 +67,6 @@ export { Lock, RLock, type AnyLock } from './sync/lock.ts';
 export { Semaphore, BoundedSemaphore } from './sync/semaphore.ts';
 export { Event } from './sync/event.ts';
 export { Condition } from './sync/condition.ts';
-export { Barrier, BrokenBarrierError, type BarrierOptions } from './sync/barrier.ts';
-export { AcquireTimeoutError, type Held } from './sync/acquirable.ts';
+export { Barrier, type BarrierOptions } from './sync/barrier.ts';
+export type { Held } from './sync/acquirable.ts';
 export type { AcquireOptions, WaitOptions as SyncWaitOptions } from './sync/wait-plan.ts';

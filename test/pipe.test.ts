@@ -4,8 +4,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { Process } from '../src/process/process.ts';
 import { Pipe } from '../src/channels/connection.ts';
-import { BufferTooShort, EOFError } from '../src/channels/channel-errors.ts';
-import { UnserializableError } from '../src/transfer/shareable.ts';
+import { BufferTooShort, EOFError, UnserializableError } from '../src/errors.ts';
 import * as targets from './fixtures/queue-targets.ts';
 import { readResult, resultPath } from './support/result-files.ts';
 

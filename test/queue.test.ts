@@ -6,8 +6,7 @@ import { Process } from '../src/process/process.ts';
 import { Queue } from '../src/channels/queue.ts';
 import { JoinableQueue } from '../src/channels/joinable-queue.ts';
 import { SimpleQueue } from '../src/channels/simple-queue.ts';
-import { Empty, Full } from '../src/channels/channel-errors.ts';
-import { UnserializableError } from '../src/transfer/shareable.ts';
+import { Empty, Full, UnserializableError } from '../src/errors.ts';
 import * as targets from './fixtures/queue-targets.ts';
 import { readResult, resultPath } from './support/result-files.ts';
 

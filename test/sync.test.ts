@@ -4,10 +4,10 @@ import { Lock, RLock } from '../src/sync/lock.ts';
 import { BoundedSemaphore, Semaphore } from '../src/sync/semaphore.ts';
 import { Event } from '../src/sync/event.ts';
 import { Condition } from '../src/sync/condition.ts';
-import { Barrier, BrokenBarrierError } from '../src/sync/barrier.ts';
+import { Barrier } from '../src/sync/barrier.ts';
+import { AcquireTimeoutError, BrokenBarrierError } from '../src/errors.ts';
 import { SharedArray } from '../src/shared/shared-array.ts';
 import { Value } from '../src/shared/shared-value.ts';
-import { AcquireTimeoutError } from '../src/sync/acquirable.ts';
 import { runChild, startChild } from './sync-helpers.ts';
 
 test('Lock: Python semantics in one process', async () => {

@@ -9,7 +9,7 @@
  * so a reader sees EOFError after the writer closed or died and the pipe is
  * drained, and never hangs on a killed peer.
  */
-import { BrokenPipeError, BufferTooShort, EOFError } from './channel-errors.ts';
+import { BrokenPipeError, BufferTooShort, EOFError } from '../errors.ts';
 import { copyOutOfShared, decodeMessage, encodeMessage } from './message-codec.ts';
 import { futexWake } from '../platform/native.ts';
 import { reduceForTransfer, registerShareable, type ReducedShareable } from '../transfer/shareable.ts';

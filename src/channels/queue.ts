@@ -9,7 +9,7 @@
  * returns. A producer killed mid-message never corrupts what others receive:
  * messages are published only once completely written.
  */
-import { Empty, Full } from './channel-errors.ts';
+import { Empty, Full } from '../errors.ts';
 import { decodeMessage, encodeMessage, stableMessage, type EncodedMessage } from './message-codec.ts';
 import { reduceForTransfer, registerShareable, type ReducedShareable } from '../transfer/shareable.ts';
 import { DATA_SEQ, NOTHING, PUTS, SPACE_SEQ, ShmRing, TAKES, USER } from './shm-ring.ts';

@@ -4,14 +4,7 @@
  * `await using`, and running a function under the lock.
  */
 import type { AcquireOptions } from './wait-plan.ts';
-
-/** Thrown by hold()/run() when the lock could not be acquired within the timeout (or at all, with blocking: false). */
-export class AcquireTimeoutError extends Error {
-  constructor(what: string) {
-    super(`${what} could not be acquired in time`);
-    this.name = 'AcquireTimeoutError';
-  }
-}
+import { AcquireTimeoutError } from '../errors.ts';
 
 /**
  * A held acquisition. Releasing it (explicitly, or by leaving a `using` /

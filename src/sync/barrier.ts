@@ -2,6 +2,7 @@
  * Barrier across processes, like multiprocessing.Barrier (threading.Barrier's
  * algorithm over a shared condition): `parties` waiters meet, then all go.
  */
+import { BrokenBarrierError } from '../errors.ts';
 import { CONDITION_CELLS, conditionWaitPlan, notifyCells } from './condition.ts';
 import { conditionInternals, Lock, lockFromReduced, type ConditionLockInternals } from './lock.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
@@ -17,14 +18,6 @@ const FILLING = 0;
 const DRAINING = 1;
 const RESETTING = -1;
 const BROKEN = -2;
-
-/** Thrown by Barrier.wait when the barrier is broken (aborted, reset, or a waiter timed out). */
-export class BrokenBarrierError extends Error {
-  constructor() {
-    super('the barrier is broken');
-    this.name = 'BrokenBarrierError';
-  }
-}
 
 /** Options of Barrier. */
 export interface BarrierOptions {

@@ -6,6 +6,11 @@
  * revives the marker with the reviver registered for that kind.
  */
 import { serialize } from 'node:v8';
+import { describe } from '../checks.ts';
+import { UnserializableError } from '../errors.ts';
+
+// Re-exported for process/popen-fork.ts, which imports it from here.
+export { UnserializableError };
 
 /** Method by which a shareable object describes itself for another process. */
 export const reduceForTransfer: unique symbol = Symbol.for('multiproc.reduceForTransfer') as never;
@@ -35,24 +40,6 @@ export function isShareable(value: unknown): value is Shareable {
     value !== null &&
     typeof (value as Partial<Shareable>)[reduceForTransfer] === 'function'
   );
-}
-
-/** Thrown when a value cannot be sent to another process; names where the value was found. */
-export class UnserializableError extends TypeError {
-  constructor(
-    readonly path: string,
-    reason: string,
-  ) {
-    super(`${path} cannot be sent to another process: ${reason}`);
-    this.name = 'UnserializableError';
-  }
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`;
-  if (typeof value === 'symbol') return `a symbol (${String(value)})`;
-  if (typeof value === 'object' && value !== null) return `an object of class ${value.constructor?.name ?? 'unknown'}`;
-  return `a ${typeof value}`;
 }
 
 /**
