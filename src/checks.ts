@@ -79,6 +79,8 @@ export interface WaitOptions {
   block?: boolean;
   /** Aborts an async wait; it then rejects with `signal.reason`. Ignored by `…Sync` forms. */
   signal?: AbortSignal;
+  /** @deprecated Lock's former spelling of `block`; read only when `block` is absent. */
+  blocking?: boolean;
 }
 
 /** What every blocking call accepts: a timeout in milliseconds, or WaitOptions. */
@@ -104,7 +106,7 @@ export function parseWait(wait: unknown, method: string, defaultTimeout: number 
   if (typeof wait !== 'object' || Array.isArray(wait)) {
     throw new TypeError(`${method}: the wait argument must be a timeout in milliseconds or an object { timeout, block, signal }, got ${describe(wait)}`);
   }
-  const { timeout, block, blocking, signal } = wait as WaitOptions & { blocking?: unknown };
+  const { timeout, block, blocking, signal } = wait as WaitOptions;
   checkTimeout(timeout, `${method}: options.timeout`);
   checkBoolean(block, `${method}: options.block`);
   checkBoolean(blocking, `${method}: options.blocking`);

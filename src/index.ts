@@ -37,7 +37,7 @@ export {
   type PipeOptions,
   type RecvOptions,
 } from './channels/connection.ts';
-export { Queue, type QueueOptions, type WaitOptions } from './channels/queue.ts';
+export { Queue, type QueueOptions } from './channels/queue.ts';
 export { JoinableQueue } from './channels/joinable-queue.ts';
 export { SimpleQueue } from './channels/simple-queue.ts';
 export {
@@ -69,4 +69,4 @@ export { Event } from './sync/event.ts';
 export { Condition } from './sync/condition.ts';
 export { Barrier, type BarrierOptions } from './sync/barrier.ts';
 export type { Held } from './sync/acquirable.ts';
-export type { AcquireOptions, WaitOptions as SyncWaitOptions } from './sync/wait-plan.ts';
+export type { Wait, WaitOptions } from './checks.ts';

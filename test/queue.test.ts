@@ -62,8 +62,8 @@ test('AbortSignal cancels a waiting get; await using closes', async () => {
 test('argument validation names the argument', async () => {
   assert.throws(() => new Queue({ maxsize: 1.5 }), /'maxsize' must be an integer/);
   const q = new Queue();
-  await assert.rejects(q.put(1, { timeout: -1 }), /'timeout'/);
-  assert.throws(() => q.getSync({ block: 1 as never }), /'block' must be a boolean/);
+  await assert.rejects(q.put(1, { timeout: NaN }), /Queue.put: options.timeout must be a number/);
+  assert.throws(() => q.getSync({ block: 1 as never }), /Queue.getSync: options.block must be a boolean/);
   assert.throws(() => q.putSync({ f: Symbol('s') }), (e: Error) => e instanceof UnserializableError && /putSync\(\) argument obj\.f/.test(e.message));
   await assert.rejects(q.put([1, () => 2]), /put\(\) argument obj\[1\]/);
   assert.equal(q.empty(), true, 'a failed put leaves nothing behind');

@@ -16,7 +16,7 @@ import { reduceForTransfer, registerShareable, type ReducedShareable } from '../
 import { DATA_SEQ, NOTHING, SPACE_SEQ, ShmRing, USER } from './shm-ring.ts';
 import { pidAlive } from '../platform/owner-liveness.ts';
 import { waitAsync, waitSync, type WaitTarget } from './shm-ring-wait.ts';
-import { checkTimeout } from '../sync/timeouts.ts';
+import { parseWait, type Wait } from '../checks.ts';
 
 const WRITER_REFS = USER;
 const READER_REFS = USER + 1;
@@ -248,16 +248,20 @@ export class Connection {
     return () => (ring.ready() || this.#writerGone(ring) ? true : NOTHING);
   }
 
-  /** Whether a recv would not wait (a message or EOF), waiting up to `timeoutMs` (default 0; null: forever). */
-  async poll(timeoutMs: number | null = 0, options: RecvOptions = {}): Promise<boolean> {
-    checkTimeout(timeoutMs, 'timeoutMs');
-    return (await waitAsync(this.#pollAttempt(), this.#readWait!, timeoutMs, options.signal)) === true;
+  /**
+   * Whether a recv would not wait (a message or EOF), waiting up to the
+   * timeout: a number of ms or `{ timeout, block, signal }`; default 0 (do
+   * not wait, as in Python), null: forever, negative: do not wait.
+   */
+  async poll(wait: Wait = 0): Promise<boolean> {
+    const { timeout, signal } = parseWait(wait, 'Connection.poll', 0);
+    return (await waitAsync(this.#pollAttempt(), this.#readWait!, timeout, signal)) === true;
   }
 
   /** Blocking form of {@link poll}. */
-  pollSync(timeoutMs: number | null = 0): boolean {
-    checkTimeout(timeoutMs, 'timeoutMs');
-    return waitSync(this.#pollAttempt(), this.#readWait!, timeoutMs) === true;
+  pollSync(wait: Wait = 0): boolean {
+    const { timeout } = parseWait(wait, 'Connection.pollSync', 0);
+    return waitSync(this.#pollAttempt(), this.#readWait!, timeout) === true;
   }
 
   /** Closes this handle; the peer then gets EOFError (once drained) or BrokenPipeError. Idempotent. */

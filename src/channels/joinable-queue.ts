@@ -8,7 +8,7 @@ import { ATTACH, Queue, type QueueOptions } from './queue.ts';
 import { registerShareable } from '../transfer/shareable.ts';
 import { NOTHING, ShmRing, USER } from './shm-ring.ts';
 import { waitAsync, waitSync } from './shm-ring-wait.ts';
-import { checkTimeout } from '../sync/timeouts.ts';
+import { parseWait, type Wait } from '../checks.ts';
 
 const UNFINISHED = USER;
 /** Bumped when UNFINISHED reaches 0; JOIN_SEQ + 1 counts waiters. */
@@ -60,18 +60,18 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     return () => (Atomics.load(i32, UNFINISHED) <= 0 ? true : NOTHING);
   }
 
-  /** Resolves once every item put so far has been marked done; false if `timeoutMs` passed first. */
-  async join(timeoutMs?: number | null, options: { signal?: AbortSignal } = {}): Promise<boolean> {
-    checkTimeout(timeoutMs, 'timeoutMs');
+  /** Resolves once every item put so far has been marked done; false if the timeout passed first. */
+  async join(wait?: Wait): Promise<boolean> {
+    const { timeout, signal } = parseWait(wait, 'JoinableQueue.join');
     this.checkOpen();
-    return (await waitAsync(this.#allDone(), { i32: this.ring.i32, word: JOIN_SEQ }, timeoutMs, options.signal)) === true;
+    return (await waitAsync(this.#allDone(), { i32: this.ring.i32, word: JOIN_SEQ }, timeout, signal)) === true;
   }
 
   /** Blocking form of {@link join}. */
-  joinSync(timeoutMs?: number | null): boolean {
-    checkTimeout(timeoutMs, 'timeoutMs');
+  joinSync(wait?: Wait): boolean {
+    const { timeout } = parseWait(wait, 'JoinableQueue.joinSync');
     this.checkOpen();
-    return waitSync(this.#allDone(), { i32: this.ring.i32, word: JOIN_SEQ }, timeoutMs) === true;
+    return waitSync(this.#allDone(), { i32: this.ring.i32, word: JOIN_SEQ }, timeout) === true;
   }
 }
 

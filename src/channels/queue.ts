@@ -14,7 +14,7 @@ import { decodeMessage, encodeMessage, stableMessage, type EncodedMessage } from
 import { reduceForTransfer, registerShareable, type ReducedShareable } from '../transfer/shareable.ts';
 import { DATA_SEQ, NOTHING, PUTS, SPACE_SEQ, ShmRing, TAKES, USER } from './shm-ring.ts';
 import { waitAsync, waitSync, type WaitTarget } from './shm-ring-wait.ts';
-import { checkTimeout } from '../sync/timeouts.ts';
+import { parseWait, type Wait } from '../checks.ts';
 
 /** Ring cell holding maxsize, so every process enforces the same bound. */
 const MAXSIZE = USER + 4;
@@ -29,26 +29,6 @@ export interface QueueOptions {
   maxsize?: number;
   /** @internal */
   [ATTACH]?: ShmRing;
-}
-
-/** Options of waiting calls: `block` (default true), `timeout` in ms (default: forever), `signal`. */
-export interface WaitOptions {
-  block?: boolean;
-  timeout?: number | null;
-  signal?: AbortSignal;
-}
-
-function checkWaitOptions(options: unknown, method: string): asserts options is WaitOptions {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`${method} options must be an object, got ${String(options)}`);
-  const { block, timeout, signal } = options as WaitOptions;
-  if (block !== undefined && typeof block !== 'boolean') throw new TypeError(`${method} option 'block' must be a boolean, got ${typeof block}`);
-  checkTimeout(timeout, `${method} option 'timeout'`);
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`${method} option 'signal' must be an AbortSignal`);
-}
-
-/** How long to wait: 0 when not blocking, else the timeout (undefined: forever). */
-function waitFor({ block = true, timeout }: WaitOptions): number | null | undefined {
-  return block ? timeout : 0;
 }
 
 /** A put that may have to wait: holds its queue slot (if taken) across attempts. */
@@ -141,20 +121,20 @@ export class Queue<T = unknown> {
   }
 
   /** Puts `obj`, waiting for room if the queue is full; Full if `block: false` or `timeout` passes. */
-  async put(obj: T, options: WaitOptions = {}): Promise<void> {
-    checkWaitOptions(options, 'put()');
+  async put(obj: T, wait?: Wait): Promise<void> {
+    const { timeout, signal: given } = parseWait(wait, `${this.constructor.name}.put`);
     const message = this.#encode(obj, 'put');
     this.beforePublish();
     const put = this.#pendingPut(message);
     let done: true | typeof NOTHING = NOTHING;
     try {
-      options.signal?.throwIfAborted();
+      given?.throwIfAborted();
       done = put.attempt();
       if (done === NOTHING) {
         // Before waiting, so that the caller changing its Buffer meanwhile does not change the message.
         put.message = stableMessage(put.message);
-        const signal = options.signal ? AbortSignal.any([options.signal, this.#closing.signal]) : this.#closing.signal;
-        done = await waitAsync(() => put.attempt(), this.#spaceWait, waitFor(options), signal);
+        const signal = given ? AbortSignal.any([given, this.#closing.signal]) : this.#closing.signal;
+        done = await waitAsync(() => put.attempt(), this.#spaceWait, timeout, signal);
       }
     } finally {
       if (done === NOTHING) put.giveUp();
@@ -163,13 +143,13 @@ export class Queue<T = unknown> {
   }
 
   /** Blocking form of {@link put}. */
-  putSync(obj: T, options: Omit<WaitOptions, 'signal'> = {}): void {
-    checkWaitOptions(options, 'putSync()');
+  putSync(obj: T, wait?: Wait): void {
+    const { timeout } = parseWait(wait, `${this.constructor.name}.putSync`);
     const message = this.#encode(obj, 'putSync');
     this.beforePublish();
     const put = this.#pendingPut(message);
     if (put.attempt() === true) return;
-    if (waitSync(() => put.attempt(), this.#spaceWait, waitFor(options)) === NOTHING) {
+    if (waitSync(() => put.attempt(), this.#spaceWait, timeout) === NOTHING) {
       put.giveUp();
       throw new Full();
     }
@@ -181,20 +161,20 @@ export class Queue<T = unknown> {
   }
 
   /** Takes the oldest item, waiting for one; Empty if `block: false` or `timeout` passes. Rejects if the queue is closed meanwhile. */
-  async get(options: WaitOptions = {}): Promise<T> {
-    checkWaitOptions(options, 'get()');
+  async get(wait?: Wait): Promise<T> {
+    const { timeout, signal: given } = parseWait(wait, `${this.constructor.name}.get`);
     this.checkOpen();
-    const signal = options.signal ? AbortSignal.any([options.signal, this.#closing.signal]) : this.#closing.signal;
-    const item = await waitAsync(() => this.ring.tryTake(decodeMessage), this.#dataWait, waitFor(options), signal);
+    const signal = given ? AbortSignal.any([given, this.#closing.signal]) : this.#closing.signal;
+    const item = await waitAsync(() => this.ring.tryTake(decodeMessage), this.#dataWait, timeout, signal);
     if (item === NOTHING) throw new Empty();
     return item as T;
   }
 
   /** Blocking form of {@link get}. */
-  getSync(options: Omit<WaitOptions, 'signal'> = {}): T {
-    checkWaitOptions(options, 'getSync()');
+  getSync(wait?: Wait): T {
+    const { timeout } = parseWait(wait, `${this.constructor.name}.getSync`);
     this.checkOpen();
-    const item = waitSync(() => this.ring.tryTake(decodeMessage), this.#dataWait, waitFor(options));
+    const item = waitSync(() => this.ring.tryTake(decodeMessage), this.#dataWait, timeout);
     if (item === NOTHING) throw new Empty();
     return item as T;
   }

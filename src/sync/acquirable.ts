@@ -3,7 +3,7 @@
  * RLock, Semaphore, BoundedSemaphore): scoped holding with `using` /
  * `await using`, and running a function under the lock.
  */
-import type { AcquireOptions } from './wait-plan.ts';
+import type { Wait } from '../checks.ts';
 import { AcquireTimeoutError } from '../errors.ts';
 
 /**
@@ -16,10 +16,10 @@ export interface Held extends Disposable, AsyncDisposable {
 
 /** Base class of lock-like primitives: subclasses supply acquire/acquireSync/release. */
 export abstract class Acquirable {
-  /** Waits (without blocking the event loop) to acquire; resolves true if acquired, false on timeout or blocking: false. */
-  abstract acquire(options?: AcquireOptions): Promise<boolean>;
-  /** Blocks the calling thread to acquire; true if acquired, false on timeout or blocking: false. */
-  abstract acquireSync(options?: AcquireOptions): boolean;
+  /** Waits (without blocking the event loop) to acquire; resolves true if acquired, false on timeout or block: false. */
+  abstract acquire(wait?: Wait): Promise<boolean>;
+  /** Blocks the calling thread to acquire; true if acquired, false on timeout or block: false. */
+  abstract acquireSync(wait?: Wait): boolean;
   /** Releases one acquisition. */
   abstract release(): void;
 
@@ -40,23 +40,23 @@ export abstract class Acquirable {
   /**
    * Acquires and returns a handle that releases on scope exit:
    * `await using held = await lock.hold()`. Throws AcquireTimeoutError
-   * if not acquired (timeout passed, or blocking: false and busy).
+   * if not acquired (timeout passed, or block: false and busy).
    */
-  async hold(options?: AcquireOptions): Promise<Held> {
-    if (!(await this.acquire(options))) throw new AcquireTimeoutError(this.constructor.name);
+  async hold(wait?: Wait): Promise<Held> {
+    if (!(await this.acquire(wait))) throw new AcquireTimeoutError(this.constructor.name);
     return this.held();
   }
 
   /** Synchronous hold(): `using held = lock.holdSync()`. */
-  holdSync(options?: AcquireOptions): Held {
-    if (!this.acquireSync(options)) throw new AcquireTimeoutError(this.constructor.name);
+  holdSync(wait?: Wait): Held {
+    if (!this.acquireSync(wait)) throw new AcquireTimeoutError(this.constructor.name);
     return this.held();
   }
 
   /** Runs `fn` while holding the lock (async acquire), releasing it however `fn` ends. */
-  async run<T>(fn: () => T | Promise<T>, options?: AcquireOptions): Promise<T> {
+  async run<T>(fn: () => T | Promise<T>, wait?: Wait): Promise<T> {
     if (typeof fn !== 'function') throw new TypeError('run: fn must be a function');
-    if (!(await this.acquire(options))) throw new AcquireTimeoutError(this.constructor.name);
+    if (!(await this.acquire(wait))) throw new AcquireTimeoutError(this.constructor.name);
     try {
       return await fn();
     } finally {
@@ -65,9 +65,9 @@ export abstract class Acquirable {
   }
 
   /** Runs synchronous `fn` while holding the lock (blocking acquire). */
-  runSync<T>(fn: () => T, options?: AcquireOptions): T {
+  runSync<T>(fn: () => T, wait?: Wait): T {
     if (typeof fn !== 'function') throw new TypeError('runSync: fn must be a function');
-    if (!this.acquireSync(options)) throw new AcquireTimeoutError(this.constructor.name);
+    if (!this.acquireSync(wait)) throw new AcquireTimeoutError(this.constructor.name);
     try {
       return fn();
     } finally {

@@ -7,7 +7,8 @@ import { CONDITION_CELLS, conditionWaitPlan, notifyCells } from './condition.ts'
 import { conditionInternals, Lock, lockFromReduced, type ConditionLockInternals } from './lock.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
 import { reduceForTransfer, registerShareable, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
-import { Deadline, parseWaitOptions, runAsync, runSync, type WaitOptions, type WaitPlan } from './wait-plan.ts';
+import { Deadline, runAsync, runSync, type WaitPlan } from './wait-plan.ts';
+import { checkTimeout, parseWait, type ParsedWait, type Wait } from '../checks.ts';
 
 // The condition's cells come first (see condition.ts); barrier state follows.
 const STATE = CONDITION_CELLS;
@@ -50,7 +51,7 @@ export class Barrier implements Shareable {
       if (options.action !== undefined && typeof options.action !== 'function') {
         throw new TypeError('options.action must be a function');
       }
-      parseWaitOptions({ timeout: options.timeout }, 'Barrier');
+      checkTimeout(options.timeout, 'Barrier: options.timeout');
       this.lock = new Lock();
       this.block = allocateBlock(BYTES, 8);
     }
@@ -133,10 +134,8 @@ export class Barrier implements Shareable {
     }
   }
 
-  private timeoutOf(options: WaitOptions | undefined, method: string): { timeout: number; signal?: AbortSignal } {
-    const parsed = parseWaitOptions(options, method);
-    if (options?.timeout === undefined && this.defaultTimeout != null) parsed.timeout = this.defaultTimeout;
-    return parsed;
+  private timeoutOf(wait: Wait | undefined, method: string): ParsedWait {
+    return parseWait(wait, method, this.defaultTimeout ?? null);
   }
 
   /**
@@ -145,15 +144,15 @@ export class Barrier implements Shareable {
    * BrokenBarrierError if the barrier breaks or the timeout passes (which
    * breaks it for everyone); an abort also breaks it.
    */
-  async wait(options?: WaitOptions): Promise<number> {
-    const { timeout, signal } = this.timeoutOf(options, 'Barrier.wait');
+  async wait(wait?: Wait): Promise<number> {
+    const { timeout, signal } = this.timeoutOf(wait, 'Barrier.wait');
     if (signal?.aborted) throw signal.reason;
     return runAsync(this.waitPlan(timeout), signal);
   }
 
   /** Synchronous wait(), blocking the calling thread. */
-  waitSync(options?: WaitOptions): number {
-    const { timeout } = this.timeoutOf(options, 'Barrier.waitSync');
+  waitSync(wait?: Wait): number {
+    const { timeout } = this.timeoutOf(wait, 'Barrier.waitSync');
     return runSync(this.waitPlan(timeout));
   }
 

@@ -17,7 +17,8 @@ import { conditionInternals, isLock, lockFromReduced, RLock, type AnyLock, type 
 import { futexWake } from '../platform/native.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
 import { reduceForTransfer, registerShareable, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
-import { Deadline, parseWaitOptions, runAsync, runSync, type AcquireOptions, type WaitOptions, type WaitPlan } from './wait-plan.ts';
+import { Deadline, runAsync, runSync, type WaitPlan } from './wait-plan.ts';
+import { checkFunction, parseWait, type Wait } from '../checks.ts';
 
 const NOTIFIED = 0;
 const ENTERED = 1;
@@ -119,13 +120,13 @@ export class Condition extends Acquirable implements Shareable {
   }
 
   /** Acquires the underlying lock without blocking the event loop. */
-  acquire(options?: AcquireOptions): Promise<boolean> {
-    return this.lock.acquire(options);
+  acquire(wait?: Wait): Promise<boolean> {
+    return this.lock.acquire(wait);
   }
 
   /** Acquires the underlying lock, blocking the calling thread. */
-  acquireSync(options?: AcquireOptions): boolean {
-    return this.lock.acquireSync(options);
+  acquireSync(wait?: Wait): boolean {
+    return this.lock.acquireSync(wait);
   }
 
   /** Releases the underlying lock. */
@@ -142,24 +143,24 @@ export class Condition extends Acquirable implements Shareable {
    * notify, and reacquires the lock. Resolves false if the timeout passed
    * first. Throws if the calling thread does not hold the lock.
    */
-  async wait(options?: WaitOptions): Promise<boolean> {
-    const { timeout, signal } = parseWaitOptions(options, 'Condition.wait');
+  async wait(wait?: Wait): Promise<boolean> {
+    const { timeout, signal } = parseWait(wait, 'Condition.wait');
     this.checkOwned('wait');
     if (signal?.aborted) throw signal.reason;
     return runAsync(conditionWaitPlan(this.cells, this.internals, timeout), signal);
   }
 
   /** Synchronous wait(), blocking the calling thread. */
-  waitSync(options?: WaitOptions): boolean {
-    const { timeout } = parseWaitOptions(options, 'Condition.waitSync');
+  waitSync(wait?: Wait): boolean {
+    const { timeout } = parseWait(wait, 'Condition.waitSync');
     this.checkOwned('wait');
     return runSync(conditionWaitPlan(this.cells, this.internals, timeout));
   }
 
   /** Waits until `predicate()` is truthy (checked under the lock); returns its last result. */
-  async waitFor<T>(predicate: () => T, options?: WaitOptions): Promise<T> {
-    if (typeof predicate !== 'function') throw new TypeError('Condition.waitFor: predicate must be a function');
-    const { timeout, signal } = parseWaitOptions(options, 'Condition.waitFor');
+  async waitFor<T>(predicate: () => T, wait?: Wait): Promise<T> {
+    checkFunction(predicate, 'Condition.waitFor: predicate');
+    const { timeout, signal } = parseWait(wait, 'Condition.waitFor');
     const deadline = new Deadline(timeout);
     let result = predicate();
     while (!result) {
@@ -172,9 +173,9 @@ export class Condition extends Acquirable implements Shareable {
   }
 
   /** Synchronous waitFor(). */
-  waitForSync<T>(predicate: () => T, options?: WaitOptions): T {
-    if (typeof predicate !== 'function') throw new TypeError('Condition.waitForSync: predicate must be a function');
-    const { timeout } = parseWaitOptions(options, 'Condition.waitForSync');
+  waitForSync<T>(predicate: () => T, wait?: Wait): T {
+    checkFunction(predicate, 'Condition.waitForSync: predicate');
+    const { timeout } = parseWait(wait, 'Condition.waitForSync');
     const deadline = new Deadline(timeout);
     let result = predicate();
     while (!result) {

@@ -5,7 +5,8 @@
 import { futexWake } from '../platform/native.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
 import { reduceForTransfer, registerShareable, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
-import { Deadline, parseWaitOptions, runAsync, runSync, type WaitOptions, type WaitPlan } from './wait-plan.ts';
+import { Deadline, runAsync, runSync, type WaitPlan } from './wait-plan.ts';
+import { parseWait, type Wait } from '../checks.ts';
 
 const FLAG = 0;
 const SLEEPERS = 1;
@@ -55,17 +56,17 @@ export class Event implements Shareable {
     Atomics.store(this.cells, FLAG, 0);
   }
 
-  /** Waits (without blocking the event loop) until set; resolves the flag: false means the timeout passed. */
-  async wait(options?: WaitOptions): Promise<boolean> {
-    const { timeout, signal } = parseWaitOptions(options, 'Event.wait');
+  /** Waits (without blocking the event loop) until set; resolves the flag: false means the timeout passed. `wait(50)` waits 50 ms. */
+  async wait(wait?: Wait): Promise<boolean> {
+    const { timeout, signal } = parseWait(wait, 'Event.wait');
     if (signal?.aborted) throw signal.reason;
     if (this.isSet()) return true;
     return runAsync(waitPlan(this.cells, timeout), signal);
   }
 
   /** Blocks the calling thread until set; returns the flag (false: the timeout passed). */
-  waitSync(options?: WaitOptions): boolean {
-    const { timeout } = parseWaitOptions(options, 'Event.waitSync');
+  waitSync(wait?: Wait): boolean {
+    const { timeout } = parseWait(wait, 'Event.waitSync');
     return runSync(waitPlan(this.cells, timeout));
   }
 

@@ -7,7 +7,8 @@ import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../
 import { COUNT, MUTEX_BYTES, WORD, lockPlan, ownerTid, tryLock, unlock, type LockOutcome } from './mutex.ts';
 import { currentOwner } from '../platform/owner-liveness.ts';
 import { reduceForTransfer, registerShareable, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
-import { parseAcquireOptions, runAsync, runSync, type AcquireOptions, type WaitPlan } from './wait-plan.ts';
+import { runAsync, runSync, type WaitPlan } from './wait-plan.ts';
+import { parseWait, type Wait } from '../checks.ts';
 
 /** What Condition needs from the lock it wraps (not public API). */
 export interface ConditionLockInternals {
@@ -79,14 +80,14 @@ abstract class MutexBase extends Acquirable implements Shareable {
 
   protected onAcquired(): void {}
 
-  protected acquireSyncWith(method: string, options: AcquireOptions | undefined): boolean {
-    const timeout = options === undefined ? Infinity : parseAcquireOptions(options, method).timeout;
+  protected acquireSyncWith(method: string, wait: Wait | undefined): boolean {
+    const { timeout } = parseWait(wait, method);
     if (tryLock(this.cells, currentOwner())) return this.settle('acquired');
     return this.settle(runSync(lockPlan(this.cells, timeout)));
   }
 
-  protected async acquireWith(method: string, options: AcquireOptions | undefined): Promise<boolean> {
-    const { timeout, signal } = parseAcquireOptions(options, method);
+  protected async acquireWith(method: string, wait: Wait | undefined): Promise<boolean> {
+    const { timeout, signal } = parseWait(wait, method);
     if (signal?.aborted) throw signal.reason;
     if (tryLock(this.cells, currentOwner())) return this.settle('acquired');
     if (timeout === 0) return this.settle(runSync(lockPlan(this.cells, 0)));
@@ -105,14 +106,14 @@ abstract class MutexBase extends Acquirable implements Shareable {
 export class Lock extends MutexBase {
   protected readonly kind = 'multiproc.Lock';
 
-  /** Acquires without blocking the event loop; false on timeout (or busy with blocking: false). */
-  acquire(options?: AcquireOptions): Promise<boolean> {
-    return this.acquireWith('Lock.acquire', options);
+  /** Acquires without blocking the event loop; false on timeout (or busy with block: false). */
+  acquire(wait?: Wait): Promise<boolean> {
+    return this.acquireWith('Lock.acquire', wait);
   }
 
-  /** Acquires, blocking the calling thread; false on timeout (or busy with blocking: false). */
-  acquireSync(options?: AcquireOptions): boolean {
-    return this.acquireSyncWith('Lock.acquireSync', options);
+  /** Acquires, blocking the calling thread; false on timeout (or busy with block: false). */
+  acquireSync(wait?: Wait): boolean {
+    return this.acquireSyncWith('Lock.acquireSync', wait);
   }
 
   /** Releases the lock; throws if it is not locked. */
@@ -150,23 +151,23 @@ export class RLock extends MutexBase {
   }
 
   /** Acquires (or re-enters) without blocking the event loop; false on timeout. */
-  async acquire(options?: AcquireOptions): Promise<boolean> {
+  async acquire(wait?: Wait): Promise<boolean> {
     if (ownerTid(this.cells) === currentOwner().tid) {
-      parseAcquireOptions(options, 'RLock.acquire');
+      parseWait(wait, 'RLock.acquire');
       Atomics.add(this.cells, COUNT, 1);
       return true;
     }
-    return this.acquireWith('RLock.acquire', options);
+    return this.acquireWith('RLock.acquire', wait);
   }
 
   /** Acquires (or re-enters), blocking the calling thread; false on timeout. */
-  acquireSync(options?: AcquireOptions): boolean {
+  acquireSync(wait?: Wait): boolean {
     if (ownerTid(this.cells) === currentOwner().tid) {
-      if (options !== undefined) parseAcquireOptions(options, 'RLock.acquireSync');
+      parseWait(wait, 'RLock.acquireSync');
       Atomics.add(this.cells, COUNT, 1);
       return true;
     }
-    return this.acquireSyncWith('RLock.acquireSync', options);
+    return this.acquireSyncWith('RLock.acquireSync', wait);
   }
 
   /** Releases one level; throws unless the calling thread owns the lock. */

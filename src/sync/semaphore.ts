@@ -16,7 +16,8 @@ import { futexWake } from '../platform/native.ts';
 import { currentOwner, ownerState } from '../platform/owner-liveness.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
 import { reduceForTransfer, registerShareable, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
-import { Deadline, OWNER_CHECK_SLICE_MS, parseAcquireOptions, runAsync, runSync, type AcquireOptions, type WaitPlan } from './wait-plan.ts';
+import { Deadline, OWNER_CHECK_SLICE_MS, runAsync, runSync, type WaitPlan } from './wait-plan.ts';
+import { parseWait, type Wait } from '../checks.ts';
 
 const VALUE = 0;
 const SLEEPERS = 1;
@@ -159,18 +160,18 @@ export class Semaphore extends Acquirable implements Shareable {
     if (slot >= 0) Atomics.add(this.cells, TABLE + slot * ENTRY + 2, 1);
   }
 
-  /** Takes a slot without blocking the event loop; false on timeout (or none free with blocking: false). */
-  async acquire(options?: AcquireOptions): Promise<boolean> {
-    const { timeout, signal } = parseAcquireOptions(options, `${this.constructor.name}.acquire`);
+  /** Takes a slot without blocking the event loop; false on timeout (or none free with block: false). */
+  async acquire(wait?: Wait): Promise<boolean> {
+    const { timeout, signal } = parseWait(wait, `${this.constructor.name}.acquire`);
     if (signal?.aborted) throw signal.reason;
     if (decrementIfPositive(this.cells, VALUE)) return this.settle('acquired');
     if (timeout === 0) return false;
     return this.settle(await runAsync(acquirePlan(this.cells, timeout), signal));
   }
 
-  /** Takes a slot, blocking the calling thread; false on timeout (or none free with blocking: false). */
-  acquireSync(options?: AcquireOptions): boolean {
-    const { timeout } = parseAcquireOptions(options, `${this.constructor.name}.acquireSync`);
+  /** Takes a slot, blocking the calling thread; false on timeout (or none free with block: false). */
+  acquireSync(wait?: Wait): boolean {
+    const { timeout } = parseWait(wait, `${this.constructor.name}.acquireSync`);
     if (decrementIfPositive(this.cells, VALUE)) return this.settle('acquired');
     if (timeout === 0) return false;
     return this.settle(runSync(acquirePlan(this.cells, timeout)));
