@@ -96,6 +96,8 @@ test('a killed peer counts as closed: recv ends with EOFError instead of hanging
   const [parent, child] = Pipe();
   const p = new Process({ target: targets.echoUntilEof, args: [child, resultPath()] });
   p.start();
+  // As with OS pipes, EOF needs every holder gone: the parent's own copy of the child's end too.
+  child.close();
   parent.send('ping');
   assert.equal(await parent.recv(), 'ping');
   p.kill();

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Process } from '../src/process/process.ts';
-import { DATA_SEQ, NOTHING, SPACE_SEQ, ShmRing } from '../src/channels/shm-ring.ts';
+import { NOTHING, ShmRing } from '../src/channels/shm-ring.ts';
 import { waitSync } from '../src/channels/shm-ring-wait.ts';
 import { ringConsume, ringProduce } from './fixtures/ring-targets.ts';
 import { readResult, resultPath } from './support/result-files.ts';
@@ -18,7 +18,7 @@ test('a 4 KiB ring under 2 producers and 2 consumers delivers every message once
     const producers = [0, 1].map((id) => new Process({ target: ringProduce, args: [ring.name, id, PER_PRODUCER] }));
     for (const p of [...consumers, ...producers]) p.start();
     await Promise.all(producers.map((p) => p.join()));
-    const space = { i32: ring.i32, word: SPACE_SEQ };
+    const space = ring.spaceWaitTarget();
     for (const _ of consumers) waitSync(() => (ring.tryPut(new Uint8Array(1)) ? true : NOTHING), space);
     await Promise.all(consumers.map((p) => p.join()));
     assert.deepEqual([...consumers, ...producers].map((p) => p.exitCode), [0, 0, 0, 0]);
@@ -34,7 +34,7 @@ test('a 4 KiB ring under 2 producers and 2 consumers delivers every message once
       }
     }
     assert.deepEqual(seen.map((s) => s.size), [PER_PRODUCER, PER_PRODUCER]);
-    assert.equal(waitSync(() => ring.tryTake(() => 1), { i32: ring.i32, word: DATA_SEQ }, 0), NOTHING, 'nothing is left over');
+    assert.equal(waitSync(() => ring.tryTake(() => 1), ring.dataWaitTarget(), 0), NOTHING, 'nothing is left over');
   } finally {
     ring.destroy();
   }

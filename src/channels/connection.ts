@@ -2,27 +2,24 @@
  * Pipe and Connection, as in Python's multiprocessing, over shared-memory
  * rings (one per direction) instead of OS pipes.
  *
- * End-of-file: each ring records, per end, how many handles are open
- * (counted when a Connection is created or sent to another process, and
- * uncounted by close()) and the pid of the process that last attached to the
- * end. The far end is closed when its count is 0 or that process is dead —
- * so a reader sees EOFError after the writer closed or died and the pipe is
- * drained, and never hangs on a killed peer.
+ * End-of-file: each ring records, per end, which processes hold a handle
+ * of it and how many (pipe-holders.ts), as the OS counts a pipe's file
+ * descriptors. The far end is closed once no live process holds it — so a
+ * reader sees EOFError only after every writer closed or died and the pipe
+ * is drained, never while another process (the parent, say) still holds a
+ * writer, and never hangs on a killed peer.
  */
 import { BrokenPipeError, BufferTooShort, EOFError } from '../errors.ts';
 import { copyOutOfShared, decodeMessage, encodeMessage } from './message-codec.ts';
-import { futexWake } from '../platform/native.ts';
 import { reduceForTransfer, registerShareable, type ReducedShareable } from '../transfer/shareable.ts';
-import { DATA_SEQ, NOTHING, SPACE_SEQ, ShmRing, USER } from './shm-ring.ts';
-import { pidAlive } from '../platform/owner-liveness.ts';
+import { NOTHING, ShmRing } from './shm-ring.ts';
+import { pipeEnds } from './shm-ring-cells.ts';
+import type { EndHolders } from './pipe-holders.ts';
 import { waitAsync, waitSync, type WaitTarget } from './shm-ring-wait.ts';
 import { parseWait, type Wait } from '../checks.ts';
 
-const WRITER_REFS = USER;
-const READER_REFS = USER + 1;
-const WRITER_PID = USER + 2;
-const READER_PID = USER + 3;
 const KIND = 'multiproc.Connection';
+const reviveConnection: unique symbol = Symbol('multiproc.Connection.revive');
 /** Each direction's ring; messages above a quarter of it travel in side segments. */
 const RING_BYTES = 1 << 22;
 
@@ -41,6 +38,32 @@ export interface RecvOptions {
   signal?: AbortSignal;
 }
 
+/** This process's handle on one end of a ring: the end's holder table and our entry in it. */
+interface HeldEnd {
+  ring: ShmRing;
+  /** The table of the end we hold. */
+  mine: EndHolders;
+  /** The table of the far end (whose holders decide EOF / broken pipe). */
+  peer: EndHolders;
+  slot: number;
+  pid: number;
+}
+
+/** What a Connection travels as: ring names, and the sender's entries that count the handle in transit. */
+interface ConnectionState {
+  reader: string | null;
+  writer: string | null;
+  from: number;
+  readerSlot: number;
+  writerSlot: number;
+}
+
+function holdEnd(ring: ShmRing, side: 'reader' | 'writer'): HeldEnd {
+  const { writers, readers } = pipeEnds(ring);
+  const [mine, peer] = side === 'reader' ? [readers, writers] : [writers, readers];
+  return { ring, mine, peer, slot: mine.hold(process.pid), pid: process.pid };
+}
+
 /**
  * How long a "writer is alive" answer is trusted. kill(pid, 0) costs ~1 µs
  * and a receive that finds the ring empty asks twice before it gets the
@@ -54,27 +77,30 @@ export class Connection {
   #closed = false;
   readonly #reader: ShmRing | null;
   readonly #writer: ShmRing | null;
+  readonly #readEnd: HeldEnd | null;
+  readonly #writeEnd: HeldEnd | null;
   readonly #readWait: WaitTarget | null;
   readonly #writeWait: WaitTarget | null;
-  /** The writer pid last found alive, and when. */
-  #alivePid = 0;
-  #aliveAt = -Infinity;
+  /** When a live writer was last seen, and the writers' count then. */
+  #writerSeenAt = -Infinity;
+  #writersSeen = 0;
 
-  /** @internal Use {@link Pipe}. */
-  constructor(reader: ShmRing | null, writer: ShmRing | null, counted = false) {
+  /** @internal Use {@link Pipe}. Counts this handle as held by this process. */
+  constructor(reader: ShmRing | null, writer: ShmRing | null) {
     this.#reader = reader;
     this.#writer = writer;
-    // Attaching makes this process the end's owner for dead-peer detection.
-    if (reader) {
-      if (!counted) Atomics.add(reader.i32, READER_REFS, 1);
-      Atomics.store(reader.i32, READER_PID, process.pid);
-    }
-    if (writer) {
-      if (!counted) Atomics.add(writer.i32, WRITER_REFS, 1);
-      Atomics.store(writer.i32, WRITER_PID, process.pid);
-    }
-    this.#readWait = reader && { i32: reader.i32, word: DATA_SEQ, onSlice: () => reader.recover() };
-    this.#writeWait = writer && { i32: writer.i32, word: SPACE_SEQ, onSlice: () => writer.recover() };
+    this.#readEnd = reader && holdEnd(reader, 'reader');
+    this.#writeEnd = writer && holdEnd(writer, 'writer');
+    this.#readWait = reader && reader.dataWaitTarget();
+    this.#writeWait = writer && writer.spaceWaitTarget();
+  }
+
+  /** @internal Rebuilds a connection sent by another process: counts it here, then uncounts it in transit. */
+  static [reviveConnection](state: ConnectionState): Connection {
+    const connection = new Connection(state.reader ? ShmRing.open(state.reader) : null, state.writer ? ShmRing.open(state.writer) : null);
+    connection.#readEnd?.mine.release(state.from, state.readerSlot);
+    connection.#writeEnd?.mine.release(state.from, state.writerSlot);
+    return connection;
   }
 
   /** True once close() was called on this handle. */
@@ -136,24 +162,27 @@ export class Connection {
   }
 
   #sendEncoded(ring: ShmRing, data: Uint8Array, tag = -1): void {
-    if (Atomics.load(ring.i32, READER_REFS) > 0 && ring.tryPut(data, tag)) return;
+    const readers = this.#writeEnd!.peer;
+    if (readers.counted() > 0 && ring.tryPut(data, tag)) return;
     // A full ring blocks the sender, as a full OS pipe would.
     const sent = waitSync(() => {
-      if (Atomics.load(ring.i32, READER_REFS) <= 0) throw new BrokenPipeError();
+      if (!readers.held()) throw new BrokenPipeError();
       return ring.tryPut(data, tag) ? true : NOTHING;
     }, this.#writeWait!);
     if (sent === NOTHING) ring.abandonPut();
   }
 
-  /** Whether the writing end is closed: no open handle, or its process is dead. */
-  #writerGone(ring: ShmRing): boolean {
-    if (Atomics.load(ring.i32, WRITER_REFS) <= 0) return true;
-    const pid = Atomics.load(ring.i32, WRITER_PID);
+  /** Whether the writing end is closed: no live process holds a handle of it. */
+  #writerGone(): boolean {
+    const writers = this.#readEnd!.peer;
+    const counted = writers.counted();
+    if (counted <= 0) return true;
+    // A close changes the count, so only a holder's death is noticed up to ALIVE_TRUST_MS late.
     const now = performance.now();
-    if (pid === this.#alivePid && now - this.#aliveAt < ALIVE_TRUST_MS) return false;
-    if (!pidAlive(pid)) return true;
-    this.#alivePid = pid;
-    this.#aliveAt = now;
+    if (counted === this.#writersSeen && now - this.#writerSeenAt < ALIVE_TRUST_MS) return false;
+    if (!writers.held()) return true;
+    this.#writersSeen = counted;
+    this.#writerSeenAt = now;
     return false;
   }
 
@@ -173,7 +202,7 @@ export class Connection {
       const result = ring.tryTake(read);
       if (result !== NOTHING) return result;
       // EOF only once drained: look again after seeing the writer gone, as it may have sent first.
-      if (this.#writerGone(ring)) {
+      if (this.#writerGone()) {
         const last = ring.tryTake(read);
         if (last !== NOTHING) return last;
         throw new EOFError();
@@ -245,7 +274,7 @@ export class Connection {
 
   #pollAttempt(): () => true | typeof NOTHING {
     const ring = this.#readRing();
-    return () => (ring.ready() || this.#writerGone(ring) ? true : NOTHING);
+    return () => (ring.ready() || this.#writerGone() ? true : NOTHING);
   }
 
   /**
@@ -264,19 +293,16 @@ export class Connection {
     return waitSync(this.#pollAttempt(), this.#readWait!, timeout) === true;
   }
 
-  /** Closes this handle; the peer then gets EOFError (once drained) or BrokenPipeError. Idempotent. */
+  /** Closes this handle; the peer gets EOFError (once drained) or BrokenPipeError when no other process holds this end. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const [ring, refs, word] of [
-      [this.#writer, WRITER_REFS, DATA_SEQ],
-      [this.#reader, READER_REFS, SPACE_SEQ],
-    ] as const) {
-      if (!ring) continue;
-      Atomics.sub(ring.i32, refs, 1);
+    for (const end of [this.#writeEnd, this.#readEnd]) {
+      // A handle copied into another process by other means than transfer counts nowhere there.
+      if (!end || end.pid !== process.pid) continue;
+      end.mine.release(end.pid, end.slot);
       // Wake the peer's waits so they re-check for EOF / broken pipe.
-      Atomics.add(ring.i32, word, 1);
-      futexWake(ring.i32, word, Infinity);
+      end.ring.wakeAllWaiters();
     }
   }
 
@@ -285,26 +311,21 @@ export class Connection {
     this.close();
   }
 
-  /** @internal Travels as the ring names; each transfer counts as one more open handle of the end. */
+  /** @internal Travels as the ring names; the handle counts as held by this process until the receiver revives it. */
   [reduceForTransfer](): ReducedShareable {
     if (this.#closed) throw new Error('cannot send a closed connection to another process');
-    // pid 0 = in transit (counts as alive) until the receiving process attaches,
-    // so a previous holder's death does not read as EOF meanwhile.
-    if (this.#reader) {
-      Atomics.add(this.#reader.i32, READER_REFS, 1);
-      Atomics.store(this.#reader.i32, READER_PID, 0);
-    }
-    if (this.#writer) {
-      Atomics.add(this.#writer.i32, WRITER_REFS, 1);
-      Atomics.store(this.#writer.i32, WRITER_PID, 0);
-    }
-    return { kind: KIND, state: { reader: this.#reader?.name ?? null, writer: this.#writer?.name ?? null } };
+    const state: ConnectionState = {
+      reader: this.#reader?.name ?? null,
+      writer: this.#writer?.name ?? null,
+      from: process.pid,
+      readerSlot: this.#readEnd ? this.#readEnd.mine.hold(process.pid) : 0,
+      writerSlot: this.#writeEnd ? this.#writeEnd.mine.hold(process.pid) : 0,
+    };
+    return { kind: KIND, state };
   }
 }
 
-registerShareable(KIND, (state: { reader: string | null; writer: string | null }) => {
-  return new Connection(state.reader ? ShmRing.open(state.reader) : null, state.writer ? ShmRing.open(state.writer) : null, true);
-});
+registerShareable(KIND, (state: ConnectionState) => Connection[reviveConnection](state));
 
 /** Creates a pipe: `[Connection, Connection]`; with `duplex: false`, `[reader, writer]`. */
 export function Pipe(options: PipeOptions = {}): [Connection, Connection] {

@@ -12,12 +12,11 @@
 import { Empty, Full } from '../errors.ts';
 import { decodeMessage, encodeMessage, stableMessage, type EncodedMessage } from './message-codec.ts';
 import { reduceForTransfer, registerShareable, type ReducedShareable } from '../transfer/shareable.ts';
-import { DATA_SEQ, NOTHING, PUTS, SPACE_SEQ, ShmRing, TAKES, USER } from './shm-ring.ts';
+import { NOTHING, ShmRing } from './shm-ring.ts';
+import { QueueCells } from './shm-ring-cells.ts';
 import { waitAsync, waitSync, type WaitTarget } from './shm-ring-wait.ts';
 import { parseWait, type Wait } from '../checks.ts';
 
-/** Ring cell holding maxsize, so every process enforces the same bound. */
-const MAXSIZE = USER + 4;
 /** 8 MiB ring: messages up to 2 MiB (e.g. 1 MiB Buffers) stay inline, larger ones get a side segment. */
 const RING_BYTES = 1 << 23;
 /** @internal Constructor option to attach to an existing ring instead of creating one. */
@@ -37,18 +36,18 @@ class PendingPut {
 
   constructor(
     readonly ring: ShmRing,
+    readonly cells: QueueCells,
     public message: EncodedMessage,
-    readonly acquireSlot: () => boolean,
     readonly abandoned: () => void,
   ) {}
 
   attempt(): true | typeof NOTHING {
-    if (!this.#slot && !(this.#slot = this.acquireSlot())) return NOTHING;
+    if (!this.#slot && !(this.#slot = this.cells.tryCountPut())) return NOTHING;
     return this.ring.tryPut(this.message.body, this.message.tag) ? true : NOTHING;
   }
 
   giveUp(): void {
-    if (this.#slot) Atomics.sub(this.ring.i32, PUTS, 1);
+    if (this.#slot) this.cells.uncountPut();
     this.ring.abandonPut();
     this.abandoned();
   }
@@ -62,6 +61,7 @@ export class Queue<T = unknown> {
   protected readonly ring: ShmRing;
   readonly #dataWait: WaitTarget;
   readonly #spaceWait: WaitTarget;
+  readonly #cells: QueueCells;
 
   constructor(options: QueueOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new TypeError(`Queue options must be an object, got ${String(options)}`);
@@ -73,16 +73,16 @@ export class Queue<T = unknown> {
         throw new TypeError(`Queue option 'maxsize' must be an integer (0 or less: unbounded), got ${String(maxsize)}`);
       }
       this.ring = ShmRing.create(RING_BYTES);
-      Atomics.store(this.ring.i32, MAXSIZE, Math.max(0, maxsize));
+      new QueueCells(this.ring).initMaxsize(Math.max(0, maxsize));
     }
-    const ring = this.ring;
-    this.#dataWait = { i32: ring.i32, word: DATA_SEQ, onSlice: () => ring.recover() };
-    this.#spaceWait = { i32: ring.i32, word: SPACE_SEQ, onSlice: () => ring.recover() };
+    this.#cells = new QueueCells(this.ring);
+    this.#dataWait = this.ring.dataWaitTarget();
+    this.#spaceWait = this.ring.spaceWaitTarget();
   }
 
   /** The bound given at creation (0: unbounded). */
   get maxsize(): number {
-    return Atomics.load(this.ring.i32, MAXSIZE);
+    return this.#cells.maxsize;
   }
 
   protected checkOpen(): void {
@@ -94,25 +94,9 @@ export class Queue<T = unknown> {
   /** Undoes beforePublish when a put gives up. */
   protected afterAbandon(): void {}
 
-  #acquireSlot(): boolean {
-    const i32 = this.ring.i32;
-    const max = Atomics.load(i32, MAXSIZE);
-    if (max === 0) {
-      Atomics.add(i32, PUTS, 1);
-      return true;
-    }
-    for (;;) {
-      // TAKES first: it only grows, so the difference can only overstate the items.
-      const takes = Atomics.load(i32, TAKES);
-      const puts = Atomics.load(i32, PUTS);
-      if (((puts - takes) | 0) >= max) return false;
-      if (Atomics.compareExchange(i32, PUTS, puts, (puts + 1) | 0) === puts) return true;
-    }
-  }
-
   /** One put in progress (a class, not closures: tsx's keepNames makes every named closure cost ~1 µs). */
   #pendingPut(message: EncodedMessage): PendingPut {
-    return new PendingPut(this.ring, message, () => this.#acquireSlot(), () => this.afterAbandon());
+    return new PendingPut(this.ring, this.#cells, message, () => this.afterAbandon());
   }
 
   #encode(obj: unknown, method: string): EncodedMessage {
@@ -187,8 +171,7 @@ export class Queue<T = unknown> {
   /** Items put and not yet taken, across all processes (approximate while others act, as in Python). */
   qsize(): number {
     this.checkOpen();
-    const takes = Atomics.load(this.ring.i32, TAKES);
-    return Math.max(0, (Atomics.load(this.ring.i32, PUTS) - takes) | 0);
+    return this.#cells.size();
   }
 
   /** Whether qsize() is 0. */

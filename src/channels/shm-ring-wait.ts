@@ -11,9 +11,9 @@
  * repairs what dead processes left behind (ShmRing.recover) and lets Pipe
  * notice a dead peer — so no wait hangs forever on a killed process.
  */
-import type { FutexWaitResult } from '../platform/native.ts';
-import { runAsync, runSync, type WaitPlan } from '../sync/wait-plan.ts';
-import { NOTHING } from './shm-ring.ts';
+import { Deadline, runAsync, runSync, type WaitPlan } from '../sync/wait-plan.ts';
+import { countedWait } from '../sync/counted-wait.ts';
+import { NOTHING } from './shm-ring-layout.ts';
 
 /** How long to poll before sleeping on the futex. */
 const SPIN_MS = 0.05;
@@ -38,10 +38,6 @@ export interface WaitTarget {
   onSlice?: () => void;
   /** Spins in a row that ended without success (maintained by the waits). */
   misses?: number;
-}
-
-function deadlineOf(timeoutMs: number | null | undefined): number {
-  return timeoutMs === undefined || timeoutMs === null || timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
 }
 
 /**
@@ -77,23 +73,17 @@ function spin<T>(attempt: Attempt<T>, target: WaitTarget): T | typeof NOTHING {
  * slices (counting ourselves in the waiter counter at word + 1, so wakers
  * can skip the syscall when nobody sleeps). runSync and runAsync drive it.
  */
-function* sleepUntil<T>(attempt: Attempt<T>, target: WaitTarget, timeoutMs?: number | null): WaitPlan<T | typeof NOTHING> {
-  const deadline = deadlineOf(timeoutMs);
+function* sleepUntil<T>(attempt: Attempt<T>, target: WaitTarget, timeoutMs: number): WaitPlan<T | typeof NOTHING> {
+  const deadline = new Deadline(timeoutMs);
   let result = spin(attempt, target);
   const { i32, word } = target;
   while (result === NOTHING) {
     const seq = Atomics.load(i32, word);
     result = attempt();
     if (result !== NOTHING) break;
-    const left = deadline - performance.now();
-    if (left <= 0) break;
-    Atomics.add(i32, word + 1, 1);
-    let outcome: FutexWaitResult;
-    try {
-      outcome = yield { i32, index: word, expected: seq, timeoutMs: Math.min(left, SLICE_MS) };
-    } finally {
-      Atomics.sub(i32, word + 1, 1);
-    }
+    const slice = deadline.slice(SLICE_MS);
+    if (slice <= 0) break;
+    const outcome = yield* countedWait(i32, word, word + 1, seq, slice);
     if (outcome === 'timed-out') target.onSlice?.();
     result = attempt();
   }
@@ -104,7 +94,7 @@ function* sleepUntil<T>(attempt: Attempt<T>, target: WaitTarget, timeoutMs?: num
 export function waitSync<T>(attempt: Attempt<T>, target: WaitTarget, timeoutMs?: number | null): T | typeof NOTHING {
   const result = attempt();
   if (result !== NOTHING || timeoutMs === 0) return result;
-  return runSync(sleepUntil(attempt, target, timeoutMs));
+  return runSync(sleepUntil(attempt, target, timeoutMs ?? Infinity));
 }
 
 /**
@@ -120,5 +110,5 @@ export async function waitAsync<T>(
   signal?.throwIfAborted();
   const result = attempt();
   if (result !== NOTHING || timeoutMs === 0) return result;
-  return runAsync(sleepUntil(attempt, target, timeoutMs), signal);
+  return runAsync(sleepUntil(attempt, target, timeoutMs ?? Infinity), signal);
 }

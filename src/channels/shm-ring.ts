@@ -38,54 +38,16 @@ import { readSideSegment, unlinkQuietly, writeSideSegment } from './side-segment
 import { registerSegment, unregisterSegment } from '../platform/resource-tracker.ts';
 import { pidAlive } from '../platform/owner-liveness.ts';
 import { onProcessExit, ExitOrder } from '../platform/exit-hooks.ts';
+import { CAPACITY, DATA_SEQ, FREE, HEAD, HEADER_BYTES, LARGE, MAGIC, MAGIC_CELL, NOTHING, REC, SPACE_SEQ, TAG_BYTES, TAIL, TAKES } from './shm-ring-layout.ts';
+import { S_CLAIMED, S_COMMITTED, S_DIRTY, S_DONE, S_EMPTY, S_PAD, S_WRITING } from './shm-ring-layout.ts';
 
-/**
- * Header cells (Int32 indices). Each group written by one side sits on a
- * 64-byte cache line of its own: a line written by both the producing and
- * the consuming process moves between their cores on every message.
- */
-export const TAIL = 0;
-export const HEAD = 16;
-export const FREE = 32;
-/** Bumped after every commit (futex word for "data may be ready"); DATA_SEQ + 1 counts waiters. */
-export const DATA_SEQ = 48;
-/** Bumped after space is freed (futex word for "space may be free"); SPACE_SEQ + 1 counts waiters. */
-export const SPACE_SEQ = 64;
-/** Messages ever put (counted by Queue, before publishing) and taken; their difference is Queue's qsize. */
-export const PUTS = 80;
-export const TAKES = 96;
-const CAPACITY = 112;
-const MAGIC_CELL = 113;
-/** Eight cells, 120..127, for the users of a ring (Pipe's end flags, JoinableQueue's counter). */
-export const USER = 120;
+import { wakeCounted } from '../sync/counted-wait.ts';
+import type { WaitTarget } from './shm-ring-wait.ts';
 
-const HEADER_BYTES = 512;
+export { NOTHING, TAG_BYTES } from './shm-ring-layout.ts';
+
 /** Records up to this many words are released with a loop; larger ones with zeroBytes. */
 const ZERO_LOOP_WORDS = 256;
-const REC = 16;
-const MAGIC = 0x6d707173; // 'mpqs'
-
-const S_EMPTY = 0;
-const S_WRITING = 1;
-const S_COMMITTED = 2;
-const S_PAD = 3;
-const S_CLAIMED = 4;
-const S_DONE = 5;
-/** Consumed but not yet zeroed (large records: producers zero them when they need the room). */
-const S_DIRTY = 6;
-// A negative state is -pid of the process zeroing a DIRTY record (see reclaim).
-/** meta bit: the payload names a side segment holding the message. */
-const LARGE = 0x40000000;
-
-/**
- * Bytes before the data of a tagged payload: the tag and padding that keeps
- * the data 8-byte aligned. V8 copies to and from shared memory word by word
- * only when both sides are aligned alike, otherwise byte by byte (~8x slower).
- */
-export const TAG_BYTES = 8;
-
-/** Returned by {@link ShmRing.tryTake} when no published record is at HEAD. */
-export const NOTHING: unique symbol = Symbol('nothing');
 
 let counter = 0;
 function newName(prefix: string): string {
@@ -95,7 +57,6 @@ function newName(prefix: string): string {
 function align16(n: number): number {
   return (n + 15) & ~15;
 }
-
 
 const created = new Set<ShmRing>();
 let exitHookInstalled = false;
@@ -148,6 +109,24 @@ export class ShmRing {
       throw new Error(`shared-memory segment ${name} is not a multiproc ring`);
     }
     return new ShmRing(name, buffer);
+  }
+
+  /** What a consumer waits on ("data may be ready"); dead processes' leftovers are repaired between sleeps. */
+  dataWaitTarget(): WaitTarget {
+    return { i32: this.i32, word: DATA_SEQ, onSlice: () => this.recover() };
+  }
+
+  /** What a producer waits on ("space may be free"), repairing as dataWaitTarget does. */
+  spaceWaitTarget(): WaitTarget {
+    return { i32: this.i32, word: SPACE_SEQ, onSlice: () => this.recover() };
+  }
+
+  /** Wakes every waiter (data and space) so that it re-checks its condition, e.g. after a pipe end closed. */
+  wakeAllWaiters(): void {
+    for (const word of [DATA_SEQ, SPACE_SEQ]) {
+      Atomics.add(this.i32, word, 1);
+      futexWake(this.i32, word, Infinity);
+    }
   }
 
   /** Largest payload stored inline; larger messages go to a side segment. */
@@ -272,7 +251,7 @@ export class ShmRing {
     const { i32 } = this;
     Atomics.store(i32, (HEADER_BYTES + off) >> 2, S_COMMITTED);
     Atomics.add(i32, DATA_SEQ, 1);
-    if (Atomics.load(i32, DATA_SEQ + 1) > 0) futexWake(i32, DATA_SEQ, Infinity);
+    wakeCounted(i32, DATA_SEQ, DATA_SEQ + 1, Infinity);
   }
 
   /**
@@ -388,7 +367,7 @@ export class ShmRing {
     // zero: wake space waiters (and spinners) in those cases too.
     if (freed || leftDirty || Atomics.load(i32, SPACE_SEQ + 1) > 0) {
       Atomics.add(i32, SPACE_SEQ, 1);
-      if (Atomics.load(i32, SPACE_SEQ + 1) > 0) futexWake(i32, SPACE_SEQ, Infinity);
+      wakeCounted(i32, SPACE_SEQ, SPACE_SEQ + 1, Infinity);
     }
     return freed;
   }

@@ -2,10 +2,10 @@
  * Event across processes, like multiprocessing.Event: a flag in shared
  * memory; waiters sleep on it with a futex until it is set.
  */
-import { futexWake } from '../platform/native.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
 import { reduceForTransfer, registerShareable, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 import { Deadline, runAsync, runSync, type WaitPlan } from './wait-plan.ts';
+import { countedWait, wakeCounted } from './counted-wait.ts';
 import { parseWait, type Wait } from '../checks.ts';
 
 const FLAG = 0;
@@ -20,12 +20,7 @@ function* waitPlan(cells: Int32Array, timeoutMs: number): WaitPlan<boolean> {
     if (Atomics.load(cells, FLAG) !== 0) return true;
     const wait = deadline.remaining();
     if (wait <= 0) return false;
-    Atomics.add(cells, SLEEPERS, 1);
-    try {
-      yield { i32: cells, index: FLAG, expected: 0, timeoutMs: wait };
-    } finally {
-      Atomics.sub(cells, SLEEPERS, 1);
-    }
+    yield* countedWait(cells, FLAG, SLEEPERS, 0, wait);
   }
 }
 
@@ -48,7 +43,7 @@ export class Event implements Shareable {
   /** Sets the flag and wakes every waiter, in every process. */
   set(): void {
     Atomics.store(this.cells, FLAG, 1);
-    if (Atomics.load(this.cells, SLEEPERS) > 0) futexWake(this.cells, FLAG, Infinity);
+    wakeCounted(this.cells, FLAG, SLEEPERS, Infinity);
   }
 
   /** Clears the flag. */

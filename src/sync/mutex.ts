@@ -3,12 +3,9 @@
  *
  * Cells (Int32): [WORD] 0 when free, else the owner's tid; [START] the
  * owner's start time; [COUNT] RLock recursion depth; [SLEEPERS] threads in
- * (or entering) a futex wait on WORD. A release wakes only when SLEEPERS is
- * non-zero: no system call when nobody sleeps, even under contention with
- * spinning waiters. (A waiter counts itself before the kernel re-reads
- * WORD, and a releaser clears WORD before reading SLEEPERS; both are
- * sequentially consistent, so either the releaser sees the sleeper or the
- * sleeper sees the word change.)
+ * (or entering) a futex wait on WORD, kept by countedWait (see
+ * counted-wait.ts): a release makes no system call when nobody sleeps, even
+ * under contention with spinning waiters.
  *
  * Dead owners: a robust futex list would be ideal, but glibc owns the one
  * list the kernel allows per thread, and a JS thread cannot own a pthread
@@ -21,7 +18,7 @@
  */
 import { currentOwner, ownerState, type OwnerIdentity } from '../platform/owner-liveness.ts';
 import { Deadline, OWNER_CHECK_SLICE_MS, type WaitPlan } from './wait-plan.ts';
-import { futexWake } from '../platform/native.ts';
+import { countedWait, wakeCounted } from './counted-wait.ts';
 
 export const WORD = 0;
 export const START = 1;
@@ -66,13 +63,7 @@ export function* lockPlan(cells: Int32Array, timeoutMs: number): WaitPlan<LockOu
     }
     const wait = deadline.slice(OWNER_CHECK_SLICE_MS);
     if (wait <= 0) return 'timed-out';
-    Atomics.add(cells, SLEEPERS, 1);
-    let result;
-    try {
-      result = yield { i32: cells, index: WORD, expected: word, timeoutMs: wait };
-    } finally {
-      Atomics.sub(cells, SLEEPERS, 1);
-    }
+    const result = yield* countedWait(cells, WORD, SLEEPERS, word, wait);
     if (result !== 'timed-out' || Atomics.load(cells, WORD) !== word) continue;
     const state = ownerState(word & TID_MASK, Atomics.load(cells, START));
     if (state === 'dead' || (state === 'mismatch' && suspect === word)) {
@@ -88,5 +79,5 @@ export function* lockPlan(cells: Int32Array, timeoutMs: number): WaitPlan<LockOu
 /** Frees the word and wakes one sleeper if any may exist. */
 export function unlock(cells: Int32Array): void {
   Atomics.store(cells, WORD, 0);
-  if (Atomics.load(cells, SLEEPERS) > 0) futexWake(cells, WORD, 1);
+  wakeCounted(cells, WORD, SLEEPERS, 1);
 }

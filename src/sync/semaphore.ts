@@ -18,6 +18,7 @@ import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../
 import { reduceForTransfer, registerShareable, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 import { Deadline, OWNER_CHECK_SLICE_MS, runAsync, runSync, type WaitPlan } from './wait-plan.ts';
 import { parseWait, type Wait } from '../checks.ts';
+import { countedWait, wakeCounted } from './counted-wait.ts';
 
 const VALUE = 0;
 const SLEEPERS = 1;
@@ -74,13 +75,7 @@ function* acquirePlan(cells: Int32Array, timeoutMs: number): WaitPlan<Outcome> {
     if (decrementIfPositive(cells, VALUE)) return recovered ? 'recovered' : 'acquired';
     const wait = deadline.slice(OWNER_CHECK_SLICE_MS);
     if (wait <= 0) return 'timed-out';
-    Atomics.add(cells, SLEEPERS, 1);
-    let result;
-    try {
-      result = yield { i32: cells, index: VALUE, expected: 0, timeoutMs: wait };
-    } finally {
-      Atomics.sub(cells, SLEEPERS, 1);
-    }
+    const result = yield* countedWait(cells, VALUE, SLEEPERS, 0, wait);
     if (result === 'timed-out' && reclaimDead(cells, suspects)) recovered = true;
   }
 }
@@ -193,7 +188,7 @@ export class Semaphore extends Acquirable implements Shareable {
         if (Atomics.load(this.cells, TABLE + slot * ENTRY) > 0 && decrementIfPositive(this.cells, TABLE + slot * ENTRY + 2)) break;
       }
     }
-    if (Atomics.load(this.cells, SLEEPERS) > 0) futexWake(this.cells, VALUE, 1);
+    wakeCounted(this.cells, VALUE, SLEEPERS, 1);
   }
 
   protected get kind(): string {
