@@ -7,9 +7,10 @@
  */
 import { lockFromReduced, type AnyLock } from '../sync/lock.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
-import { reduceForTransfer, registerShareable, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, registerShareable, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 import { resolveLockOption, type SynchronizedOptions } from './shared-value.ts';
 import { typecodeInfo, type ElementOf, type Typecode, type TypecodeInfo } from './typecodes.ts';
+import { describe } from '../checks.ts';
 
 interface ArrayState extends BlockRef {
   typecode: Typecode;
@@ -19,7 +20,6 @@ interface ArrayState extends BlockRef {
 
 type View = { [index: number]: number | bigint; length: number; slice(start?: number, end?: number): ArrayLike<number | bigint> };
 
-let attaching: { block: SharedBlock; length: number; lock: AnyLock | undefined } | undefined;
 
 /** Index from a property key: canonical integer strings only (negative counts from the end). */
 function indexKey(key: string | symbol): number | undefined {
@@ -59,49 +59,57 @@ function encodeBytes(value: unknown, what: string): Uint8Array {
 export class RawArray<C extends Typecode = Typecode> implements Shareable, Iterable<ElementOf<C>> {
   [index: number]: ElementOf<C>;
   /** The typecode this array was created with. */
-  readonly typecode: C;
+  readonly typecode!: C;
   /** Number of elements. */
-  readonly length: number;
-  protected readonly info: TypecodeInfo;
-  protected readonly block: SharedBlock;
-  protected readonly view: View;
-  protected readonly lock: AnyLock | undefined;
+  readonly length!: number;
+  protected info!: TypecodeInfo;
+  protected block!: SharedBlock;
+  protected view!: View;
+  protected lock!: AnyLock | undefined;
 
   /**
    * `sizeOrValues`: a length (zero-filled), or the initial elements (an
    * array, typed array or iterable; for 'c' also a string, UTF-8 encoded).
    */
   constructor(typecode: C, sizeOrValues: number | Iterable<ElementOf<C>> | string) {
-    this.info = typecodeInfo(typecode);
-    this.typecode = typecode;
+    const info = typecodeInfo(typecode);
     let initial: ArrayLike<unknown> | undefined;
-    if (attaching !== undefined) {
-      this.block = attaching.block;
-      this.length = attaching.length;
-      this.lock = attaching.lock;
-    } else {
-      if (typeof sizeOrValues === 'number') {
-        if (!Number.isInteger(sizeOrValues) || sizeOrValues < 0) {
-          throw new RangeError(`sizeOrValues must be a length >= 0 or the initial values (got ${sizeOrValues})`);
-        }
-        this.length = sizeOrValues;
-      } else if (typeof sizeOrValues === 'string' && typecode === 'c') {
-        initial = encodeBytes(sizeOrValues, 'sizeOrValues');
-        this.length = initial.length;
-      } else if (sizeOrValues != null && typeof (sizeOrValues as Iterable<unknown>)[Symbol.iterator] === 'function' && typeof sizeOrValues !== 'string') {
-        initial = Array.from(sizeOrValues as Iterable<unknown>);
-        this.length = initial.length;
-      } else {
-        throw new TypeError(`sizeOrValues must be a length or an iterable of initial values (got ${typeof sizeOrValues})`);
+    let length: number;
+    if (typeof sizeOrValues === 'number') {
+      if (!Number.isInteger(sizeOrValues) || sizeOrValues < 0) {
+        throw new RangeError(`sizeOrValues must be a length >= 0 or the initial values (got ${sizeOrValues})`);
       }
-      this.block = allocateBlock(Math.max(1, this.length * this.info.bytes), 8);
-      this.lock = undefined;
+      length = sizeOrValues;
+    } else if (typeof sizeOrValues === 'string' && typecode === 'c') {
+      initial = encodeBytes(sizeOrValues, 'sizeOrValues');
+      length = initial.length;
+    } else if (sizeOrValues != null && typeof (sizeOrValues as Iterable<unknown>)[Symbol.iterator] === 'function' && typeof sizeOrValues !== 'string') {
+      initial = Array.from(sizeOrValues as Iterable<unknown>);
+      length = initial.length;
+    } else {
+      throw new TypeError(`sizeOrValues must be a length or an iterable of initial values (got ${describe(sizeOrValues)})`);
     }
-    this.view = this.info.view(this.block.buffer, this.block.offset, this.length) as unknown as View;
-    if (initial !== undefined) {
-      for (let i = 0; i < initial.length; i++) this.view[i] = this.info.check(initial[i], `sizeOrValues[${i}]`);
-    }
+    const checked = initial && Array.from(initial, (item, i) => info.check(item, `sizeOrValues[${i}]`));
+    this.attach(typecode, allocateBlock(Math.max(1, length * info.bytes), 8), length, undefined);
+    if (checked !== undefined) for (let i = 0; i < checked.length; i++) this.view[i] = checked[i]!;
     return new Proxy(this, indexing as ProxyHandler<this>);
+  }
+
+  protected attach(typecode: C, block: SharedBlock, length: number, lock: AnyLock | undefined): this {
+    (this as { typecode: C }).typecode = typecode;
+    (this as { length: number }).length = length;
+    this.info = typecodeInfo(typecode);
+    this.block = block;
+    this.view = this.info.view(block.buffer, block.offset, length) as unknown as View;
+    this.lock = lock;
+    return this;
+  }
+
+  /** @internal Rebuilds an array of this class sent by another process. */
+  static [revive]<T extends RawArray>(this: abstract new (...args: any[]) => T, state: ArrayState): T {
+    const lock = state.lock ? lockFromReduced(state.lock) : undefined;
+    const array = uninitialized(this).attach(state.typecode, attachBlock(state), state.length, lock);
+    return new Proxy(array, indexing as ProxyHandler<T>);
   }
 
   private position(index: number): number {
@@ -206,12 +214,16 @@ export class RawArray<C extends Typecode = Typecode> implements Shareable, Itera
 export class SharedArray<C extends Typecode = Typecode> extends RawArray<C> {
   /** As RawArray, plus options.lock (true by default: a new RLock). */
   constructor(typecode: C, sizeOrValues: number | Iterable<ElementOf<C>> | string, options?: SynchronizedOptions) {
-    const lock = attaching === undefined ? resolveLockOption(options) : attaching.lock;
+    const lock = resolveLockOption(options);
     super(typecode, sizeOrValues);
-    (this as unknown as { lock: AnyLock | undefined }).lock = lock;
+    this.lock = lock;
   }
 
-  /** The lock guarding this array; throws if it was created with lock: false. */
+  /**
+   * The lock guarding this array. Throws if it was made with `lock: false`
+   * (Python returns a bare RawArray then; here it stays a SharedArray whose
+   * accesses take no lock: see the README).
+   */
   getLock(): AnyLock {
     if (this.lock === undefined) throw new Error('this SharedArray has no lock (it was created with lock: false)');
     return this.lock;
@@ -219,12 +231,7 @@ export class SharedArray<C extends Typecode = Typecode> extends RawArray<C> {
 
   /** The same memory as a RawArray (no locking). */
   getObj(): RawArray<C> {
-    attaching = { block: this.block, length: this.length, lock: undefined };
-    try {
-      return new RawArray<C>(this.typecode, 0);
-    } finally {
-      attaching = undefined;
-    }
+    return RawArray[revive]({ name: this.block.name, offset: this.block.offset, typecode: this.typecode, length: this.length, lock: null }) as RawArray<C>;
   }
 
   protected override get kind(): string {
@@ -232,14 +239,5 @@ export class SharedArray<C extends Typecode = Typecode> extends RawArray<C> {
   }
 }
 
-function revive<T>(state: ArrayState, make: () => T): T {
-  attaching = { block: attachBlock(state), length: state.length, lock: state.lock ? lockFromReduced(state.lock) : undefined };
-  try {
-    return make();
-  } finally {
-    attaching = undefined;
-  }
-}
-
-registerShareable('multiproc.RawArray', (state: ArrayState) => revive(state, () => new RawArray(state.typecode, 0)));
-registerShareable('multiproc.SharedArray', (state: ArrayState) => revive(state, () => new SharedArray(state.typecode, 0)));
+registerShareable('multiproc.RawArray', RawArray);
+registerShareable('multiproc.SharedArray', SharedArray);

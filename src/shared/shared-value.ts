@@ -6,7 +6,7 @@
  */
 import { isLock, lockFromReduced, RLock, type AnyLock } from '../sync/lock.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
-import { reduceForTransfer, registerShareable, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, registerShareable, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 import { typecodeInfo, type ElementOf, type Typecode, type TypecodeInfo } from './typecodes.ts';
 
 export type { Typecode, ElementOf } from './typecodes.ts';
@@ -31,24 +31,35 @@ interface ValueState extends BlockRef {
   lock?: ReducedShareable | null;
 }
 
-let attaching: SharedBlock | undefined;
-
 /** A typed number in shared memory, without a lock. */
 export class RawValue<C extends Typecode = Typecode> implements Shareable {
   /** The typecode this value was created with. */
-  readonly typecode: C;
-  protected readonly info: TypecodeInfo;
-  protected readonly block: SharedBlock;
-  protected readonly cell: { [index: number]: number | bigint };
+  readonly typecode!: C;
+  protected info!: TypecodeInfo;
+  protected block!: SharedBlock;
+  protected cell!: { [index: number]: number | bigint };
+  protected lock!: AnyLock | undefined;
 
   /** `initial` defaults to 0 (0n for bigint typecodes). */
   constructor(typecode: C, initial?: ElementOf<C>) {
+    const info = typecodeInfo(typecode);
+    const checked = info.check(initial ?? info.zero, 'initial');
+    this.attach(typecode, allocateBlock(8, 8), undefined);
+    this.cell[0] = checked;
+  }
+
+  protected attach(typecode: C, block: SharedBlock, lock: AnyLock | undefined): this {
+    (this as { typecode: C }).typecode = typecode;
     this.info = typecodeInfo(typecode);
-    this.typecode = typecode;
-    const fresh = attaching === undefined;
-    this.block = attaching ?? allocateBlock(8, 8);
-    this.cell = this.info.view(this.block.buffer, this.block.offset, 1);
-    if (fresh) this.cell[0] = this.info.check(initial ?? this.info.zero, 'initial');
+    this.block = block;
+    this.cell = this.info.view(block.buffer, block.offset, 1);
+    this.lock = lock;
+    return this;
+  }
+
+  /** @internal Rebuilds a value of this class sent by another process. */
+  static [revive]<T extends RawValue>(this: abstract new (...args: any[]) => T, state: ValueState): T {
+    return uninitialized(this).attach(state.typecode, attachBlock(state), state.lock ? lockFromReduced(state.lock) : undefined);
   }
 
   /** The current value (no locking). */
@@ -82,11 +93,9 @@ export class RawValue<C extends Typecode = Typecode> implements Shareable {
 
 /** A typed number in shared memory whose `.value` reads and writes take its lock. */
 export class Value<C extends Typecode = Typecode> extends RawValue<C> {
-  private readonly lock: AnyLock | undefined;
-
   /** `initial` defaults to 0 (0n); options.lock as in SynchronizedOptions. */
   constructor(typecode: C, initial?: ElementOf<C>, options?: SynchronizedOptions) {
-    const lock = attaching === undefined ? resolveLockOption(options) : reviving;
+    const lock = resolveLockOption(options);
     super(typecode, initial);
     this.lock = lock;
   }
@@ -120,7 +129,11 @@ export class Value<C extends Typecode = Typecode> extends RawValue<C> {
     }
   }
 
-  /** The lock guarding this value; throws if it was created with lock: false. */
+  /**
+   * The lock guarding this value. Throws if it was made with `lock: false`:
+   * Python returns a bare RawValue then, which has no getLock or getObj;
+   * here it stays a Value whose accesses take no lock (see the README).
+   */
   getLock(): AnyLock {
     if (this.lock === undefined) throw new Error('this Value has no lock (it was created with lock: false)');
     return this.lock;
@@ -128,12 +141,7 @@ export class Value<C extends Typecode = Typecode> extends RawValue<C> {
 
   /** The same memory as a RawValue (no locking). */
   getObj(): RawValue<C> {
-    attaching = this.block;
-    try {
-      return new RawValue<C>(this.typecode);
-    } finally {
-      attaching = undefined;
-    }
+    return RawValue[revive]({ name: this.block.name, offset: this.block.offset, typecode: this.typecode }) as RawValue<C>;
   }
 
   protected override get kind(): string {
@@ -145,18 +153,5 @@ export class Value<C extends Typecode = Typecode> extends RawValue<C> {
   }
 }
 
-let reviving: AnyLock | undefined;
-
-function revive<T>(state: ValueState, make: () => T): T {
-  attaching = attachBlock(state);
-  reviving = state.lock ? lockFromReduced(state.lock) : undefined;
-  try {
-    return make();
-  } finally {
-    attaching = undefined;
-    reviving = undefined;
-  }
-}
-
-registerShareable('multiproc.RawValue', (state: ValueState) => revive(state, () => new RawValue(state.typecode)));
-registerShareable('multiproc.Value', (state: ValueState) => revive(state, () => new Value(state.typecode)));
+registerShareable('multiproc.RawValue', RawValue);
+registerShareable('multiproc.Value', Value);

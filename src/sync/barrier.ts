@@ -6,9 +6,11 @@ import { BrokenBarrierError } from '../errors.ts';
 import { CONDITION_CELLS, conditionWaitPlan, notifyCells } from './condition.ts';
 import { conditionInternals, Lock, lockFromReduced, type ConditionLockInternals } from './lock.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
-import { reduceForTransfer, registerShareable, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, registerShareable, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { referenceFunction, type FunctionReference } from '../transfer/function-reference.ts';
+import { importDefiningModule, resolveFunction } from '../transfer/function-resolver.ts';
 import { Deadline, runAsync, runSync, type WaitPlan } from './wait-plan.ts';
-import { checkTimeout, parseWait, type ParsedWait, type Wait } from '../checks.ts';
+import { checkOptionalFunction, checkOptions, checkTimeout, parseWait, type ParsedWait, type Wait } from '../checks.ts';
 
 // The condition's cells come first (see condition.ts); barrier state follows.
 const STATE = CONDITION_CELLS;
@@ -22,44 +24,82 @@ const BROKEN = -2;
 
 /** Options of Barrier. */
 export interface BarrierOptions {
-  /** Runs in the process whose arrival releases the barrier, before the others go. Not transferred to other processes. */
+  /**
+   * Runs in whichever process arrives last, before the others go (as in
+   * Python, where it travels with the barrier). It travels by reference,
+   * under the same rules as a Process target: a module-level function is
+   * found again in the other process, else rebuilt from its source.
+   */
   action?: () => void;
   /** Default timeout of wait() in ms. */
   timeout?: number | null;
 }
 
-let attaching: { block: SharedBlock; lock: Lock } | undefined;
+/** State a barrier travels as. */
+interface BarrierState extends BlockRef {
+  lock: ReducedShareable;
+  action: FunctionReference | null;
+  timeout: number | null;
+}
 
 /** A reusable barrier for a fixed number of parties, shared by processes. */
 export class Barrier implements Shareable {
-  private readonly block: SharedBlock;
-  private readonly cells: Int32Array;
-  private readonly lock: Lock;
-  private readonly internals: ConditionLockInternals;
-  private readonly action: (() => void) | undefined;
-  private readonly defaultTimeout: number | null | undefined;
+  private block!: SharedBlock;
+  private cells!: Int32Array;
+  private lock!: Lock;
+  private internals!: ConditionLockInternals;
+  /** The action as a function, once known in this process. */
+  private action!: (() => void) | undefined;
+  /** The action as a reference, when it came from another process. */
+  private actionReference!: FunctionReference | null;
+  private actionModule!: Record<string, unknown> | null;
+  private defaultTimeout!: number | null;
 
   /** `parties`: how many waiters must arrive, an integer >= 1. */
   constructor(parties: number, options: BarrierOptions = {}) {
-    if (attaching !== undefined) {
-      this.block = attaching.block;
-      this.lock = attaching.lock;
-    } else {
-      if (typeof parties !== 'number' || !Number.isInteger(parties) || parties < 1 || parties > 0x7fffffff) {
-        throw new RangeError(`parties must be an integer >= 1 (got ${String(parties)})`);
-      }
-      if (options.action !== undefined && typeof options.action !== 'function') {
-        throw new TypeError('options.action must be a function');
-      }
-      checkTimeout(options.timeout, 'Barrier: options.timeout');
-      this.lock = new Lock();
-      this.block = allocateBlock(BYTES, 8);
+    if (typeof parties !== 'number' || !Number.isInteger(parties) || parties < 1 || parties > 0x7fffffff) {
+      throw new RangeError(`parties must be an integer >= 1 (got ${String(parties)})`);
     }
-    this.cells = new Int32Array(this.block.buffer, this.block.offset, BYTES / 4);
-    if (attaching === undefined) Atomics.store(this.cells, PARTIES, parties);
-    this.action = options.action;
-    this.defaultTimeout = options.timeout;
-    this.internals = this.lock[conditionInternals]();
+    checkOptions(options, 'Barrier: options');
+    checkOptionalFunction(options.action, 'Barrier: options.action');
+    checkTimeout(options.timeout, 'Barrier: options.timeout');
+    this.attach(allocateBlock(BYTES, 8), new Lock(), options.timeout ?? null);
+    Atomics.store(this.cells, PARTIES, parties);
+    this.action = options.action ?? undefined;
+  }
+
+  private attach(block: SharedBlock, lock: Lock, timeout: number | null): this {
+    this.block = block;
+    this.lock = lock;
+    this.cells = new Int32Array(block.buffer, block.offset, BYTES / 4);
+    this.internals = lock[conditionInternals]();
+    this.defaultTimeout = timeout;
+    this.action = undefined;
+    this.actionReference = null;
+    this.actionModule = null;
+    return this;
+  }
+
+  /** @internal Rebuilds a barrier sent by another process; its action is looked up when it must run here. */
+  static [revive](state: BarrierState): Barrier {
+    const barrier = uninitialized(Barrier).attach(attachBlock(state), lockFromReduced(state.lock) as Lock, state.timeout);
+    barrier.actionReference = state.action;
+    // Loaded ahead, so that the action is found among its module's functions when it runs.
+    if (state.action) {
+      importDefiningModule(state.action).then(
+        (namespace) => (barrier.actionModule = namespace),
+        () => {}, // resolving at run time reports the failure, breaking the barrier
+      );
+    }
+    return barrier;
+  }
+
+  /** The action to run in this process, resolving a reference on first use; throws if it cannot be found. */
+  private resolvedAction(): (() => void) | undefined {
+    if (this.action === undefined && this.actionReference !== null) {
+      this.action = resolveFunction(this.actionReference, this.actionModule ?? {}, 'Barrier action') as () => void;
+    }
+    return this.action;
   }
 
   /** How many parties must arrive. */
@@ -98,7 +138,7 @@ export class Barrier implements Shareable {
       try {
         if (index + 1 === Atomics.load(cells, PARTIES)) {
           try {
-            this.action?.();
+            this.resolvedAction()?.();
           } catch (error) {
             this.breakLocked();
             throw error;
@@ -135,7 +175,7 @@ export class Barrier implements Shareable {
   }
 
   private timeoutOf(wait: Wait | undefined, method: string): ParsedWait {
-    return parseWait(wait, method, this.defaultTimeout ?? null);
+    return parseWait(wait, method, this.defaultTimeout);
   }
 
   /**
@@ -175,20 +215,18 @@ export class Barrier implements Shareable {
     });
   }
 
-  /** Describes the barrier for another process (its action stays behind). */
+  /** Describes the barrier for another process; its action goes by reference (throws a TypeError naming it if it cannot). */
   [reduceForTransfer](): ReducedShareable {
-    return {
-      kind: 'multiproc.Barrier',
-      state: { name: this.block.name, offset: this.block.offset, lock: this.lock[reduceForTransfer]() },
+    const action = this.action ? referenceFunction(this.action, 'Barrier action') : this.actionReference;
+    const state: BarrierState = {
+      name: this.block.name,
+      offset: this.block.offset,
+      lock: this.lock[reduceForTransfer](),
+      action,
+      timeout: this.defaultTimeout,
     };
+    return { kind: 'multiproc.Barrier', state };
   }
 }
 
-registerShareable('multiproc.Barrier', (state: BlockRef & { lock: ReducedShareable }) => {
-  attaching = { block: attachBlock(state), lock: lockFromReduced(state.lock) as Lock };
-  try {
-    return new Barrier(1);
-  } finally {
-    attaching = undefined;
-  }
-});
+registerShareable('multiproc.Barrier', Barrier);

@@ -16,9 +16,9 @@ import { Acquirable } from './acquirable.ts';
 import { conditionInternals, isLock, lockFromReduced, RLock, type AnyLock, type ConditionLockInternals } from './lock.ts';
 import { futexWake } from '../platform/native.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
-import { reduceForTransfer, registerShareable, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, registerShareable, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 import { Deadline, runAsync, runSync, type WaitPlan } from './wait-plan.ts';
-import { checkFunction, parseWait, type Wait } from '../checks.ts';
+import { checkFunction, describe, parseWait, type Wait } from '../checks.ts';
 
 const NOTIFIED = 0;
 const ENTERED = 1;
@@ -86,32 +86,35 @@ export function* conditionWaitPlan(cells: Int32Array, lock: ConditionLockInterna
   return notified;
 }
 
-let attaching: { block: SharedBlock; lock: AnyLock } | undefined;
-
 /**
  * A condition variable shared by processes. Acquire its lock (acquire/
  * hold/run, delegated to the lock), then wait() for a notify() from any
  * process. The default lock is a new RLock.
  */
 export class Condition extends Acquirable implements Shareable {
-  private readonly block: SharedBlock;
-  private readonly cells: Int32Array;
-  private readonly lock: AnyLock;
-  private readonly internals: ConditionLockInternals;
+  private block!: SharedBlock;
+  private cells!: Int32Array;
+  private lock!: AnyLock;
+  private internals!: ConditionLockInternals;
 
   /** `lock`: the Lock or RLock to use (default: a new RLock). */
   constructor(lock?: AnyLock) {
     super();
-    if (attaching !== undefined) {
-      this.block = attaching.block;
-      this.lock = attaching.lock;
-    } else {
-      if (lock !== undefined && !isLock(lock)) throw new TypeError('lock must be a Lock or an RLock of this library');
-      this.lock = lock ?? new RLock();
-      this.block = allocateBlock(BYTES, 8);
-    }
-    this.cells = new Int32Array(this.block.buffer, this.block.offset, BYTES / 4);
-    this.internals = this.lock[conditionInternals]();
+    if (lock !== undefined && !isLock(lock)) throw new TypeError(`lock must be a Lock or an RLock of this library, got ${describe(lock)}`);
+    this.attach(allocateBlock(BYTES, 8), lock ?? new RLock());
+  }
+
+  private attach(block: SharedBlock, lock: AnyLock): this {
+    this.block = block;
+    this.lock = lock;
+    this.cells = new Int32Array(block.buffer, block.offset, BYTES / 4);
+    this.internals = lock[conditionInternals]();
+    return this;
+  }
+
+  /** @internal Rebuilds a condition (and its lock) sent by another process. */
+  static [revive](state: BlockRef & { lock: ReducedShareable }): Condition {
+    return uninitialized(Condition).attach(attachBlock(state), lockFromReduced(state.lock));
   }
 
   /** The underlying lock. */
@@ -209,11 +212,4 @@ export class Condition extends Acquirable implements Shareable {
   }
 }
 
-registerShareable('multiproc.Condition', (state: BlockRef & { lock: ReducedShareable }) => {
-  attaching = { block: attachBlock(state), lock: lockFromReduced(state.lock) };
-  try {
-    return new Condition();
-  } finally {
-    attaching = undefined;
-  }
-});
+registerShareable('multiproc.Condition', Condition);

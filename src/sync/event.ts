@@ -3,7 +3,7 @@
  * memory; waiters sleep on it with a futex until it is set.
  */
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
-import { reduceForTransfer, registerShareable, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, registerShareable, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 import { Deadline, runAsync, runSync, type WaitPlan } from './wait-plan.ts';
 import { countedWait, wakeCounted } from './counted-wait.ts';
 import { parseWait, type Wait } from '../checks.ts';
@@ -11,8 +11,6 @@ import { parseWait, type Wait } from '../checks.ts';
 const FLAG = 0;
 const SLEEPERS = 1;
 const BYTES = 8;
-
-let attaching: SharedBlock | undefined;
 
 function* waitPlan(cells: Int32Array, timeoutMs: number): WaitPlan<boolean> {
   const deadline = new Deadline(timeoutMs);
@@ -26,13 +24,23 @@ function* waitPlan(cells: Int32Array, timeoutMs: number): WaitPlan<boolean> {
 
 /** A flag that processes can set, clear and wait for. */
 export class Event implements Shareable {
-  private readonly block: SharedBlock;
-  private readonly cells: Int32Array;
+  private block!: SharedBlock;
+  private cells!: Int32Array;
 
   /** Creates a cleared event. */
   constructor() {
-    this.block = attaching ?? allocateBlock(BYTES, 8);
-    this.cells = new Int32Array(this.block.buffer, this.block.offset, BYTES / 4);
+    this.attach(allocateBlock(BYTES, 8));
+  }
+
+  private attach(block: SharedBlock): this {
+    this.block = block;
+    this.cells = new Int32Array(block.buffer, block.offset, BYTES / 4);
+    return this;
+  }
+
+  /** @internal Rebuilds an event sent by another process. */
+  static [revive](state: BlockRef): Event {
+    return uninitialized(Event).attach(attachBlock(state));
   }
 
   /** Whether the flag is set. */
@@ -71,11 +79,4 @@ export class Event implements Shareable {
   }
 }
 
-registerShareable('multiproc.Event', (state: BlockRef) => {
-  attaching = attachBlock(state);
-  try {
-    return new Event();
-  } finally {
-    attaching = undefined;
-  }
-});
+registerShareable('multiproc.Event', Event);

@@ -6,7 +6,7 @@ import { Acquirable } from './acquirable.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
 import { COUNT, MUTEX_BYTES, WORD, lockPlan, ownerTid, tryLock, unlock, type LockOutcome } from './mutex.ts';
 import { currentOwner } from '../platform/owner-liveness.ts';
-import { reduceForTransfer, registerShareable, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, registerShareable, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 import { runAsync, runSync, type WaitPlan } from './wait-plan.ts';
 import { parseWait, type Wait } from '../checks.ts';
 
@@ -23,26 +23,26 @@ export interface ConditionLockInternals {
 /** Key under which Lock and RLock expose their ConditionLockInternals. */
 export const conditionInternals: unique symbol = Symbol('multiproc.conditionInternals') as never;
 
-let attaching: SharedBlock | undefined;
-
-function attachWith<T>(make: () => T, ref: BlockRef): T {
-  attaching = attachBlock(ref);
-  try {
-    return make();
-  } finally {
-    attaching = undefined;
-  }
-}
-
 abstract class MutexBase extends Acquirable implements Shareable {
-  protected readonly block: SharedBlock;
-  protected readonly cells: Int32Array;
-  protected recovered = false;
+  protected block!: SharedBlock;
+  protected cells!: Int32Array;
+  protected recovered!: boolean;
 
   constructor() {
     super();
-    this.block = attaching ?? allocateBlock(MUTEX_BYTES, 8);
-    this.cells = new Int32Array(this.block.buffer, this.block.offset, MUTEX_BYTES / 4);
+    this.attach(allocateBlock(MUTEX_BYTES, 8));
+  }
+
+  protected attach(block: SharedBlock): this {
+    this.block = block;
+    this.cells = new Int32Array(block.buffer, block.offset, MUTEX_BYTES / 4);
+    this.recovered = false;
+    return this;
+  }
+
+  /** @internal Rebuilds a lock of this class sent by another process. */
+  static [revive]<T extends MutexBase>(this: abstract new () => T, state: BlockRef): T {
+    return uninitialized(this).attach(attachBlock(state));
   }
 
   /**
@@ -64,7 +64,7 @@ abstract class MutexBase extends Acquirable implements Shareable {
     return ownerTid(this.cells) === currentOwner().tid;
   }
 
-  protected abstract readonly kind: string;
+  protected abstract get kind(): string;
 
   /** Describes the lock for another process (see shareable.ts). */
   [reduceForTransfer](): ReducedShareable {
@@ -104,7 +104,9 @@ abstract class MutexBase extends Acquirable implements Shareable {
  * `await lock.run(fn)` and `lock.runSync(fn)`.
  */
 export class Lock extends MutexBase {
-  protected readonly kind = 'multiproc.Lock';
+  protected get kind(): string {
+    return 'multiproc.Lock';
+  }
 
   /** Acquires without blocking the event loop; false on timeout (or busy with block: false). */
   acquire(wait?: Wait): Promise<boolean> {
@@ -144,7 +146,9 @@ export class Lock extends MutexBase {
  * thread (process main thread or worker), not an async task.
  */
 export class RLock extends MutexBase {
-  protected readonly kind = 'multiproc.RLock';
+  protected get kind(): string {
+    return 'multiproc.RLock';
+  }
 
   protected override onAcquired(): void {
     Atomics.store(this.cells, COUNT, 1);
@@ -204,14 +208,14 @@ export class RLock extends MutexBase {
 /** A Lock or an RLock: what Condition, Value and SharedArray accept as their lock. */
 export type AnyLock = Lock | RLock;
 
-registerShareable('multiproc.Lock', (state: BlockRef) => attachWith(() => new Lock(), state));
-registerShareable('multiproc.RLock', (state: BlockRef) => attachWith(() => new RLock(), state));
+registerShareable('multiproc.Lock', Lock);
+registerShareable('multiproc.RLock', RLock);
 
 /** Rebuilds a Lock or RLock from its reduced form (for objects that embed a lock in their own state). */
 export function lockFromReduced(reduced: ReducedShareable): AnyLock {
   const state = reduced.state as BlockRef;
-  if (reduced.kind === 'multiproc.Lock') return attachWith(() => new Lock(), state);
-  if (reduced.kind === 'multiproc.RLock') return attachWith(() => new RLock(), state);
+  if (reduced.kind === 'multiproc.Lock') return Lock[revive](state);
+  if (reduced.kind === 'multiproc.RLock') return RLock[revive](state);
   throw new TypeError(`expected a reduced Lock or RLock, got kind '${reduced.kind}'`);
 }
 

@@ -15,7 +15,7 @@ import { Acquirable } from './acquirable.ts';
 import { futexWake } from '../platform/native.ts';
 import { currentOwner, ownerState } from '../platform/owner-liveness.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
-import { reduceForTransfer, registerShareable, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, registerShareable, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 import { Deadline, OWNER_CHECK_SLICE_MS, runAsync, runSync, type WaitPlan } from './wait-plan.ts';
 import { parseWait, type Wait } from '../checks.ts';
 import { countedWait, wakeCounted } from './counted-wait.ts';
@@ -80,8 +80,6 @@ function* acquirePlan(cells: Int32Array, timeoutMs: number): WaitPlan<Outcome> {
   }
 }
 
-let attaching: SharedBlock | undefined;
-
 /**
  * A counting semaphore shared by processes, like multiprocessing.Semaphore.
  * acquire() takes a slot (waiting while none is free), release() returns
@@ -89,27 +87,33 @@ let attaching: SharedBlock | undefined;
  * Helpers hold/holdSync/run/runSync come from Acquirable.
  */
 export class Semaphore extends Acquirable implements Shareable {
-  protected readonly block: SharedBlock;
-  protected readonly cells: Int32Array;
-  private slot = -1;
-  private recovered = false;
+  protected block!: SharedBlock;
+  protected cells!: Int32Array;
+  private slot!: number;
+  private recovered!: boolean;
 
   /** `value`: the initial number of free slots, an integer >= 0 (default 1). */
   constructor(value = 1) {
     super();
-    if (attaching !== undefined) {
-      this.block = attaching;
-    } else {
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_VALUE) {
-        throw new RangeError(`value must be an integer in [0, ${MAX_VALUE}] (got ${String(value)})`);
-      }
-      this.block = allocateBlock(BYTES, 8);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_VALUE) {
+      throw new RangeError(`value must be an integer in [0, ${MAX_VALUE}] (got ${String(value)})`);
     }
-    this.cells = new Int32Array(this.block.buffer, this.block.offset, BYTES / 4);
-    if (attaching === undefined) {
-      Atomics.store(this.cells, VALUE, value);
-      Atomics.store(this.cells, BOUND, this.boundFor(value));
-    }
+    this.attach(allocateBlock(BYTES, 8));
+    Atomics.store(this.cells, VALUE, value);
+    Atomics.store(this.cells, BOUND, this.boundFor(value));
+  }
+
+  private attach(block: SharedBlock): this {
+    this.block = block;
+    this.cells = new Int32Array(block.buffer, block.offset, BYTES / 4);
+    this.slot = -1;
+    this.recovered = false;
+    return this;
+  }
+
+  /** @internal Rebuilds a semaphore of this class sent by another process. */
+  static [revive]<T extends Semaphore>(this: abstract new () => T, state: BlockRef): T {
+    return uninitialized(this).attach(attachBlock(state));
   }
 
   protected boundFor(_value: number): number {
@@ -215,14 +219,5 @@ export class BoundedSemaphore extends Semaphore {
   }
 }
 
-function revive<T>(make: () => T, ref: BlockRef): T {
-  attaching = attachBlock(ref);
-  try {
-    return make();
-  } finally {
-    attaching = undefined;
-  }
-}
-
-registerShareable('multiproc.Semaphore', (state: BlockRef) => revive(() => new Semaphore(), state));
-registerShareable('multiproc.BoundedSemaphore', (state: BlockRef) => revive(() => new BoundedSemaphore(), state));
+registerShareable('multiproc.Semaphore', Semaphore);
+registerShareable('multiproc.BoundedSemaphore', BoundedSemaphore);

@@ -29,9 +29,30 @@ export interface Shareable {
 const MARKER = '__multiproc_shareable__';
 const revivers = new Map<string, (state: any) => unknown>();
 
-/** Registers how a kind of shareable object is rebuilt in the receiving process. */
-export function registerShareable(kind: string, revive: (state: any) => unknown): void {
-  revivers.set(kind, revive);
+/**
+ * Key of the static method through which a library class rebuilds an
+ * instance in the receiving process from the state its [reduceForTransfer]
+ * gave: the one revive path, so public constructors only ever create.
+ */
+export const revive: unique symbol = Symbol('multiproc.revive') as never;
+
+/** A class whose instances travel: `static [revive](state)` rebuilds one. */
+export interface Revivable<S = any> {
+  [revive](state: S): unknown;
+}
+
+/**
+ * An instance of `cls` made without running its constructor, for a static
+ * [revive] to attach to existing shared state (through a private method that
+ * sets every field: field initializers do not run here).
+ */
+export function uninitialized<T extends object>(cls: abstract new (...args: any[]) => T): T {
+  return Object.create(cls.prototype) as T;
+}
+
+/** Registers how a kind of shareable object is rebuilt in the receiving process: a function, or a class with a static [revive]. */
+export function registerShareable(kind: string, how: ((state: any) => unknown) | Revivable): void {
+  revivers.set(kind, typeof how === 'function' && !(revive in how) ? (how as (state: any) => unknown) : (state) => (how as Revivable)[revive](state));
 }
 
 export function isShareable(value: unknown): value is Shareable {
