@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { Pool } from 'multiproc';
-import { whenSparesReady } from '../dist/process/vehicle-os-process.js';
+import { whenSparesReady } from 'multiproc/testing';
 import type { BenchRow } from './bench-row.ts';
 
 const N = 100_000;

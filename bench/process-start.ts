@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getContext, setForkserverPreload, type StartMethodName } from 'multiproc';
-import { whenSparesReady } from '../dist/process/vehicle-os-process.js';
+import { whenSparesReady } from 'multiproc/testing';
 import type { BenchRow } from './bench-row.ts';
 
 /** The no-op target. */

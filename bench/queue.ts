@@ -17,7 +17,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Pipe, Process, Queue, type Connection } from 'multiproc';
-import { whenSparesReady } from '../dist/process/vehicle-os-process.js';
+import { whenSparesReady } from 'multiproc/testing';
 import type { BenchRow } from './bench-row.ts';
 
 const N_SMALL = 200_000;

@@ -2,6 +2,7 @@
  * multiproc: Python's multiprocessing model for TypeScript on Node.js.
  * This file only re-exports the public API.
  */
+import './shareable-kinds.ts';
 export { Process, type ProcessOptions, currentProcess, parentProcess, activeChildren } from './process/process.ts';
 export {
   Context,

@@ -5,7 +5,7 @@ import { SharedMemory } from '../src/shared/shared-memory.ts';
 import { ShareableList } from '../src/shared/shareable-list.ts';
 import { SharedArray } from '../src/shared/shared-array.ts';
 import { Value } from '../src/shared/shared-value.ts';
-import { TRACKER_ENV } from '../src/platform/resource-tracker.ts';
+import { TRACKER_ENV } from '../src/testing.ts';
 import { fixture, runChild, shmNames } from './sync-helpers.ts';
 
 test('SharedMemory: create, attach by name, size, close, unlink', () => {

@@ -11,7 +11,7 @@
  */
 import { BrokenPipeError, BufferTooShort, EOFError } from '../errors.ts';
 import { copyOutOfShared, decodeMessage, encodeMessage } from './message-codec.ts';
-import { reduceForTransfer, registerShareable, type ReducedShareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, revive, type ReducedShareable } from '../transfer/shareable.ts';
 import { NOTHING, ShmRing } from './shm-ring.ts';
 import { pipeEnds } from './shm-ring-cells.ts';
 import type { EndHolders } from './pipe-holders.ts';
@@ -19,7 +19,6 @@ import { waitAsync, waitSync, type WaitTarget } from './shm-ring-wait.ts';
 import { parseWait, type Wait } from '../checks.ts';
 
 const KIND = 'multiproc.Connection';
-const reviveConnection: unique symbol = Symbol('multiproc.Connection.revive');
 /** Each direction's ring; messages above a quarter of it travel in side segments. */
 const RING_BYTES = 1 << 22;
 
@@ -96,7 +95,7 @@ export class Connection {
   }
 
   /** @internal Rebuilds a connection sent by another process: counts it here, then uncounts it in transit. */
-  static [reviveConnection](state: ConnectionState): Connection {
+  static [revive](state: ConnectionState): Connection {
     const connection = new Connection(state.reader ? ShmRing.open(state.reader) : null, state.writer ? ShmRing.open(state.writer) : null);
     connection.#readEnd?.mine.release(state.from, state.readerSlot);
     connection.#writeEnd?.mine.release(state.from, state.writerSlot);
@@ -325,7 +324,6 @@ export class Connection {
   }
 }
 
-registerShareable(KIND, (state: ConnectionState) => Connection[reviveConnection](state));
 
 /** Creates a pipe: `[Connection, Connection]`; with `duplex: false`, `[reader, writer]`. */
 export function Pipe(options: PipeOptions = {}): [Connection, Connection] {

@@ -4,7 +4,6 @@
  * process and taskDone() in another balance out.
  */
 import { ATTACH, Queue, type QueueOptions } from './queue.ts';
-import { registerShareable } from '../transfer/shareable.ts';
 import { NOTHING, ShmRing } from './shm-ring.ts';
 import { TaskCells } from './shm-ring-cells.ts';
 import { waitAsync, waitSync } from './shm-ring-wait.ts';
@@ -58,5 +57,3 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     return waitSync(this.#allDone(), this.#tasks.joinTarget, timeout) === true;
   }
 }
-
-registerShareable('multiproc.JoinableQueue', (name: string) => new JoinableQueue({ [ATTACH]: ShmRing.open(name) }));

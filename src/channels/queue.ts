@@ -11,7 +11,7 @@
  */
 import { Empty, Full } from '../errors.ts';
 import { decodeMessage, encodeMessage, stableMessage, type EncodedMessage } from './message-codec.ts';
-import { reduceForTransfer, registerShareable, type ReducedShareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, type ReducedShareable } from '../transfer/shareable.ts';
 import { NOTHING, ShmRing } from './shm-ring.ts';
 import { QueueCells } from './shm-ring-cells.ts';
 import { waitAsync, waitSync, type WaitTarget } from './shm-ring-wait.ts';
@@ -231,5 +231,3 @@ export class Queue<T = unknown> {
     return { kind: (this.constructor as typeof Queue).kind, state: this.ring.name };
   }
 }
-
-registerShareable('multiproc.Queue', (name: string) => new Queue({ [ATTACH]: ShmRing.open(name) }));

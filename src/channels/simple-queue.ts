@@ -3,7 +3,7 @@
  * It shares Queue's ring and guarantees, without the bound and timeouts.
  */
 import { ATTACH, Queue } from './queue.ts';
-import { reduceForTransfer, registerShareable, type ReducedShareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, type ReducedShareable } from '../transfer/shareable.ts';
 import { ShmRing } from './shm-ring.ts';
 
 const KIND = 'multiproc.SimpleQueue';
@@ -47,5 +47,3 @@ export class SimpleQueue<T = unknown> {
     return { kind: KIND, state: reduced.state };
   }
 }
-
-registerShareable(KIND, (name: string) => new SimpleQueue({ [ATTACH]: ShmRing.open(name) }));

@@ -9,7 +9,7 @@
  * then the data.
  */
 import { SharedMemory } from './shared-memory.ts';
-import { reduceForTransfer, registerShareable, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 
 /** What a ShareableList item may be. */
 export type ShareableItem = number | bigint | boolean | string | Uint8Array | null;
@@ -165,5 +165,3 @@ function same(a: ShareableItem, b: ShareableItem): boolean {
   if (a instanceof Uint8Array && b instanceof Uint8Array) return a.length === b.length && a.every((x, i) => x === b[i]);
   return a === b;
 }
-
-registerShareable('multiproc.ShareableList', (state: { name: string }) => ShareableList.attach(state.name));

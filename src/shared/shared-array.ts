@@ -7,7 +7,7 @@
  */
 import { lockFromReduced, type AnyLock } from '../sync/lock.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
-import { reduceForTransfer, registerShareable, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 import { resolveLockOption, type SynchronizedOptions } from './shared-value.ts';
 import { typecodeInfo, type ElementOf, type Typecode, type TypecodeInfo } from './typecodes.ts';
 import { describe } from '../checks.ts';
@@ -239,5 +239,3 @@ export class SharedArray<C extends Typecode = Typecode> extends RawArray<C> {
   }
 }
 
-registerShareable('multiproc.RawArray', RawArray);
-registerShareable('multiproc.SharedArray', SharedArray);

@@ -5,7 +5,7 @@
 import { createSegment, openSegment, unlinkSegment } from '../platform/native.ts';
 import { freshSegmentName } from '../platform/shared-heap.ts';
 import { registerSegment, unregisterSegment } from '../platform/resource-tracker.ts';
-import { reduceForTransfer, registerShareable, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 
 /** Options of SharedMemory. */
 export interface SharedMemoryOptions {
@@ -96,5 +96,3 @@ export class SharedMemory implements Shareable {
     return { kind: 'multiproc.SharedMemory', state: { name: this.posixName } };
   }
 }
-
-registerShareable('multiproc.SharedMemory', (state: { name: string }) => new SharedMemory({ name: state.name }));

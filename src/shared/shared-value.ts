@@ -6,7 +6,7 @@
  */
 import { isLock, lockFromReduced, RLock, type AnyLock } from '../sync/lock.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
-import { reduceForTransfer, registerShareable, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 import { typecodeInfo, type ElementOf, type Typecode, type TypecodeInfo } from './typecodes.ts';
 
 export type { Typecode, ElementOf } from './typecodes.ts';
@@ -153,5 +153,3 @@ export class Value<C extends Typecode = Typecode> extends RawValue<C> {
   }
 }
 
-registerShareable('multiproc.RawValue', RawValue);
-registerShareable('multiproc.Value', Value);

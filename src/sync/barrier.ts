@@ -6,7 +6,7 @@ import { BrokenBarrierError } from '../errors.ts';
 import { CONDITION_CELLS, conditionWaitPlan, notifyCells } from './condition.ts';
 import { conditionInternals, Lock, lockFromReduced, type ConditionLockInternals } from './lock.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
-import { reduceForTransfer, registerShareable, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 import { referenceFunction, type FunctionReference } from '../transfer/function-reference.ts';
 import { importDefiningModule, resolveFunction } from '../transfer/function-resolver.ts';
 import { Deadline, runAsync, runSync, type WaitPlan } from './wait-plan.ts';
@@ -228,5 +228,3 @@ export class Barrier implements Shareable {
     return { kind: 'multiproc.Barrier', state };
   }
 }
-
-registerShareable('multiproc.Barrier', Barrier);

@@ -16,7 +16,7 @@ import { Acquirable } from './acquirable.ts';
 import { conditionInternals, isLock, lockFromReduced, RLock, type AnyLock, type ConditionLockInternals } from './lock.ts';
 import { futexWake } from '../platform/native.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
-import { reduceForTransfer, registerShareable, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 import { Deadline, runAsync, runSync, type WaitPlan } from './wait-plan.ts';
 import { checkFunction, describe, parseWait, type Wait } from '../checks.ts';
 
@@ -211,5 +211,3 @@ export class Condition extends Acquirable implements Shareable {
     };
   }
 }
-
-registerShareable('multiproc.Condition', Condition);

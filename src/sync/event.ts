@@ -3,7 +3,7 @@
  * memory; waiters sleep on it with a futex until it is set.
  */
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
-import { reduceForTransfer, registerShareable, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 import { Deadline, runAsync, runSync, type WaitPlan } from './wait-plan.ts';
 import { countedWait, wakeCounted } from './counted-wait.ts';
 import { parseWait, type Wait } from '../checks.ts';
@@ -78,5 +78,3 @@ export class Event implements Shareable {
     return { kind: 'multiproc.Event', state: { name: this.block.name, offset: this.block.offset } satisfies BlockRef };
   }
 }
-
-registerShareable('multiproc.Event', Event);

@@ -6,7 +6,7 @@ import { Acquirable } from './acquirable.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
 import { COUNT, MUTEX_BYTES, WORD, lockPlan, ownerTid, tryLock, unlock, type LockOutcome } from './mutex.ts';
 import { currentOwner } from '../platform/owner-liveness.ts';
-import { reduceForTransfer, registerShareable, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 import { runAsync, runSync, type WaitPlan } from './wait-plan.ts';
 import { parseWait, type Wait } from '../checks.ts';
 
@@ -208,8 +208,6 @@ export class RLock extends MutexBase {
 /** A Lock or an RLock: what Condition, Value and SharedArray accept as their lock. */
 export type AnyLock = Lock | RLock;
 
-registerShareable('multiproc.Lock', Lock);
-registerShareable('multiproc.RLock', RLock);
 
 /** Rebuilds a Lock or RLock from its reduced form (for objects that embed a lock in their own state). */
 export function lockFromReduced(reduced: ReducedShareable): AnyLock {

@@ -15,7 +15,7 @@ import { Acquirable } from './acquirable.ts';
 import { futexWake } from '../platform/native.ts';
 import { currentOwner, ownerState } from '../platform/owner-liveness.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
-import { reduceForTransfer, registerShareable, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 import { Deadline, OWNER_CHECK_SLICE_MS, runAsync, runSync, type WaitPlan } from './wait-plan.ts';
 import { parseWait, type Wait } from '../checks.ts';
 import { countedWait, wakeCounted } from './counted-wait.ts';
@@ -219,5 +219,3 @@ export class BoundedSemaphore extends Semaphore {
   }
 }
 
-registerShareable('multiproc.Semaphore', Semaphore);
-registerShareable('multiproc.BoundedSemaphore', BoundedSemaphore);

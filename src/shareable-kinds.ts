@@ -1,0 +1,41 @@
+/**
+ * Every kind of library object that can travel to another process, and the
+ * class (or function) that revives it there. The one registration module:
+ * index.ts imports it, and so does the child's entry (child/child-main.ts),
+ * so a child can decode its arguments without loading the whole public API.
+ */
+import { registerShareable } from './transfer/shareable.ts';
+import { Lock, RLock } from './sync/lock.ts';
+import { Semaphore, BoundedSemaphore } from './sync/semaphore.ts';
+import { Event } from './sync/event.ts';
+import { Condition } from './sync/condition.ts';
+import { Barrier } from './sync/barrier.ts';
+import { SharedMemory } from './shared/shared-memory.ts';
+import { ShareableList } from './shared/shareable-list.ts';
+import { RawValue, Value } from './shared/shared-value.ts';
+import { RawArray, SharedArray } from './shared/shared-array.ts';
+import { Connection } from './channels/connection.ts';
+import { ATTACH, Queue } from './channels/queue.ts';
+import { JoinableQueue } from './channels/joinable-queue.ts';
+import { SimpleQueue } from './channels/simple-queue.ts';
+import { ShmRing } from './channels/shm-ring.ts';
+
+registerShareable('multiproc.Lock', Lock);
+registerShareable('multiproc.RLock', RLock);
+registerShareable('multiproc.Semaphore', Semaphore);
+registerShareable('multiproc.BoundedSemaphore', BoundedSemaphore);
+registerShareable('multiproc.Event', Event);
+registerShareable('multiproc.Condition', Condition);
+registerShareable('multiproc.Barrier', Barrier);
+registerShareable('multiproc.RawValue', RawValue);
+registerShareable('multiproc.Value', Value);
+registerShareable('multiproc.RawArray', RawArray);
+registerShareable('multiproc.SharedArray', SharedArray);
+registerShareable('multiproc.Connection', Connection);
+// Attaching to an existing segment is these classes' public meaning (as in Python).
+registerShareable('multiproc.SharedMemory', (state: { name: string }) => new SharedMemory({ name: state.name }));
+registerShareable('multiproc.ShareableList', (state: { name: string }) => ShareableList.attach(state.name));
+// Queues still revive through their internal ATTACH option (their # fields rule out uninitialized()).
+registerShareable('multiproc.Queue', (name: string) => new Queue({ [ATTACH]: ShmRing.open(name) }));
+registerShareable('multiproc.JoinableQueue', (name: string) => new JoinableQueue({ [ATTACH]: ShmRing.open(name) }));
+registerShareable('multiproc.SimpleQueue', (name: string) => new SimpleQueue({ [ATTACH]: ShmRing.open(name) }));
