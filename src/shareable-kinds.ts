@@ -15,10 +15,9 @@ import { ShareableList } from './shared/shareable-list.ts';
 import { RawValue, Value } from './shared/shared-value.ts';
 import { RawArray, SharedArray } from './shared/shared-array.ts';
 import { Connection } from './channels/connection.ts';
-import { ATTACH, Queue } from './channels/queue.ts';
+import { Queue } from './channels/queue.ts';
 import { JoinableQueue } from './channels/joinable-queue.ts';
 import { SimpleQueue } from './channels/simple-queue.ts';
-import { ShmRing } from './channels/shm-ring.ts';
 
 registerShareable('multiproc.Lock', Lock);
 registerShareable('multiproc.RLock', RLock);
@@ -35,7 +34,6 @@ registerShareable('multiproc.Connection', Connection);
 // Attaching to an existing segment is these classes' public meaning (as in Python).
 registerShareable('multiproc.SharedMemory', (state: { name: string }) => new SharedMemory({ name: state.name }));
 registerShareable('multiproc.ShareableList', (state: { name: string }) => ShareableList.attach(state.name));
-// Queues still revive through their internal ATTACH option (their # fields rule out uninitialized()).
-registerShareable('multiproc.Queue', (name: string) => new Queue({ [ATTACH]: ShmRing.open(name) }));
-registerShareable('multiproc.JoinableQueue', (name: string) => new JoinableQueue({ [ATTACH]: ShmRing.open(name) }));
-registerShareable('multiproc.SimpleQueue', (name: string) => new SimpleQueue({ [ATTACH]: ShmRing.open(name) }));
+registerShareable('multiproc.Queue', Queue);
+registerShareable('multiproc.JoinableQueue', JoinableQueue);
+registerShareable('multiproc.SimpleQueue', SimpleQueue);

@@ -3,8 +3,8 @@
  * Python. The count lives in the ring's shared header, so put() in one
  * process and taskDone() in another balance out.
  */
-import { ATTACH, Queue, type QueueOptions } from './queue.ts';
-import { NOTHING, ShmRing } from './shm-ring.ts';
+import { Queue, type QueueOptions } from './queue.ts';
+import { NOTHING } from './shm-ring.ts';
 import { TaskCells } from './shm-ring-cells.ts';
 import { waitAsync, waitSync } from './shm-ring-wait.ts';
 import { parseWait, type Wait } from '../checks.ts';
@@ -17,29 +17,29 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 
   protected static override readonly kind: string = 'multiproc.JoinableQueue';
 
-  #tasksCells?: TaskCells;
+  private tasksCells?: TaskCells;
   // Lazily: beforePublish may run before this subclass's fields are set up.
-  get #tasks(): TaskCells {
-    return (this.#tasksCells ??= new TaskCells(this.ring));
+  private get tasks(): TaskCells {
+    return (this.tasksCells ??= new TaskCells(this.ring));
   }
 
   // Counted before the item is published, so a consumer's taskDone() can never run before the matching put.
   protected override beforePublish(): void {
-    this.#tasks.add();
+    this.tasks.add();
   }
 
   protected override afterAbandon(): void {
-    this.#tasks.abandon();
+    this.tasks.abandon();
   }
 
   /** Marks one item taken with get() as processed. Throws if called more times than items were put. */
   taskDone(): void {
     this.checkOpen();
-    if (!this.#tasks.tryFinish()) throw new Error('task_done() called too many times');
+    if (!this.tasks.tryFinish()) throw new Error('task_done() called too many times');
   }
 
-  #allDone(): () => true | typeof NOTHING {
-    const tasks = this.#tasks;
+  private allDoneAttempt(): () => true | typeof NOTHING {
+    const tasks = this.tasks;
     return () => (tasks.allDone() ? true : NOTHING);
   }
 
@@ -47,13 +47,13 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   async join(wait?: Wait): Promise<boolean> {
     const { timeout, signal } = parseWait(wait, 'JoinableQueue.join');
     this.checkOpen();
-    return (await waitAsync(this.#allDone(), this.#tasks.joinTarget, timeout, signal)) === true;
+    return (await waitAsync(this.allDoneAttempt(), this.tasks.joinTarget, timeout, signal)) === true;
   }
 
   /** Blocking form of {@link join}. */
   joinSync(wait?: Wait): boolean {
     const { timeout } = parseWait(wait, 'JoinableQueue.joinSync');
     this.checkOpen();
-    return waitSync(this.#allDone(), this.#tasks.joinTarget, timeout) === true;
+    return waitSync(this.allDoneAttempt(), this.tasks.joinTarget, timeout) === true;
   }
 }

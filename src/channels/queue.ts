@@ -11,23 +11,19 @@
  */
 import { Empty, Full } from '../errors.ts';
 import { decodeMessage, encodeMessage, stableMessage, type EncodedMessage } from './message-codec.ts';
-import { reduceForTransfer, type ReducedShareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, revive, uninitialized, type ReducedShareable } from '../transfer/shareable.ts';
 import { NOTHING, ShmRing } from './shm-ring.ts';
 import { QueueCells } from './shm-ring-cells.ts';
 import { waitAsync, waitSync, type WaitTarget } from './shm-ring-wait.ts';
-import { parseWait, type Wait } from '../checks.ts';
+import { checkOptions, describe, parseWait, type Wait } from '../checks.ts';
 
 /** 8 MiB ring: messages up to 2 MiB (e.g. 1 MiB Buffers) stay inline, larger ones get a side segment. */
 const RING_BYTES = 1 << 23;
-/** @internal Constructor option to attach to an existing ring instead of creating one. */
-export const ATTACH: unique symbol = Symbol('multiproc.queue.attach');
 
 /** Options of `new Queue(...)`. */
 export interface QueueOptions {
   /** Most items the queue holds; 0 or less (default) means unbounded. */
   maxsize?: number;
-  /** @internal */
-  [ATTACH]?: ShmRing;
 }
 
 /** A put that may have to wait: holds its queue slot (if taken) across attempts. */
@@ -55,38 +51,46 @@ class PendingPut {
 
 /** A process-shared queue. Pass it to children as a Process argument or inside messages. */
 export class Queue<T = unknown> {
-  #closed = false;
-  readonly #closing = new AbortController();
+  private isClosed!: boolean;
+  private closing!: AbortController;
   /** @internal */
-  protected readonly ring: ShmRing;
-  readonly #dataWait: WaitTarget;
-  readonly #spaceWait: WaitTarget;
-  readonly #cells: QueueCells;
+  protected ring!: ShmRing;
+  private dataWait!: WaitTarget;
+  private spaceWait!: WaitTarget;
+  private cells!: QueueCells;
 
   constructor(options: QueueOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw new TypeError(`Queue options must be an object, got ${String(options)}`);
-    const attach = options[ATTACH];
-    if (attach) this.ring = attach;
-    else {
-      const { maxsize = 0 } = options;
-      if (typeof maxsize !== 'number' || !Number.isInteger(maxsize) || maxsize > 2 ** 31 - 1) {
-        throw new TypeError(`Queue option 'maxsize' must be an integer (0 or less: unbounded), got ${String(maxsize)}`);
-      }
-      this.ring = ShmRing.create(RING_BYTES);
-      new QueueCells(this.ring).initMaxsize(Math.max(0, maxsize));
+    checkOptions(options, 'Queue: options');
+    const { maxsize = 0 } = options;
+    if (typeof maxsize !== 'number' || !Number.isInteger(maxsize) || maxsize > 2 ** 31 - 1) {
+      throw new TypeError(`Queue option 'maxsize' must be an integer (0 or less: unbounded), got ${describe(maxsize)}`);
     }
-    this.#cells = new QueueCells(this.ring);
-    this.#dataWait = this.ring.dataWaitTarget();
-    this.#spaceWait = this.ring.spaceWaitTarget();
+    this.attach(ShmRing.create(RING_BYTES));
+    this.cells.initMaxsize(Math.max(0, maxsize));
+  }
+
+  private attach(ring: ShmRing): this {
+    this.ring = ring;
+    this.isClosed = false;
+    this.closing = new AbortController();
+    this.cells = new QueueCells(ring);
+    this.dataWait = ring.dataWaitTarget();
+    this.spaceWait = ring.spaceWaitTarget();
+    return this;
+  }
+
+  /** @internal Rebuilds a queue of this class sent by another process (it travels as its ring's name). */
+  static [revive]<Q extends Queue>(this: abstract new (...args: any[]) => Q, name: string): Q {
+    return uninitialized(this).attach(ShmRing.open(name));
   }
 
   /** The bound given at creation (0: unbounded). */
   get maxsize(): number {
-    return this.#cells.maxsize;
+    return this.cells.maxsize;
   }
 
   protected checkOpen(): void {
-    if (this.#closed) throw new Error(`${this.constructor.name} is closed`);
+    if (this.isClosed) throw new Error(`${this.constructor.name} is closed`);
   }
 
   /** Called once per successful put before it is published (JoinableQueue counts tasks). */
@@ -95,11 +99,11 @@ export class Queue<T = unknown> {
   protected afterAbandon(): void {}
 
   /** One put in progress (a class, not closures: tsx's keepNames makes every named closure cost ~1 µs). */
-  #pendingPut(message: EncodedMessage): PendingPut {
-    return new PendingPut(this.ring, this.#cells, message, () => this.afterAbandon());
+  private pendingPut(message: EncodedMessage): PendingPut {
+    return new PendingPut(this.ring, this.cells, message, () => this.afterAbandon());
   }
 
-  #encode(obj: unknown, method: string): EncodedMessage {
+  private encode(obj: unknown, method: string): EncodedMessage {
     this.checkOpen();
     return encodeMessage(obj, `${method}() argument obj`);
   }
@@ -107,9 +111,9 @@ export class Queue<T = unknown> {
   /** Puts `obj`, waiting for room if the queue is full; Full if `block: false` or `timeout` passes. */
   async put(obj: T, wait?: Wait): Promise<void> {
     const { timeout, signal: given } = parseWait(wait, `${this.constructor.name}.put`);
-    const message = this.#encode(obj, 'put');
+    const message = this.encode(obj, 'put');
     this.beforePublish();
-    const put = this.#pendingPut(message);
+    const put = this.pendingPut(message);
     let done: true | typeof NOTHING = NOTHING;
     try {
       given?.throwIfAborted();
@@ -117,8 +121,8 @@ export class Queue<T = unknown> {
       if (done === NOTHING) {
         // Before waiting, so that the caller changing its Buffer meanwhile does not change the message.
         put.message = stableMessage(put.message);
-        const signal = given ? AbortSignal.any([given, this.#closing.signal]) : this.#closing.signal;
-        done = await waitAsync(() => put.attempt(), this.#spaceWait, timeout, signal);
+        const signal = given ? AbortSignal.any([given, this.closing.signal]) : this.closing.signal;
+        done = await waitAsync(() => put.attempt(), this.spaceWait, timeout, signal);
       }
     } finally {
       if (done === NOTHING) put.giveUp();
@@ -129,11 +133,11 @@ export class Queue<T = unknown> {
   /** Blocking form of {@link put}. */
   putSync(obj: T, wait?: Wait): void {
     const { timeout } = parseWait(wait, `${this.constructor.name}.putSync`);
-    const message = this.#encode(obj, 'putSync');
+    const message = this.encode(obj, 'putSync');
     this.beforePublish();
-    const put = this.#pendingPut(message);
+    const put = this.pendingPut(message);
     if (put.attempt() === true) return;
-    if (waitSync(() => put.attempt(), this.#spaceWait, timeout) === NOTHING) {
+    if (waitSync(() => put.attempt(), this.spaceWait, timeout) === NOTHING) {
       put.giveUp();
       throw new Full();
     }
@@ -148,8 +152,8 @@ export class Queue<T = unknown> {
   async get(wait?: Wait): Promise<T> {
     const { timeout, signal: given } = parseWait(wait, `${this.constructor.name}.get`);
     this.checkOpen();
-    const signal = given ? AbortSignal.any([given, this.#closing.signal]) : this.#closing.signal;
-    const item = await waitAsync(() => this.ring.tryTake(decodeMessage), this.#dataWait, timeout, signal);
+    const signal = given ? AbortSignal.any([given, this.closing.signal]) : this.closing.signal;
+    const item = await waitAsync(() => this.ring.tryTake(decodeMessage), this.dataWait, timeout, signal);
     if (item === NOTHING) throw new Empty();
     return item as T;
   }
@@ -158,7 +162,7 @@ export class Queue<T = unknown> {
   getSync(wait?: Wait): T {
     const { timeout } = parseWait(wait, `${this.constructor.name}.getSync`);
     this.checkOpen();
-    const item = waitSync(() => this.ring.tryTake(decodeMessage), this.#dataWait, timeout);
+    const item = waitSync(() => this.ring.tryTake(decodeMessage), this.dataWait, timeout);
     if (item === NOTHING) throw new Empty();
     return item as T;
   }
@@ -171,7 +175,7 @@ export class Queue<T = unknown> {
   /** Items put and not yet taken, across all processes (approximate while others act, as in Python). */
   qsize(): number {
     this.checkOpen();
-    return this.#cells.size();
+    return this.cells.size();
   }
 
   /** Whether qsize() is 0. */
@@ -187,7 +191,7 @@ export class Queue<T = unknown> {
 
   /** Whether close() was called on this handle. */
   get closed(): boolean {
-    return this.#closed;
+    return this.isClosed;
   }
 
   /**
@@ -196,9 +200,9 @@ export class Queue<T = unknown> {
    * stay in the queue for them. Idempotent.
    */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#closing.abort(new Error(`${this.constructor.name} is closed`));
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.closing.abort(new Error(`${this.constructor.name} is closed`));
   }
 
   /**
@@ -207,11 +211,11 @@ export class Queue<T = unknown> {
    * a sentinel item you chose); `break` ends it without closing.
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
-    while (!this.#closed) {
+    while (!this.isClosed) {
       try {
         yield await this.get();
       } catch (error) {
-        if (this.#closed) return;
+        if (this.isClosed) return;
         throw error;
       }
     }

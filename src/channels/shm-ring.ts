@@ -1,9 +1,11 @@
 /**
  * A multi-producer, multi-consumer message ring in one POSIX shared-memory
  * segment, usable from any number of processes at once. Queue and Pipe are
- * built on it; waiting lives in shm-ring-wait.ts. Reserve, take, reclaim and
- * recover stay in this one file (a little over 400 lines) because their
- * correctness rests on one set of invariants, best read together.
+ * built on it; waiting lives in shm-ring-wait.ts, the header layout in
+ * shm-ring-layout.ts, the clients' header cells in shm-ring-cells.ts and
+ * segment naming and unlinking in side-segment.ts. Reserve, take, reclaim
+ * and recover stay in this one file because their correctness rests on one
+ * set of invariants, best read together.
  *
  * Protocol (all positions are byte counters that only grow, wrapping at 2^32;
  * a position's offset in the ring is `position & mask`):
@@ -32,15 +34,13 @@
  * monotonic positions makes a stale read harmless: the CAS fails and the
  * caller reloads.
  */
-import { readdirSync } from 'node:fs';
 import { copyBytes, createSegment, futexWake, openSegment, zeroBytes } from '../platform/native.ts';
-import { readSideSegment, unlinkQuietly, writeSideSegment } from './side-segment.ts';
-import { registerSegment, unregisterSegment } from '../platform/resource-tracker.ts';
+import { newRingName, readSideSegment, unlinkQuietly, unlinkRingSegments, writeSideSegment } from './side-segment.ts';
+import { registerSegment } from '../platform/resource-tracker.ts';
 import { pidAlive } from '../platform/owner-liveness.ts';
 import { onProcessExit, ExitOrder } from '../platform/exit-hooks.ts';
 import { CAPACITY, DATA_SEQ, FREE, HEAD, HEADER_BYTES, LARGE, MAGIC, MAGIC_CELL, NOTHING, REC, SPACE_SEQ, TAG_BYTES, TAIL, TAKES } from './shm-ring-layout.ts';
 import { S_CLAIMED, S_COMMITTED, S_DIRTY, S_DONE, S_EMPTY, S_PAD, S_WRITING } from './shm-ring-layout.ts';
-
 import { wakeCounted } from '../sync/counted-wait.ts';
 import type { WaitTarget } from './shm-ring-wait.ts';
 
@@ -48,11 +48,6 @@ export { NOTHING, TAG_BYTES } from './shm-ring-layout.ts';
 
 /** Records up to this many words are released with a loop; larger ones with zeroBytes. */
 const ZERO_LOOP_WORDS = 256;
-
-let counter = 0;
-function newName(prefix: string): string {
-  return `/mpq-${process.pid}-${(++counter).toString(36)}-${Math.random().toString(36).slice(2, 8)}${prefix}`;
-}
 
 function align16(n: number): number {
   return (n + 15) & ~15;
@@ -86,7 +81,7 @@ export class ShmRing {
     if (!Number.isInteger(capacity) || capacity < 4096 || (capacity & (capacity - 1)) !== 0 || capacity > 2 ** 30) {
       throw new RangeError(`ring capacity must be a power of two between 4096 and 2^30 bytes, got ${capacity}`);
     }
-    const name = newName('');
+    const name = newRingName();
     // Registered first, so that no kill can fall between creation and registration.
     registerSegment(name);
     const buffer = createSegment(name, HEADER_BYTES + capacity);
@@ -137,14 +132,7 @@ export class ShmRing {
   /** Unlinks the ring and every side segment still named after it (creator's exit). */
   destroy(): void {
     created.delete(this);
-    const prefix = `${this.name.slice(1)}.`;
-    try {
-      for (const entry of readdirSync('/dev/shm')) if (entry.startsWith(prefix)) unlinkQuietly(`/${entry}`);
-    } catch {
-      // No /dev/shm listing (not Linux): side segments were unlinked by their readers.
-    }
-    unlinkQuietly(this.name);
-    unregisterSegment(this.name);
+    unlinkRingSegments(this.name);
   }
 
   /**

@@ -3,7 +3,27 @@
  * shared-memory segment of its own, and only the segment's name travels in
  * the ring (see ShmRing.tryPut). The reader unlinks it as soon as it maps it.
  */
+import { readdirSync } from 'node:fs';
 import { createSegment, openSegment, unlinkSegment } from '../platform/native.ts';
+import { unregisterSegment } from '../platform/resource-tracker.ts';
+
+let counter = 0;
+/** A fresh ring name, unique machine-wide: side segments are named after their ring. */
+export function newRingName(): string {
+  return `/mpq-${process.pid}-${(++counter).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Unlinks ring `name` and every side segment still named after it (its creator's exit). */
+export function unlinkRingSegments(name: string): void {
+  const prefix = `${name.slice(1)}.`;
+  try {
+    for (const entry of readdirSync('/dev/shm')) if (entry.startsWith(prefix)) unlinkQuietly(`/${entry}`);
+  } catch {
+    // No /dev/shm listing (not Linux): side segments were unlinked by their readers.
+  }
+  unlinkQuietly(name);
+  unregisterSegment(name);
+}
 
 /**
  * Creates segment `name` holding `tag` (a byte; -1 for none) padded to
