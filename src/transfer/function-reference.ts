@@ -20,6 +20,12 @@ export interface FunctionReference {
   enclosingNames: string[];
   /** Module-level variables that the source mentions; only importing the module provides them. */
   moduleNames: string[];
+  /**
+   * The function's module keeps no reference to it that outlives the module's
+   * body (not exported, not used by a closure): the child must catch it while
+   * importing the module, see module-capture.ts.
+   */
+  unreachable: boolean;
 }
 
 function mentioned(names: string[], source: string): string[] {
@@ -60,6 +66,7 @@ export function referenceFunction(fn: Function, label: string): FunctionReferenc
     source,
     enclosingNames,
     moduleNames,
+    unreachable: details.url !== '' && !details.moduleNames.includes(fn.name),
   };
   references.set(fn, reference);
   return reference;

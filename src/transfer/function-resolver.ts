@@ -4,6 +4,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { findFunctionOnHeap, isDefinedAt, learnPositions } from './inspector-session.ts';
+import { capturedFunction, importCapturingTopLevel } from './module-capture.ts';
 import type { FunctionReference } from './function-reference.ts';
 
 function moduleSpecifier(url: string): string | null {
@@ -77,7 +78,11 @@ export async function preloadModule(specifier: string): Promise<void> {
 /** Imports the module a function came from; run before resolveFunction so that import-time errors surface first. */
 export async function importDefiningModule(reference: FunctionReference): Promise<Namespace | null> {
   const specifier = moduleSpecifier(reference.url);
-  return specifier ? importModule(specifier) : null;
+  if (!specifier) return null;
+  if (reference.unreachable && !namespaces.has(specifier)) {
+    return importCapturingTopLevel(reference.url, () => importModule(specifier));
+  }
+  return importModule(specifier);
 }
 
 const resolved = new Map<string, Function>();
@@ -99,6 +104,8 @@ export function resolveFunction(
 
 function findFunction(reference: FunctionReference, namespace: Record<string, unknown> | null, label: string): Function {
   const name = reference.name || '<anonymous>';
+  const captured = capturedFunction(reference);
+  if (captured) return captured;
   if (namespace) {
     for (const candidate of exportedCandidates(namespace)) {
       if (candidate.name === reference.name && isDefinedAt(candidate, reference)) return candidate;

@@ -35,17 +35,24 @@ interface PropertyDescriptor {
 
 let session: Session | undefined;
 const scriptUrls = new Map<string, string>();
-const HANDOFF_KEY = Symbol.for('multiproc.inspectorHandoff');
-const OBJECT_GROUP = 'multiproc';
 
-function post<T>(method: string, params?: object): T {
+const HANDOFF_KEY = Symbol.for('multiproc.inspectorHandoff');
+export const OBJECT_GROUP = 'multiproc';
+
+function connected(): Session {
   if (!session) {
     session = new Session();
     session.connect();
-    session.on('Debugger.scriptParsed', (message) => {
-      scriptUrls.set(message.params.scriptId, message.params.url);
+    session.on('Debugger.scriptParsed', ({ params }) => {
+      scriptUrls.set(params.scriptId, params.url);
     });
   }
+  return session;
+}
+
+/** Sends an inspector command; an in-process session answers synchronously. */
+export function post<T>(method: string, params?: object): T {
+  const session = connected();
   let result: T | undefined;
   let failure: Error | null = null;
   session.post(method, params as never, (error, response) => {
@@ -68,6 +75,13 @@ export function warmUpInspector(): void {
   } finally {
     release();
   }
+}
+
+/** Listens to a session event (e.g. Debugger.paused); returns the function that stops listening. */
+export function onInspectorEvent(event: string, listener: (params: any) => void): () => void {
+  const handler = (message: { params: unknown }) => listener(message.params);
+  connected().on(event, handler);
+  return () => connected().off(event, handler);
 }
 
 function scriptUrl(scriptId: string): string {
@@ -93,16 +107,27 @@ function remoteHandle(value: unknown): string {
   }
 }
 
-function properties(objectId: string): { result: PropertyDescriptor[]; internalProperties?: PropertyDescriptor[] } {
+/** The live value behind an inspector object id. */
+export function valueOf(objectId: string): unknown {
+  post('Runtime.callFunctionOn', {
+    objectId,
+    functionDeclaration: `function () { globalThis[Symbol.for('multiproc.inspectorHandoff')] = this; }`,
+  });
+  const value = (globalThis as Record<symbol, unknown>)[HANDOFF_KEY];
+  delete (globalThis as Record<symbol, unknown>)[HANDOFF_KEY];
+  return value;
+}
+
+export function properties(objectId: string): { result: PropertyDescriptor[]; internalProperties?: PropertyDescriptor[] } {
   return post('Runtime.getProperties', { objectId, ownProperties: true });
 }
 
-function release(): void {
+export function release(): void {
   post('Runtime.releaseObjectGroup', { objectGroup: OBJECT_GROUP });
 }
 
 /** Line and column only: resolving the script's URL needs the debugger, which costs ~40 ms the first time. */
-function positionOf(objectId: string): { line: number; column: number; scriptId: string } | null {
+export function positionOf(objectId: string): { line: number; column: number; scriptId: string } | null {
   const internal = properties(objectId).internalProperties ?? [];
   const raw = internal.find((p) => p.name === '[[FunctionLocation]]')?.value?.value;
   return raw ? { line: raw.lineNumber, column: raw.columnNumber, scriptId: raw.scriptId } : null;
@@ -213,13 +238,7 @@ export function findFunctionOnHeap(name: string, where: FunctionLocation): Funct
         if (!/^\d+$/.test(candidate.name) || !candidate.value?.objectId) continue;
         const { location } = locationOf(candidate.value.objectId);
         if (location && sameLocation(location, where)) {
-          post('Runtime.callFunctionOn', {
-            objectId: candidate.value.objectId,
-            functionDeclaration: `function () { globalThis[Symbol.for('multiproc.inspectorHandoff')] = this; }`,
-          });
-          const found = (globalThis as Record<symbol, unknown>)[HANDOFF_KEY] as Function;
-          delete (globalThis as Record<symbol, unknown>)[HANDOFF_KEY];
-          return found;
+          return valueOf(candidate.value.objectId) as Function;
         }
       }
     }
