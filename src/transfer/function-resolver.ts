@@ -5,6 +5,8 @@
 import { pathToFileURL } from 'node:url';
 import { findFunctionOnHeap, isDefinedAt, learnPositions } from './inspector-session.ts';
 import { capturedFunction, importCapturingTopLevel } from './module-capture.ts';
+import { describePosition } from './source-position.ts';
+import { decodeFromTransfer } from './shareable.ts';
 import type { FunctionReference } from './function-reference.ts';
 
 function moduleSpecifier(url: string): string | null {
@@ -99,6 +101,10 @@ export function resolveFunction(
     fn = findFunction(reference, namespace, label);
     if (reference.url) resolved.set(key, fn);
   }
+  if (reference.bound) {
+    const args = decodeFromTransfer(reference.bound.args) as unknown[];
+    return fn.bind(decodeFromTransfer(reference.bound.thisArg), ...args);
+  }
   return fn;
 }
 
@@ -115,7 +121,7 @@ function findFunction(reference: FunctionReference, namespace: Record<string, un
       if (onHeap) return onHeap;
     }
   }
-  const where = `${label} '${name}' (${reference.url}:${reference.line + 1})`;
+  const where = `${label} '${name}' (${describePosition(reference.url, reference.line, reference.column)})`;
   if (reference.enclosingNames.length > 0) {
     throw new TypeError(
       `${where} does not exist after importing its module in the child, and it cannot be sent by source ` +

@@ -251,3 +251,18 @@ export function findFunctionOnHeap(name: string, where: FunctionLocation): Funct
 function sameLocation(a: FunctionLocation, b: FunctionLocation): boolean {
   return a.url === b.url && a.line === b.line && a.column === b.column;
 }
+
+/** What `fn.bind(thisArg, ...args)` made `fn` from; null when `fn` is not a bound function. */
+export function boundParts(fn: Function): { target: Function; thisArg: unknown; args: unknown[] } | null {
+  try {
+    const internal = properties(remoteHandle(fn)).internalProperties ?? [];
+    const part = (name: string) => internal.find((p) => p.name === name)?.value;
+    const target = part('[[TargetFunction]]');
+    if (!target?.objectId) return null;
+    const live = (remote: RemoteObject | undefined) =>
+      remote?.objectId ? valueOf(remote.objectId) : remote?.type === 'bigint' ? BigInt(remote.description!.slice(0, -1)) : remote?.value;
+    return { target: valueOf(target.objectId) as Function, thisArg: live(part('[[BoundThis]]')), args: live(part('[[BoundArgs]]')) as unknown[] };
+  } finally {
+    release();
+  }
+}
