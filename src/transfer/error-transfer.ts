@@ -4,9 +4,7 @@
  * anywhere), its message and own fields, and the remote stack, already
  * source-mapped by the child, as the `cause`.
  */
-import { referenceFunction, type FunctionReference } from './function-reference.ts';
-import { capturedFunction } from './module-capture.ts';
-import { findFunctionOnHeap } from './inspector-session.ts';
+import { findClass, referenceClass, type ClassReference } from './class-reference.ts';
 import { decodeFromTransfer, encodeForTransfer } from './shareable.ts';
 
 /** An exception in a form that structured clone keeps intact. */
@@ -15,7 +13,7 @@ export interface ErrorWire {
   /** Name of the error's class; a stand-in class of this name is made when the class itself cannot be found. */
   className: string;
   /** The class by reference; null for built-in classes and classes that cannot be referenced. */
-  classReference: FunctionReference | null;
+  classReference: ClassReference | null;
   message: string;
   /** The remote stack, as the child printed it (source maps applied there). */
   stack: string;
@@ -33,14 +31,10 @@ const BUILTINS: Record<string, ErrorConstructor> = {
   URIError,
 };
 
-function referenceClass(constructor: unknown): FunctionReference | null {
+function referenceErrorClass(constructor: unknown): ClassReference | null {
   if (typeof constructor !== 'function' || BUILTINS[constructor.name] === constructor) return null;
-  try {
-    return referenceFunction(constructor, 'error class');
-  } catch {
-    // A native class (DOMException, …): the stand-in by name is the best there is.
-    return null;
-  }
+  // null for a native class (DOMException, …): the stand-in by name is the best there is.
+  return referenceClass(constructor);
 }
 
 function encodeField(value: unknown, path: string): unknown {
@@ -64,11 +58,10 @@ export function encodeError(error: unknown): ErrorWire {
     fields[key] = encodeField((error as unknown as Record<string, unknown>)[key], `error field .${key}`);
   }
   const stack = error.stack ?? `${error.name}: ${error.message}`;
-  return { name: error.name, className: error.constructor?.name ?? error.name, classReference: referenceClass(error.constructor), message: error.message, stack, fields };
+  return { name: error.name, className: error.constructor?.name ?? error.name, classReference: referenceErrorClass(error.constructor), message: error.message, stack, fields };
 }
 
 const madeClasses = new Map<string, ErrorConstructor>();
-const foundClasses = new Map<string, Function | null>();
 
 /** A stand-in class with the remote class's name, so that `err.constructor.name` still matches. */
 function standIn(name: string): ErrorConstructor {
@@ -78,19 +71,6 @@ function standIn(name: string): ErrorConstructor {
     madeClasses.set(name, made);
   }
   return made;
-}
-
-/**
- * The error's own class in this process: the caller has usually loaded the
- * module that defines it (it sent the task from there). Found by definition
- * site, so a same-named class elsewhere is never mistaken for it.
- */
-function findClass(reference: FunctionReference): Function | null {
-  const key = `${reference.url}:${reference.line}:${reference.column}`;
-  if (!foundClasses.has(key)) {
-    foundClasses.set(key, capturedFunction(reference) ?? (reference.name ? findFunctionOnHeap(reference.name, reference) : undefined) ?? null);
-  }
-  return foundClasses.get(key)!;
 }
 
 /** Caller side: rebuilds the child's exception; `makeCause` wraps the remote stack (e.g. as a RemoteTraceback). */

@@ -266,3 +266,13 @@ export function boundParts(fn: Function): { target: Function; thisArg: unknown; 
     release();
   }
 }
+
+/** Whether `value` has private `#fields` (or `#methods`), which no code outside its class can read. */
+export function hasPrivateMembers(value: object): boolean {
+  try {
+    const described = post<{ privateProperties?: unknown[] }>('Runtime.getProperties', { objectId: remoteHandle(value), ownProperties: true });
+    return (described.privateProperties?.length ?? 0) > 0;
+  } finally {
+    release();
+  }
+}
