@@ -43,3 +43,17 @@ for (const method of ['spawn', 'fork', 'forkserver'] as const) {
     }
   });
 }
+
+test("the seed's spawn example reports the child's error at its real line", async () => {
+  const example = readFileSync(new URL('../examples/globals-spawn.ts', import.meta.url), 'utf8');
+  const exampleLines = example.split('\n');
+  const line = exampleLines.findIndex((text) => text.includes('console.log(`child process: ${data}`)'));
+  const site = new RegExp(`at task \\(.*/globals-spawn\\.ts:${line + 1}:${exampleLines[line].indexOf('${data}') + 3}\\)`);
+  using project = scratchProject();
+  project.write({ 'globals-spawn.ts': example });
+  for (const run of [await project.tsx('globals-spawn.ts'), await project.compileAndNode('globals-spawn.ts', [], ['--enable-source-maps'])]) {
+    const context = `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
+    assert.match(run.stderr, /Process Process-1:\nReferenceError: data is not defined\n/, context);
+    assert.match(run.stderr, site, context);
+  }
+});
