@@ -74,6 +74,12 @@ test('objects with native state and private fields fail with the path of the val
     () => encodeForTransfer([new WithPrivate()], 'task result'),
     (error: unknown) => error instanceof UnserializableError && /^task result\[0\] cannot be sent .*WithPrivate, whose private #fields/.test(error.message),
   );
+  const makeClass = (base: number) =>
+    class Made {
+      value = base;
+    };
+  const Made = makeClass(1);
+  assert.throws(() => encodeForTransfer({ made: new Made() }, 'args[1]'), /args\[1\]\.made cannot be sent .*Made, a class defined inside a function, which another process cannot find/);
   const custom = Object.create({ method() {} });
   assert.throws(() => encodeForTransfer(custom, 'args[0]'), /args\[0\] cannot be sent .*custom prototype but no class/);
 });

@@ -53,6 +53,14 @@ function judgeClass(prototype: object): ClassVerdict {
         'stream, port or similar) that cannot be sent to another process; send the data it holds instead',
     };
   }
+  if (details.enclosingNames.length > 0) {
+    // Like a closure, a class made by a function exists only where that function ran.
+    return {
+      refusal:
+        `it is an instance of ${name}, a class defined inside a function, ` +
+        'which another process cannot find; define the class at module level or give it a [reduceForTransfer]() method',
+    };
+  }
   return { reference: { name, url: details.url, line: details.line, column: details.column }, checkPrivate: true };
 }
 
