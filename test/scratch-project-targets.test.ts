@@ -40,3 +40,14 @@ for (const method of ['spawn', 'fork', 'forkserver'] as const) {
     assertAllTargetsWork(await project.compileAndNode('targets-app.ts', [method]), 'js');
   });
 }
+
+test('an unexported function of a CommonJS entry module is a target under every start method (node and tsx)', async () => {
+  using project = scratchProject();
+  project.write({ 'cjs-app.cjs': fixture('cjs-app.cjs') });
+  for (const run of [await project.node('cjs-app.cjs'), await project.tsx('cjs-app.cjs')]) {
+    const context = `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
+    for (const method of ['spawn', 'fork', 'forkserver']) {
+      assert.ok(run.stdout.includes(`hello from a CommonJS entry under ${method}\n${method} exit 0\n`), context);
+    }
+  }
+});

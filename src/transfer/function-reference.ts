@@ -85,7 +85,9 @@ export function referenceFunction(fn: Function, label: string): FunctionReferenc
     source,
     enclosingNames,
     moduleNames,
-    unreachable: details.url !== '' && !details.moduleNames.includes(fn.name),
+    // An ES module's scope lives as long as the module; a CommonJS wrapper's
+    // only while a closure holds it, so there even a name in scope may be gone.
+    unreachable: details.url !== '' && (details.commonJs || !details.moduleNames.includes(fn.name)),
   };
   references.set(fn, reference);
   return reference;

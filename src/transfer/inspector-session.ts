@@ -18,6 +18,8 @@ export interface FunctionDetails extends FunctionLocation {
   enclosingNames: string[];
   /** Module-level variables the scope chain holds (a CommonJS module's wrapper counts as module scope). */
   moduleNames: string[];
+  /** No ES module scope in the chain: a CommonJS module's (or a script's) function. */
+  commonJs: boolean;
 }
 
 interface RemoteObject {
@@ -156,12 +158,14 @@ export function describeFunction(fn: Function): FunctionDetails | null {
           }))
           .filter((scope) => scope.kind !== 'Global' && scope.kind !== 'Script')
       : [];
-    // A CommonJS module's wrapper function shows up as the outermost closure.
+    // A CommonJS module's wrapper function shows up as the outermost closure
+    // (its script URL may be a path or, in newer Node, a file: URL like an ES module's).
     const last = scopes.length - 1;
-    const isModuleScope = (kind: string, i: number) =>
-      kind === 'Module' || (i === last && !location.url.startsWith('file:') && kind === 'Closure');
+    const isCommonJs = !scopes.some((scope) => scope.kind === 'Module');
+    const isModuleScope = (kind: string, i: number) => kind === 'Module' || (isCommonJs && i === last && kind === 'Closure');
     return {
       ...location,
+      commonJs: isCommonJs,
       moduleNames: scopes.filter((s, i) => isModuleScope(s.kind, i)).flatMap((s) => s.names),
       enclosingNames: scopes.filter((s, i) => !isModuleScope(s.kind, i)).flatMap((s) => s.names),
     };

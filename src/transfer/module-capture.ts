@@ -55,6 +55,31 @@ function keepTopLevelFunctions(url: string, frame: CallFrame): void {
   }
 }
 
+interface ParsedScript {
+  scriptId: string;
+  url: string;
+  endLine: number;
+  endColumn: number;
+  isModule?: boolean;
+}
+
+type Position = { lineNumber: number; columnNumber: number };
+
+/**
+ * Where a CommonJS module's wrapper returns: the script's last return, since
+ * the wrapper encloses everything else. (For an ES module, a breakpoint at the
+ * script's very end resolves to its body's return; in a CommonJS script that
+ * position is outside the wrapper and never hit.)
+ */
+function wrapperReturn(script: ParsedScript): Position | undefined {
+  const { locations } = post<{ locations: (Position & { type?: string })[] }>('Debugger.getPossibleBreakpoints', {
+    start: { scriptId: script.scriptId, lineNumber: 0, columnNumber: 0 },
+    end: { scriptId: script.scriptId, lineNumber: script.endLine, columnNumber: script.endColumn },
+  });
+  const last = locations.filter((location) => location.type === 'return').at(-1);
+  return last && { lineNumber: last.lineNumber, columnNumber: last.columnNumber };
+}
+
 /**
  * Runs `load` (which imports the module at `url`) with the debugger set to
  * keep that module's top-level functions. If the module was already
@@ -62,12 +87,12 @@ function keepTopLevelFunctions(url: string, frame: CallFrame): void {
  */
 export async function importCapturingTopLevel<T>(url: string, load: () => Promise<T>): Promise<T> {
   const endBreakpoints = new Set<string>();
-  const stopParsed = onInspectorEvent('Debugger.scriptParsed', (params: { scriptId: string; url: string; endLine: number; endColumn: number }) => {
+  const stopParsed = onInspectorEvent('Debugger.scriptParsed', (params: ParsedScript) => {
     if (params.url !== url) return;
-    // A breakpoint at a script's very end resolves to its top level's return,
-    // where every top-level binding has been initialised.
+    const end = params.isModule ? { lineNumber: params.endLine, columnNumber: params.endColumn } : wrapperReturn(params);
+    if (!end) return;
     const { breakpointId } = post<{ breakpointId: string }>('Debugger.setBreakpoint', {
-      location: { scriptId: params.scriptId, lineNumber: params.endLine, columnNumber: params.endColumn },
+      location: { scriptId: params.scriptId, ...end },
     });
     endBreakpoints.add(breakpointId);
   });

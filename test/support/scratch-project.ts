@@ -22,6 +22,8 @@ export interface ScratchProject extends Disposable {
   readonly dir: string;
   /** Writes `files` (path relative to the project → content). */
   write(files: Record<string, string>): void;
+  /** Runs `node FILE ARGS` on a JavaScript file of the project as written. */
+  node(file: string, args?: string[]): Promise<ScratchRun>;
   /** Runs `npx tsx FILE ARGS`, as a user would. */
   tsx(file: string, args?: string[]): Promise<ScratchRun>;
   /** Compiles the project's .ts files with tsc into out/ (once) and runs out/FILE.js with plain node. */
@@ -77,6 +79,7 @@ export function scratchProject(): ScratchProject {
         writeFileSync(join(dir, name), content);
       }
     },
+    node: (file, args = []) => run(process.execPath, [file, ...args], dir),
     tsx: (file, args = []) => run(process.execPath, [TSX_CLI, file, ...args], dir),
     async compileAndNode(file, args = [], nodeArgs = []) {
       if (!compiled) {
