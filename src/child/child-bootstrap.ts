@@ -9,6 +9,7 @@ import { adoptChildState, currentState } from '../process/process-identity.ts';
 import { adoptCurrentProcess, adoptParentProcess, Process } from '../process/process.ts';
 import { importDefiningModule, resolveFunction } from '../transfer/function-resolver.ts';
 import { decodeFromTransfer } from '../transfer/shareable.ts';
+import { deferMissingClasses } from '../transfer/class-reference.ts';
 import type { LaunchPayload } from '../process/launch-payload.ts';
 import { exitImmediately } from '../platform/native.ts';
 
@@ -55,6 +56,7 @@ export async function runChild(payload: LaunchPayload, parentGone: Promise<void>
   process.on('uncaughtException', reportAndExit);
   process.on('unhandledRejection', reportAndExit);
   try {
+    const settleClasses = deferMissingClasses(); // issue 11: the snapshot's classes come with the imports below
     const globals = payload.globals ? (decodeFromTransfer(payload.globals) as Record<string, unknown>) : null;
     // Set before the import for code that reads them at import time, and
     // again after it, because the snapshot is as of start(), not as of import.
@@ -62,6 +64,7 @@ export async function runChild(payload: LaunchPayload, parentGone: Promise<void>
     const classModule = payload.processClass ? await importDefiningModule(payload.processClass) : null;
     const targetModule = payload.target ? await importDefiningModule(payload.target) : null;
     currentState.bootstrapping = false;
+    await settleClasses();
     applyGlobals(globals);
     const processClass = payload.processClass
       ? resolveFunction(payload.processClass, classModule, 'Process subclass')

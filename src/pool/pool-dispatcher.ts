@@ -7,6 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { childChannel, Process } from '../process/process.ts';
 import { referenceFunction, type FunctionReference } from '../transfer/function-reference.ts';
+import { decodeFromTransfer } from '../transfer/shareable.ts';
 import type { ControlChannel } from '../channels/control-channel.ts';
 import { poolWorkerMain } from './pool-worker.ts';
 import type { ChunkResults, FromWorker, RunTasks, ToWorker } from './pool-protocol.ts';
@@ -316,7 +317,9 @@ export class Dispatcher {
         const job = slot.inflight.get(ids[k]);
         if (!job) continue;
         settled++;
-        this.settle(job, null, chunked ? (results[k] as ChunkResults) : [results[k]]);
+        // issue 11: results are encoded for transfer in the worker (class instances, shareables); revive them.
+        const result = typeof results[k] === 'object' && results[k] !== null ? decodeFromTransfer(results[k]) : results[k];
+        this.settle(job, null, chunked ? (result as ChunkResults) : [result]);
       }
     }
     this.adaptPrefetch(slot, settled);

@@ -4,7 +4,7 @@
  * attached as `cause` (Python's RemoteTraceback).
  */
 import { constants } from 'node:os';
-import { serialize } from 'node:v8';
+import { decodeError, encodeError, type ErrorWire } from '../transfer/error-transfer.ts';
 
 /** Raised by AsyncResult.get() and executor map when a result is not ready in time (multiprocessing.TimeoutError). */
 export class TimeoutError extends Error {
@@ -51,72 +51,15 @@ export class RemoteTraceback extends Error {
   }
 }
 
+// issue 11 (transfer): errors cross with their own class, see src/transfer/error-transfer.ts.
 /** A worker's exception in a form that structured clone keeps intact. */
-export interface RemoteErrorData {
-  name: string;
-  className: string;
-  message: string;
-  stack: string;
-  fields: Record<string, unknown>;
-}
+export type RemoteErrorData = ErrorWire;
 
 /** Worker side: describes a thrown value for the parent. */
-export function describeRemoteError(error: unknown): RemoteErrorData {
-  if (!(error instanceof Error)) {
-    return { name: 'Error', className: 'Error', message: `non-Error value thrown: ${String(error)}`, stack: '', fields: {} };
-  }
-  const fields: Record<string, unknown> = {};
-  for (const key of Object.keys(error)) {
-    if (key === 'name' || key === 'message' || key === 'stack') continue;
-    const value = (error as unknown as Record<string, unknown>)[key];
-    try {
-      serialize(value);
-      fields[key] = value;
-    } catch {
-      // A field structured clone rejects is shown rather than lost.
-      fields[key] = `<unserialisable ${typeof value}>`;
-    }
-  }
-  return {
-    name: error.name,
-    className: error.constructor?.name ?? error.name,
-    message: error.message,
-    stack: error.stack ?? `${error.name}: ${error.message}`,
-    fields,
-  };
-}
+export const describeRemoteError = (error: unknown): RemoteErrorData => encodeError(error);
 
-const builtins: Record<string, ErrorConstructor> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
-const madeClasses = new Map<string, ErrorConstructor>();
-
-/** A stand-in class with the remote class's name, so `err.constructor.name` matches. */
-function classNamed(name: string): ErrorConstructor {
-  const builtin = builtins[name];
-  if (builtin) return builtin;
-  let made = madeClasses.get(name);
-  if (!made) {
-    made = { [name]: class extends Error {} }[name] as unknown as ErrorConstructor;
-    madeClasses.set(name, made);
-  }
-  return made;
-}
-
-/** Parent side: rebuilds the worker's exception to throw in the caller. */
-export function reviveRemoteError(data: RemoteErrorData): Error {
-  const error = new (classNamed(data.className))(data.message);
-  Object.defineProperty(error, 'name', { value: data.name, writable: true, configurable: true, enumerable: false });
-  Object.assign(error, data.fields);
-  (error as Error & { cause?: unknown }).cause = new RemoteTraceback(data.stack);
-  return error;
-}
+/** Parent side: rebuilds the worker's exception, its own class when found, the remote stack as `cause`. */
+export const reviveRemoteError = (data: RemoteErrorData): Error => decodeError(data, (stack) => new RemoteTraceback(stack));
 
 /** The error for a task stopped by `signal`: its reason, or an AbortError. */
 export function abortError(signal: AbortSignal): Error {

@@ -5,7 +5,8 @@
  * fallback for functions created at run time, which is sound only when the
  * function uses nothing but its arguments and globals.
  */
-import { describeFunction } from './inspector-session.ts';
+import { boundParts, describeFunction } from './inspector-session.ts';
+import { encodeForTransfer } from './shareable.ts';
 
 /** How a function is found again in another process. */
 export interface FunctionReference {
@@ -20,6 +21,17 @@ export interface FunctionReference {
   enclosingNames: string[];
   /** Module-level variables that the source mentions; only importing the module provides them. */
   moduleNames: string[];
+  /**
+   * The function's module keeps no reference to it that outlives the module's
+   * body (not exported, not used by a closure): the child must catch it while
+   * importing the module, see module-capture.ts.
+   */
+  unreachable: boolean;
+  /**
+   * Set for `target.bind(thisArg, ...args)`: the other fields describe the
+   * target, and these travel encoded for transfer, as functools.partial does.
+   */
+  bound?: { thisArg: unknown; args: unknown };
 }
 
 function mentioned(names: string[], source: string): string[] {
@@ -35,12 +47,25 @@ const references = new WeakMap<Function, FunctionReference>();
 export function referenceFunction(fn: Function, label: string): FunctionReference {
   const cached = references.get(fn);
   if (cached) return cached;
+  const bound = boundParts(fn);
+  if (bound) {
+    const path = `${label} '${fn.name}'`;
+    const reference: FunctionReference = {
+      ...referenceFunction(bound.target, label),
+      bound: {
+        thisArg: encodeForTransfer(bound.thisArg, `${path} bound this`),
+        args: encodeForTransfer(bound.args, `${path} bound arguments`),
+      },
+    };
+    references.set(fn, reference);
+    return reference;
+  }
   const name = fn.name || '<anonymous>';
   const source = Function.prototype.toString.call(fn);
   const details = describeFunction(fn);
   if (!details || /\{\s*\[native code\]\s*\}$/.test(source)) {
     throw new TypeError(
-      `${label} '${name}' cannot be sent to a child process: it is a native or bound function, ` +
+      `${label} '${name}' cannot be sent to a child process: it is a native function, ` +
         'which has neither a module to import nor source to send. Wrap it in a module-level function.',
     );
   }
@@ -60,6 +85,9 @@ export function referenceFunction(fn: Function, label: string): FunctionReferenc
     source,
     enclosingNames,
     moduleNames,
+    // An ES module's scope lives as long as the module; a CommonJS wrapper's
+    // only while a closure holds it, so there even a name in scope may be gone.
+    unreachable: details.url !== '' && (details.commonJs || !details.moduleNames.includes(fn.name)),
   };
   references.set(fn, reference);
   return reference;

@@ -4,6 +4,9 @@
  */
 import { pathToFileURL } from 'node:url';
 import { findFunctionOnHeap, isDefinedAt, learnPositions } from './inspector-session.ts';
+import { capturedFunction, importCapturingTopLevel } from './module-capture.ts';
+import { describePosition } from './source-position.ts';
+import { decodeFromTransfer } from './shareable.ts';
 import type { FunctionReference } from './function-reference.ts';
 
 function moduleSpecifier(url: string): string | null {
@@ -77,7 +80,11 @@ export async function preloadModule(specifier: string): Promise<void> {
 /** Imports the module a function came from; run before resolveFunction so that import-time errors surface first. */
 export async function importDefiningModule(reference: FunctionReference): Promise<Namespace | null> {
   const specifier = moduleSpecifier(reference.url);
-  return specifier ? importModule(specifier) : null;
+  if (!specifier) return null;
+  if (reference.unreachable && !namespaces.has(specifier)) {
+    return importCapturingTopLevel(reference.url, () => importModule(specifier));
+  }
+  return importModule(specifier);
 }
 
 const resolved = new Map<string, Function>();
@@ -94,11 +101,17 @@ export function resolveFunction(
     fn = findFunction(reference, namespace, label);
     if (reference.url) resolved.set(key, fn);
   }
+  if (reference.bound) {
+    const args = decodeFromTransfer(reference.bound.args) as unknown[];
+    return fn.bind(decodeFromTransfer(reference.bound.thisArg), ...args);
+  }
   return fn;
 }
 
 function findFunction(reference: FunctionReference, namespace: Record<string, unknown> | null, label: string): Function {
   const name = reference.name || '<anonymous>';
+  const captured = capturedFunction(reference);
+  if (captured) return captured;
   if (namespace) {
     for (const candidate of exportedCandidates(namespace)) {
       if (candidate.name === reference.name && isDefinedAt(candidate, reference)) return candidate;
@@ -108,7 +121,7 @@ function findFunction(reference: FunctionReference, namespace: Record<string, un
       if (onHeap) return onHeap;
     }
   }
-  const where = `${label} '${name}' (${reference.url}:${reference.line + 1})`;
+  const where = `${label} '${name}' (${describePosition(reference.url, reference.line, reference.column)})`;
   if (reference.enclosingNames.length > 0) {
     throw new TypeError(
       `${where} does not exist after importing its module in the child, and it cannot be sent by source ` +

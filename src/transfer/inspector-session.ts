@@ -18,6 +18,8 @@ export interface FunctionDetails extends FunctionLocation {
   enclosingNames: string[];
   /** Module-level variables the scope chain holds (a CommonJS module's wrapper counts as module scope). */
   moduleNames: string[];
+  /** No ES module scope in the chain: a CommonJS module's (or a script's) function. */
+  commonJs: boolean;
 }
 
 interface RemoteObject {
@@ -35,17 +37,24 @@ interface PropertyDescriptor {
 
 let session: Session | undefined;
 const scriptUrls = new Map<string, string>();
-const HANDOFF_KEY = Symbol.for('multiproc.inspectorHandoff');
-const OBJECT_GROUP = 'multiproc';
 
-function post<T>(method: string, params?: object): T {
+const HANDOFF_KEY = Symbol.for('multiproc.inspectorHandoff');
+export const OBJECT_GROUP = 'multiproc';
+
+function connected(): Session {
   if (!session) {
     session = new Session();
     session.connect();
-    session.on('Debugger.scriptParsed', (message) => {
-      scriptUrls.set(message.params.scriptId, message.params.url);
+    session.on('Debugger.scriptParsed', ({ params }) => {
+      scriptUrls.set(params.scriptId, params.url);
     });
   }
+  return session;
+}
+
+/** Sends an inspector command; an in-process session answers synchronously. */
+export function post<T>(method: string, params?: object): T {
+  const session = connected();
   let result: T | undefined;
   let failure: Error | null = null;
   session.post(method, params as never, (error, response) => {
@@ -68,6 +77,13 @@ export function warmUpInspector(): void {
   } finally {
     release();
   }
+}
+
+/** Listens to a session event (e.g. Debugger.paused); returns the function that stops listening. */
+export function onInspectorEvent(event: string, listener: (params: any) => void): () => void {
+  const handler = (message: { params: unknown }) => listener(message.params);
+  connected().on(event, handler);
+  return () => connected().off(event, handler);
 }
 
 function scriptUrl(scriptId: string): string {
@@ -93,16 +109,27 @@ function remoteHandle(value: unknown): string {
   }
 }
 
-function properties(objectId: string): { result: PropertyDescriptor[]; internalProperties?: PropertyDescriptor[] } {
+/** The live value behind an inspector object id. */
+export function valueOf(objectId: string): unknown {
+  post('Runtime.callFunctionOn', {
+    objectId,
+    functionDeclaration: `function () { globalThis[Symbol.for('multiproc.inspectorHandoff')] = this; }`,
+  });
+  const value = (globalThis as Record<symbol, unknown>)[HANDOFF_KEY];
+  delete (globalThis as Record<symbol, unknown>)[HANDOFF_KEY];
+  return value;
+}
+
+export function properties(objectId: string): { result: PropertyDescriptor[]; internalProperties?: PropertyDescriptor[] } {
   return post('Runtime.getProperties', { objectId, ownProperties: true });
 }
 
-function release(): void {
+export function release(): void {
   post('Runtime.releaseObjectGroup', { objectGroup: OBJECT_GROUP });
 }
 
 /** Line and column only: resolving the script's URL needs the debugger, which costs ~40 ms the first time. */
-function positionOf(objectId: string): { line: number; column: number; scriptId: string } | null {
+export function positionOf(objectId: string): { line: number; column: number; scriptId: string } | null {
   const internal = properties(objectId).internalProperties ?? [];
   const raw = internal.find((p) => p.name === '[[FunctionLocation]]')?.value?.value;
   return raw ? { line: raw.lineNumber, column: raw.columnNumber, scriptId: raw.scriptId } : null;
@@ -131,12 +158,14 @@ export function describeFunction(fn: Function): FunctionDetails | null {
           }))
           .filter((scope) => scope.kind !== 'Global' && scope.kind !== 'Script')
       : [];
-    // A CommonJS module's wrapper function shows up as the outermost closure.
+    // A CommonJS module's wrapper function shows up as the outermost closure
+    // (its script URL may be a path or, in newer Node, a file: URL like an ES module's).
     const last = scopes.length - 1;
-    const isModuleScope = (kind: string, i: number) =>
-      kind === 'Module' || (i === last && !location.url.startsWith('file:') && kind === 'Closure');
+    const isCommonJs = !scopes.some((scope) => scope.kind === 'Module');
+    const isModuleScope = (kind: string, i: number) => kind === 'Module' || (isCommonJs && i === last && kind === 'Closure');
     return {
       ...location,
+      commonJs: isCommonJs,
       moduleNames: scopes.filter((s, i) => isModuleScope(s.kind, i)).flatMap((s) => s.names),
       enclosingNames: scopes.filter((s, i) => !isModuleScope(s.kind, i)).flatMap((s) => s.names),
     };
@@ -213,13 +242,7 @@ export function findFunctionOnHeap(name: string, where: FunctionLocation): Funct
         if (!/^\d+$/.test(candidate.name) || !candidate.value?.objectId) continue;
         const { location } = locationOf(candidate.value.objectId);
         if (location && sameLocation(location, where)) {
-          post('Runtime.callFunctionOn', {
-            objectId: candidate.value.objectId,
-            functionDeclaration: `function () { globalThis[Symbol.for('multiproc.inspectorHandoff')] = this; }`,
-          });
-          const found = (globalThis as Record<symbol, unknown>)[HANDOFF_KEY] as Function;
-          delete (globalThis as Record<symbol, unknown>)[HANDOFF_KEY];
-          return found;
+          return valueOf(candidate.value.objectId) as Function;
         }
       }
     }
@@ -231,4 +254,29 @@ export function findFunctionOnHeap(name: string, where: FunctionLocation): Funct
 
 function sameLocation(a: FunctionLocation, b: FunctionLocation): boolean {
   return a.url === b.url && a.line === b.line && a.column === b.column;
+}
+
+/** What `fn.bind(thisArg, ...args)` made `fn` from; null when `fn` is not a bound function. */
+export function boundParts(fn: Function): { target: Function; thisArg: unknown; args: unknown[] } | null {
+  try {
+    const internal = properties(remoteHandle(fn)).internalProperties ?? [];
+    const part = (name: string) => internal.find((p) => p.name === name)?.value;
+    const target = part('[[TargetFunction]]');
+    if (!target?.objectId) return null;
+    const live = (remote: RemoteObject | undefined) =>
+      remote?.objectId ? valueOf(remote.objectId) : remote?.type === 'bigint' ? BigInt(remote.description!.slice(0, -1)) : remote?.value;
+    return { target: valueOf(target.objectId) as Function, thisArg: live(part('[[BoundThis]]')), args: live(part('[[BoundArgs]]')) as unknown[] };
+  } finally {
+    release();
+  }
+}
+
+/** Whether `value` has private `#fields` (or `#methods`), which no code outside its class can read. */
+export function hasPrivateMembers(value: object): boolean {
+  try {
+    const described = post<{ privateProperties?: unknown[] }>('Runtime.getProperties', { objectId: remoteHandle(value), ownProperties: true });
+    return (described.privateProperties?.length ?? 0) > 0;
+  } finally {
+    release();
+  }
 }

@@ -11,6 +11,7 @@ import { UnserializableError } from '../errors.ts';
 
 // Re-exported for process/popen-fork.ts, which imports it from here.
 export { UnserializableError };
+import { CLASS_INSTANCE_KIND, instantiateClass, reduceClassInstance, type ClassInstanceState } from './class-reference.ts';
 
 /** Method by which a shareable object describes itself for another process. */
 export const reduceForTransfer: unique symbol = Symbol.for('multiproc.reduceForTransfer') as never;
@@ -130,8 +131,15 @@ function encode(value: unknown, path: string, seen: Map<object, unknown>): unkno
     for (const v of value) copy.add(encode(v, `${path}.<item ${i++}>`, seen));
     return copy;
   }
-  // Class instances become plain objects, as under structured clone; host
-  // objects V8 cannot clone are caught by the serialize() check above.
+  // issue 11: a class instance travels with its class by reference (class-reference.ts).
+  const instance = reduceClassInstance(value);
+  if (instance && 'refusal' in instance) throw new UnserializableError(path, instance.refusal);
+  if (instance) {
+    const marker = { [MARKER]: { kind: CLASS_INSTANCE_KIND, state: instance.state } };
+    seen.set(value, marker);
+    instance.state.fields = encode(instance.state.fields, path, seen) as Record<string, unknown>;
+    return marker;
+  }
   const copy: Record<string, unknown> = {};
   seen.set(value, copy);
   for (const key of Object.keys(value)) {
@@ -152,6 +160,12 @@ function decode(value: unknown, seen: Map<object, unknown>): unknown {
   if (value instanceof Date || value instanceof RegExp || value instanceof Error) return value;
   if (Object.prototype.hasOwnProperty.call(value, MARKER)) {
     const { kind, state } = (value as Record<string, ReducedShareable>)[MARKER];
+    if (kind === CLASS_INSTANCE_KIND) {
+      // issue 11: the instance exists before its fields are decoded, for cycles through it.
+      const instance = instantiateClass(state as ClassInstanceState);
+      seen.set(value, instance);
+      return Object.assign(instance, decode((state as ClassInstanceState).fields, seen));
+    }
     const revive = revivers.get(kind);
     if (!revive) throw new TypeError(`no reviver is registered for shareable kind '${kind}'`);
     const revived = revive(state);

@@ -1,0 +1,53 @@
+// Item 1 of issue 11, as a user meets it: a project outside the repository
+// whose entry module hands its own (unexported) functions to Process, Pool,
+// ProcessPoolExecutor and as an initializer, run with tsx and, compiled, with
+// plain node, under every start method.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { scratchProject, type ScratchRun } from './support/scratch-project.ts';
+
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/scratch/${name}`, import.meta.url), 'utf8');
+
+function assertAllTargetsWork(run: ScratchRun, sourceExtension: string): void {
+  const context = `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
+  assert.equal(run.code, 0, context);
+  const expected = [
+    'hello 1 from Process-1',
+    'process exit 0',
+    'CJS 25!',
+    'cjs exit 0',
+    'map 1,4,9',
+    'arrow 3,6',
+    'initializer T:4',
+    'bound 11,21',
+  ];
+  for (const line of expected) assert.ok(run.stdout.includes(`${line}\n`), `missing "${line}"; ${context}`);
+  // A closure cannot travel by reference or by source; the error names it and its real line.
+  assert.match(
+    run.stdout,
+    new RegExp(`closure task function 'counter' \\(file:///.*/targets-app\\.${sourceExtension}:2[23]:\\d+\\) .*uses count from an enclosing function`),
+    context,
+  );
+  assert.ok(run.stdout.includes('executor 81\n'), context);
+}
+
+for (const method of ['spawn', 'fork', 'forkserver'] as const) {
+  test(`unexported entry-module functions are targets, tasks and initializers (${method}, tsx and plain node)`, async () => {
+    using project = scratchProject();
+    project.write({ 'targets-app.ts': fixture('targets-app.ts'), 'cjs-helper.cts': fixture('cjs-helper.cts') });
+    assertAllTargetsWork(await project.tsx('targets-app.ts', [method]), 'ts');
+    assertAllTargetsWork(await project.compileAndNode('targets-app.ts', [method]), 'js');
+  });
+}
+
+test('an unexported function of a CommonJS entry module is a target under every start method (node and tsx)', async () => {
+  using project = scratchProject();
+  project.write({ 'cjs-app.cjs': fixture('cjs-app.cjs') });
+  for (const run of [await project.node('cjs-app.cjs'), await project.tsx('cjs-app.cjs')]) {
+    const context = `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
+    for (const method of ['spawn', 'fork', 'forkserver']) {
+      assert.ok(run.stdout.includes(`hello from a CommonJS entry under ${method}\n${method} exit 0\n`), context);
+    }
+  }
+});
