@@ -6,33 +6,20 @@
  */
 import { cpuCount } from '../platform/cpu-count.ts';
 import { checkTimeout } from '../sync/timeouts.ts';
-import { Dispatcher, type Job } from './pool-dispatcher.ts';
-import { BrokenProcessPool, CancelledError, TimeoutError } from './pool-errors.ts';
+import { BrokenProcessPool, CancelledError, TimeoutError } from '../errors.ts';
+import { Dispatcher } from './pool-dispatcher.ts';
+import type { Job } from './pool-job.ts';
 import { encodeValue, type ChunkResults } from './pool-protocol.ts';
-import {
-  checkChunksize,
-  checkFunction,
-  checkObject,
-  checkOptionalFunction,
-  describe,
-  encodeChunk,
-  toArray,
-  type ProgressCallback,
-  workerSettings,
-  type ProcessContext,
-} from './pool-map.ts';
+import { checkChunksize, checkFunction, checkObject, checkOptionalFunction, describe, toArray } from './pool-checks.ts';
+import { encodeChunk } from './map-chunks.ts';
+import type { ProgressCallback } from './progress.ts';
+import { workerSettings, type WorkerOptions } from './worker-settings.ts';
+import type { PoolStats } from './pool-stats.ts';
 
-/** Options for `new ProcessPoolExecutor(...)`. */
-export interface ProcessPoolExecutorOptions {
+/** Options for `new ProcessPoolExecutor(...)`: Python's, plus the worker options Pool has. */
+export interface ProcessPoolExecutorOptions extends WorkerOptions {
   /** Number of workers; defaults to cpuCount(). */
   maxWorkers?: number | null;
-  /** Module-level function each worker runs once at start, with `initargs`. */
-  initializer?: ((...args: any[]) => unknown) | null;
-  initargs?: unknown[];
-  /** A worker exits and is replaced after this many tasks; default: never. */
-  maxTasksPerChild?: number | null;
-  /** Start method for the workers, from getContext(). */
-  context?: ProcessContext | null;
 }
 
 /** The pending result of submit(): await it, or ask about its state. */
@@ -88,7 +75,7 @@ export class ProcessPoolExecutor {
       ...settings,
       namePrefix: 'ProcessPoolExecutorWorker',
       onLost: 'break',
-      brokenError: (detail, cause) => Object.assign(new BrokenProcessPool(detail), cause ? { cause } : {}),
+      brokenError: (detail, cause) => new BrokenProcessPool(detail, cause ? { cause } : undefined),
     });
   }
 
@@ -98,6 +85,7 @@ export class ProcessPoolExecutor {
     checkFunction(fn, 'submit');
     const fnId = this.dispatcher.functionId(fn);
     const encoded = encodeValue(args, 'args');
+    this.dispatcher.checkRoom('submit');
     return this.schedule<R>(fnId, true, [encoded], (results) => results[0] as R);
   }
 
@@ -161,6 +149,11 @@ export class ProcessPoolExecutor {
   /** Pids of the current workers. */
   get workerPids(): number[] {
     return this.dispatcher.workerPids;
+  }
+
+  /** Counts, latency histograms (ms), utilization and restarts since the executor started. */
+  stats(): PoolStats {
+    return this.dispatcher.snapshot();
   }
 
   private checkOpen(method: string): void {
