@@ -38,6 +38,8 @@ export class Dispatcher {
   private nextJobId = 1;
   private workerCount = 0;
   private processes: number;
+  /** Idle workers exit after this many ms; changed by getReusablePool. */
+  idleTimeout: number | null;
   private readonly fnIds = new Map<Function, number>();
   private readonly fnRefs: FunctionReference[] = [];
   private outstanding = 0;
@@ -50,6 +52,7 @@ export class Dispatcher {
 
   constructor(private readonly options: DispatcherOptions) {
     this.processes = options.processes;
+    this.idleTimeout = options.idleTimeout;
     for (let i = 0; i < this.processes; i++) this.spawn();
   }
 
@@ -140,8 +143,10 @@ export class Dispatcher {
   }
 
   /** Grows or shrinks the pool to `processes` workers; surplus workers finish what they hold, then exit. */
-  resize(processes: number): void {
+  resize(processes: number, idleTimeout: number | null): void {
     this.processes = processes;
+    this.idleTimeout = idleTimeout;
+    this.clearIdleTimer();
     const active = [...this.slots].filter((slot) => this.isActive(slot));
     for (const slot of active.slice(processes)) slot.stop('shrink');
     this.schedulePump();
@@ -343,7 +348,7 @@ export class Dispatcher {
 
   /** With idleTimeout, stops workers that have held nothing for that long; pump() starts them again. */
   private scheduleIdleCheck(): void {
-    const idleMs = this.options.idleTimeout;
+    const idleMs = this.idleTimeout;
     if (idleMs === null || this.idleTimer || this.state !== 'run') return;
     let earliest = Infinity;
     for (const slot of this.slots) if (this.isActive(slot) && slot.inflight.size === 0) earliest = Math.min(earliest, slot.idleSince);

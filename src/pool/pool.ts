@@ -203,11 +203,10 @@ export class Pool {
     return this.dispatcher.snapshot();
   }
 
-  /** @internal Grows or shrinks the pool (getReusablePool); surplus workers finish what they hold. */
-  resize(processes: number): void {
-    checkProcesses(processes, 'resize: processes');
+  /** @internal For getReusablePool: grows or shrinks the pool (surplus workers finish what they hold) and sets idleTimeout. */
+  reconfigure(processes: number, idleTimeout: number | null): void {
     this.checkRunning();
-    this.dispatcher.resize(processes ?? cpuCount());
+    this.dispatcher.resize(processes, idleTimeout);
   }
 
   /** @internal True while tasks can be submitted. */
