@@ -17,6 +17,8 @@ export interface IterateOptions {
   /** Chunks sent but not yet consumed, at most; bounds memory for endless inputs. */
   window: number;
   progress: ProgressReporter;
+  /** Replaces a large array item by its shared stand-in (see shared-arguments.ts). */
+  share: (item: unknown) => unknown;
   total: number | null;
   method: string;
 }
@@ -49,7 +51,7 @@ export async function* iterateResults<R>(
           exhausted = true;
           break;
         }
-        chunk.push(options.star ? argumentList(step.value, `${options.method}: items[${itemIndex + chunk.length}]`) : step.value);
+        chunk.push(options.star ? argumentList(step.value, `${options.method}: items[${itemIndex + chunk.length}]`) : options.share(step.value));
       }
       if (chunk.length === 0) break;
       const encoded = encodeChunk(chunk, itemIndex, 'items');

@@ -32,6 +32,7 @@ import { iterateResults } from './imap-iterator.ts';
 import { progressReporter, type ProgressCallback } from './progress.ts';
 import { workerSettings, type WorkerOptions } from './worker-settings.ts';
 import type { PoolStats } from './pool-stats.ts';
+import { SharedArguments } from './shared-arguments.ts';
 
 /** Options for `new Pool(...)`: Python's Pool arguments, plus worker state, recycling, idle exit and backpressure. */
 export interface PoolOptions extends WorkerOptions {
@@ -86,6 +87,7 @@ type Fn<A extends unknown[], R> = (...args: A) => R | PromiseLike<R>;
 /** A pool of worker processes, as Python's multiprocessing.Pool. */
 export class Pool {
   private readonly dispatcher: Dispatcher;
+  private readonly sharedArguments = new SharedArguments();
 
   constructor(options: PoolOptions = {}) {
     checkObject(options, 'Pool options');
@@ -114,7 +116,7 @@ export class Pool {
     checkOptionalFunction(options.callback, 'applyAsync: callback');
     checkOptionalFunction(options.errorCallback, 'applyAsync: errorCallback');
     const fnId = this.dispatcher.functionId(fn);
-    const encoded = encodeValue(args ?? [], 'args');
+    const encoded = encodeValue(this.sharedArguments.shareAll(args ?? []), 'args');
     this.dispatcher.checkRoom('applyAsync');
     const result = new AsyncResult<R>(options.callback, options.errorCallback);
     this.dispatcher.submit(
@@ -174,12 +176,14 @@ export class Pool {
   /** Stops the workers now (SIGTERM); unfinished tasks reject. */
   terminate(): void {
     this.dispatcher.terminate(new Error('the pool was terminated before the task finished'));
+    this.sharedArguments.release();
   }
 
   /** Waits for the workers to exit; call close() or terminate() first. */
   async join(): Promise<void> {
     if (this.dispatcher.state === 'run') throw new Error('Pool is still running: call close() or terminate() before join()');
     await this.dispatcher.join();
+    this.sharedArguments.release();
   }
 
   /** `await using pool = new Pool()`: terminate and join on scope exit, as Python's `with Pool()`. */
@@ -209,6 +213,11 @@ export class Pool {
     this.dispatcher.resize(processes, idleTimeout);
   }
 
+  /** @internal Names of the shared memory segments that large array arguments were copied into. */
+  get sharedArgumentSegments(): string[] {
+    return this.sharedArguments.segmentNames;
+  }
+
   /** @internal True while tasks can be submitted. */
   get running(): boolean {
     return this.dispatcher.state === 'run' && !this.dispatcher.broken;
@@ -236,6 +245,7 @@ export class Pool {
     checkOptionalFunction(options.errorCallback, `${method}: errorCallback`);
     let list = toArray(items, `${method}: items`);
     if (star) list = list.map((item, i) => argumentList(item, `${method}: items[${i}]`));
+    list = this.sharedArguments.shareItems(list, star);
     const fnId = this.dispatcher.functionId(fn);
     const n = list.length;
     const chunksize = options.chunksize ?? defaultChunksize(n, this.processes);
@@ -299,6 +309,7 @@ export class Pool {
       ordered,
       star: false,
       window: this.processes * 66,
+      share: (item) => this.sharedArguments.share(item),
       progress: progressReporter(method, options.progress ?? false, options.onProgress ?? null, total),
       total,
       method,

@@ -15,6 +15,7 @@ import { encodeChunk } from './map-chunks.ts';
 import type { ProgressCallback } from './progress.ts';
 import { workerSettings, type WorkerOptions } from './worker-settings.ts';
 import type { PoolStats } from './pool-stats.ts';
+import { SharedArguments } from './shared-arguments.ts';
 
 /** Options for `new ProcessPoolExecutor(...)`: Python's, plus the worker options Pool has. */
 export interface ProcessPoolExecutorOptions extends WorkerOptions {
@@ -58,6 +59,7 @@ export class ProcessPoolExecutor {
   private readonly dispatcher: Dispatcher;
   private readonly jobs = new Set<Job>();
   private shuttingDown = false;
+  private readonly sharedArguments = new SharedArguments();
 
   constructor(options: ProcessPoolExecutorOptions = {}) {
     checkObject(options, 'ProcessPoolExecutor options');
@@ -84,7 +86,7 @@ export class ProcessPoolExecutor {
     this.checkOpen('submit');
     checkFunction(fn, 'submit');
     const fnId = this.dispatcher.functionId(fn);
-    const encoded = encodeValue(args, 'args');
+    const encoded = encodeValue(this.sharedArguments.shareAll(args), 'args');
     this.dispatcher.checkRoom('submit');
     return this.schedule<R>(fnId, true, [encoded], (results) => results[0] as R);
   }
@@ -101,7 +103,7 @@ export class ProcessPoolExecutor {
     checkChunksize(options.chunksize, 'map');
     checkOptionalFunction(options.onProgress, 'map: onProgress');
     const deadline = options.timeout === undefined || options.timeout === null ? null : Date.now() + options.timeout;
-    const list = toArray(items, 'map: items');
+    const list = this.sharedArguments.shareItems(toArray(items, 'map: items'), false);
     const fnId = this.dispatcher.functionId(fn);
     const chunksize = options.chunksize ?? 1;
     let completed = 0;
@@ -138,7 +140,10 @@ export class ProcessPoolExecutor {
     this.shuttingDown = true;
     if (cancelFutures) for (const job of this.jobs) this.dispatcher.cancel(job, new CancelledError());
     this.dispatcher.close();
-    if (wait) await this.dispatcher.join();
+    if (wait) {
+      await this.dispatcher.join();
+      this.sharedArguments.release();
+    } else void this.dispatcher.join().then(() => this.sharedArguments.release());
   }
 
   /** `await using executor = new ProcessPoolExecutor()`: shutdown({ wait: true }) on scope exit. */
