@@ -16,7 +16,13 @@ import { CELL_COUNT, CELL_READY, CELL_RUNNING, type FromWorker, type RunTasks, t
 /** Upper bound of chunks queued in one worker; more only costs memory and balance. */
 const MAX_PREFETCH = 64;
 /** Prefetch enough chunks to cover about this much work (ms), so a worker never waits for a round trip. */
-const PREFETCH_COVER_MS = 4;
+const PREFETCH_COVER_MS = 20;
+/**
+ * Below this cost per chunk (ms) a worker holds a second chunk while it runs
+ * one, so it never waits for a round trip; above it, one at a time, so that
+ * at the end of a map no worker sits on a long chunk another could run.
+ */
+const DOUBLE_BUFFER_BELOW_MS = 50;
 
 /** How the workers of one pool are started and retired. */
 export interface WorkerSettings {
@@ -143,7 +149,8 @@ export class WorkerSlot {
     this.lastResultAt = now;
     this.costPerJobMs = this.costPerJobMs === 0 ? perJob : this.costPerJobMs * 0.7 + perJob * 0.3;
     const cost = this.costPerJobMs;
-    this.limit = cost >= PREFETCH_COVER_MS ? 1 : Math.min(MAX_PREFETCH, Math.max(2, Math.ceil(PREFETCH_COVER_MS / cost)));
+    if (cost >= DOUBLE_BUFFER_BELOW_MS) this.limit = 1;
+    else this.limit = Math.min(MAX_PREFETCH, Math.max(2, Math.ceil(PREFETCH_COVER_MS / cost)));
     if (this.inflight.size === 0) this.idleSince = now;
   }
 

@@ -27,6 +27,8 @@ import './shared-arguments.ts';
 
 /** Tasks finished before results are sent; flushing part-way lets the parent refill our queue while we work. */
 const FLUSH_EVERY = 16;
+/** Items finished before results are sent: big chunks go back one by one, so sending overlaps the next chunk's work. */
+const FLUSH_ITEMS = 4096;
 
 async function resolveTaskFunction(ref: FunctionReference, label: string): Promise<Function> {
   const namespace = await importDefiningModule(ref);
@@ -82,6 +84,7 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
   let okChunked = false;
   let okRunMs: number[] = [];
   let unsent = 0;
+  let unsentItems = 0;
   let stopping = false;
   let running = false;
   let done = 0;
@@ -99,6 +102,7 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
     okRunMs = [];
     okChunked = false;
     unsent = 0;
+    unsentItems = 0;
     if (out.length > 0) channel.send(out);
   };
 
@@ -109,6 +113,7 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
     okIds.push(id);
     okRunMs.push(runMs);
     okResults.push(chunked ? packNumbers(results) : results[0]);
+    unsentItems += results.length;
   };
 
   /** Runs one task (chunk); returns a promise only if the function returned one. */
@@ -175,7 +180,7 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
         const pending = runTask(batch);
         if (pending) await pending;
         done++;
-        if (++unsent >= FLUSH_EVERY) flush();
+        if (++unsent >= FLUSH_EVERY || unsentItems >= FLUSH_ITEMS) flush();
         if (maxTasks !== null && done >= maxTasks) stopping = true;
       }
       queue.shift();
