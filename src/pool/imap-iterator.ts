@@ -3,12 +3,19 @@
  * input (sync or async, possibly endless) only as far as a window of chunks
  * in flight allows, and withdraws queued chunks when the consumer stops.
  */
-import type { Dispatcher } from './pool-dispatcher.ts';
-import type { Job } from './pool-job.ts';
 import type { ChunkResults } from './pool-protocol.ts';
 import { argumentList } from './pool-checks.ts';
 import { encodeChunk } from './map-chunks.ts';
 import type { ProgressReporter } from './progress.ts';
+
+/**
+ * What the iterator needs of a pool: submit a chunk, withdraw a queued one.
+ * The local Dispatcher is one; a distributed pool can be another.
+ */
+export interface ChunkRunner<J> {
+  submit(fnId: number, star: boolean, items: unknown[], onSettle: (error: Error | null, results: ChunkResults | null) => void): J;
+  cancel(job: J, error: Error): boolean;
+}
 
 export interface IterateOptions {
   chunksize: number;
@@ -24,8 +31,8 @@ export interface IterateOptions {
 }
 
 /** The lazy, bounded iterator behind imap/imapUnordered. */
-export async function* iterateResults<R>(
-  dispatcher: Dispatcher,
+export async function* iterateResults<R, J = unknown>(
+  dispatcher: ChunkRunner<J>,
   fnId: number,
   items: Iterable<unknown> | AsyncIterable<unknown>,
   options: IterateOptions,
@@ -34,7 +41,7 @@ export async function* iterateResults<R>(
     Symbol.asyncIterator in items ? (items as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (items as Iterable<unknown>)[Symbol.iterator]();
   const finished = new Map<number, { error: Error | null; results: ChunkResults | null }>();
   const arrivals: number[] = [];
-  const jobs = new Map<number, Job>();
+  const jobs = new Map<number, J>();
   let sent = 0;
   let consumed = 0;
   let itemIndex = 0;
