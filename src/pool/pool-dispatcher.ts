@@ -302,7 +302,7 @@ export class Dispatcher {
     slot.proc.close();
     const held = slot.takeJobs();
     const expected = slot.killedOnPurpose || ((slot.stopSent || slot.spent) && code === 0);
-    if (!expected && !slot.ready && !this.broken && this.state === 'run') {
+    if (!expected && !slot.ready && !this.broken && this.state !== 'terminate') {
       // Replacing a worker that cannot get through its initializer would loop forever.
       this.breakPool(this.options.brokenError(`${who} ${describeExit(code)} in its initializer; the pool is not usable anymore`));
     }
