@@ -2,9 +2,12 @@
 // copied once into shared memory, whatever the number of tasks using it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Pool, ProcessPoolExecutor } from '../src/index.ts';
 import * as tasks from './fixtures/pool-lifecycle.ts';
+import { runProgram } from './support/run-program.ts';
+import { isGone } from './support/processes.ts';
 
 const ownSegments = () => readdirSync('/dev/shm').filter((name) => name.startsWith(`mp-${process.pid}-arg-`));
 
@@ -55,4 +58,21 @@ test('terminate() unlinks the segments too', async () => {
   pool.terminate();
   await pool.join();
   assert.deepEqual(ownSegments(), []);
+});
+
+test('a SIGKILLed parent leaves neither its shared argument segment nor its workers behind', async () => {
+  let seen: { segments: string[]; workers: number[] } | null = null;
+  const run = await runProgram(fileURLToPath(new URL('./fixtures/pool-shared-killed.ts', import.meta.url)), {}, (stdout, pid) => {
+    if (seen === null && stdout.includes('\n')) {
+      seen = JSON.parse(stdout.split('\n')[0]);
+      process.kill(pid, 'SIGKILL');
+    }
+  });
+  assert.equal(run.signal, 'SIGKILL');
+  const { segments, workers } = seen!;
+  assert.equal(segments.length, 1);
+  const deadline = Date.now() + 30_000;
+  const left = () => [...segments.filter((name) => existsSync(`/dev/shm/${name}`)), ...workers.filter((pid) => !isGone(pid)).map(String)];
+  while (left().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(left(), [], 'waited 30 s for the resource tracker to unlink the segment and the workers to exit');
 });
