@@ -243,7 +243,7 @@ export class Dispatcher {
   /** Ends a job early: a queued one is dropped, a running one's worker is killed (and replaced). */
   private stopJob(job: Job, error: Error): void {
     if (job.state === 'done') return;
-    const slot = job.slot as WorkerSlot | null;
+    const slot = job.slot;
     this.settle(job, error, null, null);
     slot?.kill();
   }
@@ -282,7 +282,7 @@ export class Dispatcher {
   private settle(job: Job, error: Error | null, results: ChunkResults | null, runMs: number | null): void {
     if (job.state === 'done') return;
     job.state = 'done';
-    (job.slot as WorkerSlot | null)?.inflight.delete(job.id);
+    job.slot?.inflight.delete(job.id);
     if (job.timer) clearTimeout(job.timer);
     if (job.abortListener) job.signal!.removeEventListener('abort', job.abortListener);
     this.stats.settled(error === null, job.items.length, performance.now() - job.submittedAt, runMs);

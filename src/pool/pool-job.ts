@@ -4,17 +4,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ChunkResults } from './pool-protocol.ts';
-
-/** What a worker slot needs to know of the job it holds. */
-export interface JobHolder {
-  readonly name: string;
-}
+import type { WorkerSlot } from './pool-slot.ts';
 
 /** One chunk of work: function `fnId` over `items`. */
 export class Job {
   state: 'queued' | 'running' | 'done' = 'queued';
   /** The worker slot that holds it while running; null while queued. */
-  slot: JobHolder | null = null;
+  slot: WorkerSlot | null = null;
   timer: NodeJS.Timeout | null = null;
   abortListener: (() => void) | null = null;
   /** When it was submitted (performance.now()), for the queue-wait statistics. */
