@@ -330,6 +330,9 @@ export class Dispatcher {
       else {
         job.state = 'queued';
         job.slot = null;
+        // Its timeout restarts when a worker takes it again.
+        if (job.timer) clearTimeout(job.timer);
+        job.timer = null;
         again.push(job);
       }
     }
