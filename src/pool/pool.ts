@@ -14,7 +14,7 @@ import { checkTimeout } from '../sync/timeouts.ts';
 import { BrokenProcessPool } from '../errors.ts';
 import { AsyncResult } from './async-result.ts';
 import { Dispatcher } from './pool-dispatcher.ts';
-import { encodeValue, packNumbers, type ChunkResults } from './pool-protocol.ts';
+import { encodeValue, packNumbers } from './pool-protocol.ts';
 import {
   argumentList,
   checkChunksize,
@@ -80,18 +80,6 @@ export interface ImapOptions {
   onProgress?: ProgressCallback | null;
   /** Draw a progress bar on stderr (a terminal), or print a line at every tenth (not a terminal). */
   progress?: boolean;
-}
-
-/**
- * One array of a map's results from its chunks' (typed arrays when packed).
- * A presized array filled by index costs a quarter of push() or
- * Array.from + concat on 100k items; fill() beforehand would double it.
- */
-function joinChunks(parts: ChunkResults[], n: number): unknown[] {
-  const out = new Array<unknown>(n);
-  let k = 0;
-  for (const part of parts) for (let i = 0; i < part.length; i++) out[k++] = part[i];
-  return out;
 }
 
 type Fn<A extends unknown[], R> = (...args: A) => R | PromiseLike<R>;
@@ -268,8 +256,10 @@ export class Pool {
     }
     const result = new AsyncResult<R[]>(options.callback, options.errorCallback);
     const progress = progressReporter(method.replace(/Async$/, ''), options.progress ?? false, options.onProgress ?? null, n);
-    // Chunk results are joined once, at the end (joinChunks).
-    const byChunk: Array<ChunkResults | null> = new Array(chunks.length).fill(null);
+    // Each chunk's results are copied in as they arrive, so only the last
+    // chunk's copy waits at the end. Presized without fill(): filling first
+    // would double the cost, and the holes are all written before resolve.
+    const values = new Array<R>(n);
     let left = chunks.length;
     let completed = 0;
     let firstError: Error | null = null;
@@ -284,13 +274,13 @@ export class Pool {
         chunk,
         (error, results) => {
           if (error) firstError ??= error;
-          else byChunk[c] = results;
+          else for (let i = 0, k = c * chunksize; i < results!.length; i++, k++) values[k] = results![i] as R;
           completed += chunk.length;
           progress.report?.(completed, n);
           if (--left > 0) return;
           progress.finish();
           if (firstError) return result.reject(firstError);
-          result.resolve(joinChunks(byChunk as ChunkResults[], n) as R[]);
+          result.resolve(values);
         },
         timeout,
         signal,
