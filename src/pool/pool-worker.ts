@@ -29,6 +29,8 @@ import './shared-arguments.ts';
 const FLUSH_EVERY = 16;
 /** Items finished before results are sent: big chunks go back one by one, so sending overlaps the next chunk's work. */
 const FLUSH_ITEMS = 4096;
+/** Milliseconds of finished work before results are sent: slow tasks report promptly, and a crash loses little. */
+const FLUSH_AFTER_MS = 4;
 
 async function resolveTaskFunction(ref: FunctionReference, label: string): Promise<Function> {
   const namespace = await importDefiningModule(ref);
@@ -85,6 +87,7 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
   let okRunMs: number[] = [];
   let unsent = 0;
   let unsentItems = 0;
+  let unsentMs = 0;
   let stopping = false;
   let running = false;
   let done = 0;
@@ -103,6 +106,7 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
     okChunked = false;
     unsent = 0;
     unsentItems = 0;
+    unsentMs = 0;
     if (out.length > 0) channel.send(out);
   };
 
@@ -114,6 +118,7 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
     okRunMs.push(runMs);
     okResults.push(chunked ? packNumbers(results) : results[0]);
     unsentItems += results.length;
+    unsentMs += runMs;
   };
 
   /** Runs one task (chunk); returns a promise only if the function returned one. */
@@ -180,7 +185,7 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
         const pending = runTask(batch);
         if (pending) await pending;
         done++;
-        if (++unsent >= FLUSH_EVERY || unsentItems >= FLUSH_ITEMS) flush();
+        if (++unsent >= FLUSH_EVERY || unsentItems >= FLUSH_ITEMS || unsentMs >= FLUSH_AFTER_MS) flush();
         if (maxTasks !== null && done >= maxTasks) stopping = true;
       }
       queue.shift();
