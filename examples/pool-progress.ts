@@ -1,6 +1,6 @@
-// A CPU-heavy map over a process pool, drawn as a progress bar, and the
+// A CPU-heavy map over a process pool, drawn as a progress bar by
+// `progress: true` (plain lines when stderr is not a terminal), and the
 // speed-up over the same work in a serial loop.
-import { SingleBar, Presets } from 'cli-progress';
 import { Pool, cpuCount, isMainModule } from 'multiproc';
 
 // CPU-bound work: the workers import this module again and find it here.
@@ -23,15 +23,9 @@ if (isMainModule(import.meta)) {
   await using pool = new Pool({ processes });
   // A first tiny call, so the timing below is the map, not the workers' start-up.
   await pool.apply(work, [0]);
-  const bar = new SingleBar({ format: ' pool.map |{bar}| {value}/{total} tasks' }, Presets.shades_classic);
-  bar.start(inputs.length, 0);
   start = performance.now();
-  const parallel = await pool.map(work, inputs, {
-    chunksize: 1,
-    onProgress: (completed) => bar.update(completed),
-  });
+  const parallel = await pool.map(work, inputs, { chunksize: 1, progress: true });
   const poolMs = performance.now() - start;
-  bar.stop();
 
   const same = parallel.every((value, i) => value === serial[i]);
   console.log(`pool of ${processes}: ${inputs.length} tasks in ${poolMs.toFixed(0)} ms (same results: ${same})`);

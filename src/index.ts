@@ -58,8 +58,15 @@ export {
   type ExecutorMapOptions,
   type ShutdownOptions,
 } from './pool/process-pool-executor.ts';
-export { BrokenProcessPool, TimeoutError, WorkerDiedError, CancelledError, RemoteTraceback } from './pool/pool-errors.ts';
-export type { ProgressCallback } from './pool/pool-map.ts';
+export { BrokenProcessPool, TimeoutError, WorkerDiedError, CancelledError, RemoteTraceback, QueueFullError } from './errors.ts';
+export type { ProgressCallback } from './pool/progress.ts';
+/** Pool statistics (`pool.stats()`) and the worker options Pool and ProcessPoolExecutor share. */
+export type { PoolStats, DurationSummary } from './pool/pool-stats.ts';
+export type { WorkerOptions } from './pool/worker-settings.ts';
+/** In a pool task: what the pool's initializer returned in this worker. */
+export { workerState } from './pool/worker-state.ts';
+/** One warm, resizable Pool shared across calls, whose idle workers exit (loky's reusable executor). */
+export { getReusablePool, type ReusablePoolOptions } from './pool/reusable-pool.ts';
 export { SharedMemory, type SharedMemoryOptions } from './shared/shared-memory.ts';
 export { ShareableList, type ShareableItem } from './shared/shareable-list.ts';
 export { Value, RawValue, type SynchronizedOptions, type Typecode, type ElementOf } from './shared/shared-value.ts';

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { ProcessPoolExecutor } from '../src/pool/process-pool-executor.ts';
-import { BrokenProcessPool, CancelledError, TimeoutError } from '../src/pool/pool-errors.ts';
+import { BrokenProcessPool, CancelledError, TimeoutError } from '../src/index.ts';
 import * as tasks from './fixtures/pool-tasks.ts';
 import { resultPath } from './support/result-files.ts';
 import { isGone } from './support/processes.ts';
@@ -123,4 +123,16 @@ test('shutdown({ cancelFutures }) cancels queued calls; later submits throw', as
   await assert.rejects(queued.at(-1)!, CancelledError);
   assert.throws(() => ex.submit(tasks.add, 1, 2), /cannot schedule new futures after shutdown/);
   for (const pid of workers) assert.ok(isGone(pid));
+});
+
+test('the executor shares the pool worker options: worker state, stats, error codes', async () => {
+  const { openResource, useResource } = await import('./fixtures/pool-lifecycle.ts');
+  await using stateful = new ProcessPoolExecutor({ maxWorkers: 1, initializer: openResource, initargs: ['exec'] });
+  const first = await stateful.submit(useResource, 1);
+  const second = await stateful.submit(useResource, 2);
+  assert.deepEqual([first.label, first.uses, second.uses], ['exec', 1, 2]);
+  assert.equal(stateful.stats().tasksCompleted, 2);
+  const fragile = new ProcessPoolExecutor({ maxWorkers: 1 });
+  await assert.rejects(fragile.submit(tasks.killSelf), (e: unknown) => (e as { code?: string }).code === 'ERR_MP_BROKEN_PROCESS_POOL');
+  await fragile.shutdown();
 });

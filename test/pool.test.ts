@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { Pool } from '../src/pool/pool.ts';
 import { Lock, Queue, Value } from '../src/index.ts';
 import { getContext } from '../src/context.ts';
-import { BrokenProcessPool, RemoteTraceback, TimeoutError, WorkerDiedError } from '../src/pool/pool-errors.ts';
+import { BrokenProcessPool, RemoteTraceback, TimeoutError, WorkerDiedError } from '../src/index.ts';
 import * as tasks from './fixtures/pool-tasks.ts';
 import { resultPath } from './support/result-files.ts';
 import { isGone } from './support/processes.ts';

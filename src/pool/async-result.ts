@@ -4,7 +4,7 @@
  * timeouts in milliseconds.
  */
 import { checkTimeout, settleWithin } from '../sync/timeouts.ts';
-import { TimeoutError } from './pool-errors.ts';
+import { TimeoutError } from '../errors.ts';
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error };
 

@@ -1,105 +1,79 @@
 /**
- * The engine shared by Pool and ProcessPoolExecutor: it keeps a set of
- * worker processes, hands them chunks of work over their control channels,
- * several at a time so that throughput is not bound by round trips, and
- * notices workers that die. Internal; the public classes wrap it.
+ * The scheduler shared by Pool and ProcessPoolExecutor: a queue of jobs,
+ * handed out round robin to worker slots (pool-slot.ts runs each worker),
+ * and what happens when a worker dies. Only the job a dead worker was
+ * running fails; what it merely held goes back to the front of the queue.
+ * Internal; the public classes wrap it.
  */
 import { performance } from 'node:perf_hooks';
-import { childChannel, Process } from '../process/process.ts';
 import { referenceFunction, type FunctionReference } from '../transfer/function-reference.ts';
 import { decodeFromTransfer } from '../transfer/shareable.ts';
-import type { ControlChannel } from '../channels/control-channel.ts';
-import { poolWorkerMain } from './pool-worker.ts';
-import type { ChunkResults, FromWorker, RunTasks, ToWorker } from './pool-protocol.ts';
-import { abortError, describeExit, reviveRemoteError, TimeoutError, WorkerDiedError, type RemoteErrorData } from './pool-errors.ts';
+import { QueueFullError, TimeoutError, WorkerDiedError } from '../errors.ts';
+import { Job } from './pool-job.ts';
+import { WorkerSlot, type WorkerSettings } from './pool-slot.ts';
+import type { ChunkResults, FromWorker } from './pool-protocol.ts';
+import { reviveRemoteError, type RemoteErrorData } from './remote-error.ts';
+import { abortError, describeExit } from './task-failures.ts';
+import { StatsRecorder, type PoolStats } from './pool-stats.ts';
 
-/** Upper bound of chunks queued in one worker; more only costs memory and balance. */
-const MAX_PREFETCH = 64;
-/** Prefetch enough chunks to cover about this much work (ms), so a worker never waits for a round trip. */
-const PREFETCH_COVER_MS = 4;
-
-export interface DispatcherOptions {
+export interface DispatcherOptions extends WorkerSettings {
   processes: number;
-  initializer: FunctionReference | null;
-  initargs: unknown[];
-  maxTasksPerChild: number | null;
-  ProcessClass: typeof Process;
   /** Worker names are `${namePrefix}-N`. */
   namePrefix: string;
-  /** What a worker's unexpected death or a failing initializer turns into: the error for its jobs. */
+  /** What a worker's unexpected death does: fail its running job ('replace'), or break the pool ('break'). */
   onLost: 'replace' | 'break';
   /** Makes the error that breaks the pool (mode 'break', or any initializer failure). */
   brokenError: (detail: string, cause?: Error) => Error;
-}
-
-/** One chunk of work: `fn` over `items`. */
-export class Job {
-  state: 'queued' | 'running' | 'done' = 'queued';
-  slot: Slot | null = null;
-  timer: NodeJS.Timeout | null = null;
-  abortListener: (() => void) | null = null;
-  constructor(
-    readonly id: number,
-    readonly fnId: number,
-    readonly star: boolean,
-    readonly items: unknown[],
-    /** Called once with the error, or null and the results. */
-    readonly onSettle: (error: Error | null, results: ChunkResults | null) => void,
-    readonly timeoutMs: number | null,
-    readonly signal: AbortSignal | null,
-  ) {}
-  /** A job with a timeout or signal runs alone in its worker, so stopping it harms no other job. */
-  get exclusive(): boolean {
-    return this.timeoutMs !== null || this.signal !== null;
-  }
-}
-
-interface Slot {
-  proc: Process;
-  channel: ControlChannel;
-  inflight: Map<number, Job>;
-  assigned: number;
-  knownFns: Set<number>;
-  outbox: ToWorker[];
-  /** Jobs assigned since the last send; sent grouped into RunTasks messages. */
-  toSend: Job[];
-  limit: number;
-  lastResultAt: number;
-  costPerJobMs: number;
-  /** Killed by us (timeout, abort, terminate): its death is no failure of the pool. */
-  killedOnPurpose: boolean;
-  stopSent: boolean;
+  /** Idle workers exit after this many ms (started again on demand); null: never. */
+  idleTimeout: number | null;
+  /** Most jobs waiting for a worker that checkRoom() accepts; null: no limit. */
+  maxQueue: number | null;
 }
 
 export class Dispatcher {
   state: 'run' | 'close' | 'terminate' = 'run';
   broken: Error | null = null;
-  private readonly slots = new Set<Slot>();
+  private readonly slots = new Set<WorkerSlot>();
   private queue: Job[] = [];
   private head = 0;
   private nextJobId = 1;
   private workerCount = 0;
-  private readonly fnIds = new Map<Function, { id: number; ref: FunctionReference }>();
+  private processes: number;
+  /** Idle workers exit after this many ms; changed by getReusablePool. */
+  idleTimeout: number | null;
+  private readonly fnIds = new Map<Function, number>();
   private readonly fnRefs: FunctionReference[] = [];
   private outstanding = 0;
   private pumpScheduled = false;
   private keepAlive: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
   private joinWaiters: Array<() => void> = [];
   private exiting = 0;
+  private readonly stats = new StatsRecorder();
 
   constructor(private readonly options: DispatcherOptions) {
-    for (let i = 0; i < options.processes; i++) this.spawn();
+    this.processes = options.processes;
+    this.idleTimeout = options.idleTimeout;
+    for (let i = 0; i < this.processes; i++) this.spawn();
   }
 
   /** The reference for `fn`, made once; throws a TypeError naming it if it cannot be sent. */
   functionId(fn: Function): number {
-    let entry = this.fnIds.get(fn);
-    if (!entry) {
-      entry = { id: this.fnRefs.length, ref: referenceFunction(fn, 'task function') };
-      this.fnIds.set(fn, entry);
-      this.fnRefs.push(entry.ref);
+    let id = this.fnIds.get(fn);
+    if (id === undefined) {
+      id = this.fnRefs.length;
+      this.fnRefs.push(referenceFunction(fn, 'task function'));
+      this.fnIds.set(fn, id);
     }
-    return entry.id;
+    return id;
+  }
+
+  /** Throws QueueFullError when `maxQueue` jobs already wait for a worker. */
+  checkRoom(method: string): void {
+    const max = this.options.maxQueue;
+    if (max !== null && this.queuedCount >= max) {
+      throw new QueueFullError(`${method}: the pool's queue is full (maxQueue ${max} tasks waiting for a worker)`);
+    }
   }
 
   /** Queues a chunk; `items` must already be encoded for transfer. */
@@ -115,12 +89,12 @@ export class Dispatcher {
     this.outstanding++;
     this.holdLoop();
     if (this.broken) {
-      this.settle(job, this.broken, null);
+      this.settle(job, this.broken, null, null);
       return job;
     }
     if (signal) {
       if (signal.aborted) {
-        this.settle(job, abortError(signal), null);
+        this.settle(job, abortError(signal), null, null);
         return job;
       }
       job.abortListener = () => this.stopJob(job, abortError(signal));
@@ -134,24 +108,23 @@ export class Dispatcher {
   /** Withdraws a job that has not been sent to a worker yet; false if it already runs or ran. */
   cancel(job: Job, error: Error): boolean {
     if (job.state !== 'queued') return false;
-    this.settle(job, error, null);
+    this.settle(job, error, null, null);
     return true;
   }
 
   /** No more submissions; workers exit once the queued work is done. */
   close(): void {
     if (this.state === 'run') this.state = 'close';
+    this.clearIdleTimer();
     this.maybeStop();
   }
 
   /** Stops the workers now; unfinished jobs reject with `error`. */
   terminate(error: Error): void {
     this.state = 'terminate';
+    this.clearIdleTimer();
     this.failAll(error);
-    for (const slot of this.slots) {
-      slot.killedOnPurpose = true;
-      slot.proc.terminate();
-    }
+    for (const slot of this.slots) slot.kill(true);
     this.maybeFinished();
   }
 
@@ -167,49 +140,58 @@ export class Dispatcher {
     if (this.broken) return;
     this.broken = error;
     this.failAll(error);
-    for (const slot of this.slots) {
-      slot.killedOnPurpose = true;
-      slot.proc.terminate();
-    }
+    for (const slot of this.slots) slot.kill(true);
+  }
+
+  /** Grows or shrinks the pool to `processes` workers; surplus workers finish what they hold, then exit. */
+  resize(processes: number, idleTimeout: number | null): void {
+    this.processes = processes;
+    this.idleTimeout = idleTimeout;
+    this.clearIdleTimer();
+    const active = [...this.slots].filter((slot) => this.isActive(slot));
+    for (const slot of active.slice(processes)) slot.stop('shrink');
+    this.schedulePump();
+  }
+
+  /** How many workers the pool keeps (started on demand after an idle exit). */
+  get size(): number {
+    return this.processes;
   }
 
   get workerPids(): number[] {
     return [...this.slots].map((slot) => slot.proc.pid!);
   }
 
+  get queuedCount(): number {
+    let count = 0;
+    for (let i = this.head; i < this.queue.length; i++) if (this.queue[i].state === 'queued') count++;
+    return count;
+  }
+
+  snapshot(): PoolStats {
+    let running = 0;
+    for (const slot of this.slots) running += slot.inflight.size;
+    return this.stats.snapshot(this.queuedCount, running, [...this.slots].map((slot) => slot.startedAt));
+  }
+
   private failAll(error: Error): void {
-    for (let i = this.head; i < this.queue.length; i++) this.settle(this.queue[i], error, null);
+    for (let i = this.head; i < this.queue.length; i++) this.settle(this.queue[i], error, null, null);
     this.queue = [];
     this.head = 0;
-    for (const slot of this.slots) for (const job of slot.inflight.values()) this.settle(job, error, null);
+    for (const slot of this.slots) for (const job of slot.takeJobs()) this.settle(job, error, null, null);
+  }
+
+  private isActive(slot: WorkerSlot): boolean {
+    return !slot.stopSent && !slot.killedOnPurpose && !slot.spent;
   }
 
   private spawn(): void {
-    const n = ++this.workerCount;
-    const proc = new this.options.ProcessClass({
-      target: poolWorkerMain,
-      args: [this.options.initializer, this.options.initargs, this.options.maxTasksPerChild],
-      daemon: true,
-      name: `${this.options.namePrefix}-${n}`,
+    const name = `${this.options.namePrefix}-${++this.workerCount}`;
+    const slot = new WorkerSlot(name, this.options, {
+      onMessages: (from, batch) => this.onMessages(from, batch),
+      onClose: (from) => void this.onExit(from),
     });
-    proc.start();
-    const slot: Slot = {
-      proc,
-      channel: childChannel(proc),
-      inflight: new Map(),
-      assigned: 0,
-      knownFns: new Set(),
-      outbox: [],
-      toSend: [],
-      limit: 4,
-      lastResultAt: 0,
-      costPerJobMs: 0,
-      killedOnPurpose: false,
-      stopSent: false,
-    };
     this.slots.add(slot);
-    slot.channel.onMessage((batch) => this.onMessages(slot, batch as FromWorker[]));
-    slot.channel.onClose(() => void this.onExit(slot));
   }
 
   private schedulePump(): void {
@@ -219,16 +201,15 @@ export class Dispatcher {
     queueMicrotask(() => this.pump());
   }
 
-  private canTake(slot: Slot): boolean {
-    const max = this.options.maxTasksPerChild;
-    if (slot.stopSent || slot.killedOnPurpose || (max !== null && slot.assigned >= max)) return false;
-    if (slot.inflight.size >= slot.limit) return false;
-    for (const job of slot.inflight.values()) if (job.exclusive) return false;
-    return true;
-  }
-
   private pump(): void {
     this.pumpScheduled = false;
+    while (this.head < this.queue.length && this.queue[this.head].state === 'done') this.head++;
+    if (this.head < this.queue.length && this.state !== 'terminate' && !this.broken) {
+      // Workers that exited (idle, recycled, retired) come back when there is work.
+      let active = 0;
+      for (const slot of this.slots) if (this.isActive(slot)) active++;
+      for (; active < this.processes; active++) this.spawn();
+    }
     let progress = true;
     // Round robin, one chunk per worker per pass, keeps the workers' loads even.
     while (progress && this.head < this.queue.length) {
@@ -236,9 +217,8 @@ export class Dispatcher {
       for (const slot of this.slots) {
         while (this.head < this.queue.length && this.queue[this.head].state === 'done') this.head++;
         if (this.head >= this.queue.length) break;
-        if (!this.canTake(slot)) continue;
         const job = this.queue[this.head];
-        if (job.exclusive && slot.inflight.size > 0) continue;
+        if (!slot.canTake(job)) continue;
         this.head++;
         this.assign(slot, job);
         progress = true;
@@ -248,38 +228,13 @@ export class Dispatcher {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
-    for (const slot of this.slots) if (slot.toSend.length > 0 || slot.outbox.length > 0) this.send(slot);
+    for (const slot of this.slots) slot.flush();
     this.maybeStop();
+    this.scheduleIdleCheck();
   }
 
-  /** Sends a worker its new jobs, consecutive jobs of one function as one RunTasks message. */
-  private send(slot: Slot): void {
-    const out = slot.outbox.splice(0);
-    let current: RunTasks | null = null;
-    for (const job of slot.toSend) {
-      const chunked = job.items.length !== 1;
-      if (!current || current.fn !== job.fnId || current.star !== job.star || current.chunked !== chunked) {
-        current = { kind: 'tasks', fn: job.fnId, star: job.star, ids: [], items: [], chunked };
-        out.push(current);
-      }
-      current.ids.push(job.id);
-      current.items.push(chunked ? job.items : job.items[0]);
-    }
-    slot.toSend = [];
-    slot.channel.send(out);
-  }
-
-  private assign(slot: Slot, job: Job): void {
-    if (!slot.knownFns.has(job.fnId)) {
-      slot.outbox.push({ kind: 'fn', fn: job.fnId, ref: this.fnRefs[job.fnId] });
-      slot.knownFns.add(job.fnId);
-    }
-    if (slot.inflight.size === 0) slot.lastResultAt = performance.now();
-    slot.toSend.push(job);
-    slot.inflight.set(job.id, job);
-    slot.assigned++;
-    job.state = 'running';
-    job.slot = slot;
+  private assign(slot: WorkerSlot, job: Job): void {
+    slot.assign(job, this.fnRefs[job.fnId]);
     if (job.timeoutMs !== null) {
       const ms = job.timeoutMs;
       job.timer = setTimeout(() => this.stopJob(job, new TimeoutError(`the task did not finish within ${ms} ms; its worker was stopped`)), ms);
@@ -290,105 +245,136 @@ export class Dispatcher {
   private stopJob(job: Job, error: Error): void {
     if (job.state === 'done') return;
     const slot = job.slot;
-    this.settle(job, error, null);
-    if (slot) {
-      slot.killedOnPurpose = true;
-      slot.proc.kill();
-    }
+    this.settle(job, error, null, null);
+    slot?.kill();
   }
 
-  private onMessages(slot: Slot, batch: FromWorker[]): void {
+  private onMessages(slot: WorkerSlot, batch: FromWorker[]): void {
     let settled = 0;
     for (const message of batch) {
-      if (message.kind === 'initErr') {
-        const cause = reviveRemoteError(message.error);
-        this.breakPool(this.options.brokenError(`the pool's initializer failed: ${cause.name}: ${cause.message}`, cause));
-        continue;
-      }
-      if (message.kind === 'err') {
+      if (message.kind === 'ok') {
+        const { ids, results, chunked, runMs } = message;
+        for (let k = 0; k < ids.length; k++) {
+          const job = slot.inflight.get(ids[k]);
+          if (!job) continue;
+          settled++;
+          // issue 11: results are encoded for transfer in the worker (class instances, shareables); revive them.
+          const result = typeof results[k] === 'object' && results[k] !== null ? decodeFromTransfer(results[k]) : results[k];
+          this.settle(job, null, chunked ? (result as ChunkResults) : [result], runMs[k]);
+        }
+        const maxRss = this.options.maxMemoryPerChild;
+        // Recycling is graceful: the worker finishes what it holds; a fresh one takes new work.
+        if (maxRss !== null && message.rss > maxRss) slot.stop('recycle');
+      } else if (message.kind === 'err') {
         const job = slot.inflight.get(message.id);
         if (!job) continue;
         settled++;
-        this.settle(job, reviveRemoteError(message.error as RemoteErrorData), null);
-        continue;
-      }
-      const { ids, results, chunked } = message;
-      for (let k = 0; k < ids.length; k++) {
-        const job = slot.inflight.get(ids[k]);
-        if (!job) continue;
-        settled++;
-        // issue 11: results are encoded for transfer in the worker (class instances, shareables); revive them.
-        const result = typeof results[k] === 'object' && results[k] !== null ? decodeFromTransfer(results[k]) : results[k];
-        this.settle(job, null, chunked ? (result as ChunkResults) : [result]);
+        this.settle(job, reviveRemoteError(message.error as RemoteErrorData), null, message.runMs);
+      } else if (message.kind === 'initErr') {
+        const cause = reviveRemoteError(message.error);
+        this.breakPool(this.options.brokenError(`the pool's initializer failed: ${cause.name}: ${cause.message}`, cause));
+      } else {
+        const cause = reviveRemoteError(message.error);
+        process.emitWarning(`pool worker ${slot.name}'s finalizer failed: ${cause.name}: ${cause.message}`, { code: 'ERR_MP_FINALIZER_FAILED' });
       }
     }
-    this.adaptPrefetch(slot, settled);
+    slot.adaptPrefetch(settled);
     this.pump();
   }
 
-  /** Measures how long a chunk takes in this worker and prefetches enough to cover a round trip. */
-  private adaptPrefetch(slot: Slot, settled: number): void {
-    if (settled === 0) return;
-    const now = performance.now();
-    const perJob = (now - slot.lastResultAt) / settled;
-    slot.lastResultAt = now;
-    slot.costPerJobMs = slot.costPerJobMs === 0 ? perJob : slot.costPerJobMs * 0.7 + perJob * 0.3;
-    const cost = slot.costPerJobMs;
-    slot.limit = cost >= PREFETCH_COVER_MS ? 1 : Math.min(MAX_PREFETCH, Math.max(2, Math.ceil(PREFETCH_COVER_MS / cost)));
-  }
-
-  private settle(job: Job, error: Error | null, results: ChunkResults | null): void {
+  private settle(job: Job, error: Error | null, results: ChunkResults | null, runMs: number | null): void {
     if (job.state === 'done') return;
     job.state = 'done';
     job.slot?.inflight.delete(job.id);
     if (job.timer) clearTimeout(job.timer);
     if (job.abortListener) job.signal!.removeEventListener('abort', job.abortListener);
+    this.stats.settled(error === null, job.items.length, performance.now() - job.submittedAt, runMs);
     this.outstanding--;
     if (this.outstanding === 0) this.holdLoop();
     job.onSettle(error, results);
   }
 
-  private async onExit(slot: Slot): Promise<void> {
+  private async onExit(slot: WorkerSlot): Promise<void> {
     this.slots.delete(slot);
     this.exiting++;
     await slot.proc.join();
     this.exiting--;
+    this.stats.workerExited(slot.startedAt);
     const code = slot.proc.exitCode;
-    const who = `pool worker ${slot.proc.name} (pid ${slot.proc.pid})`;
+    const who = `pool worker ${slot.name} (pid ${slot.proc.pid})`;
     slot.proc.close();
-    const orphans = [...slot.inflight.values()];
-    const unexpected = !slot.killedOnPurpose && !slot.stopSent && !this.retired(slot);
-    if (orphans.length > 0 || (unexpected && code !== 0)) {
-      const detail = `${who} ${describeExit(code)}`;
-      if (this.options.onLost === 'break' && !slot.killedOnPurpose) {
-        const error = this.options.brokenError(`${detail}; the pool is not usable anymore`);
-        this.breakPool(error);
-        // This slot has left `slots` already, so breakPool did not see its jobs.
-        for (const job of orphans) this.settle(job, error, null);
-      } else {
-        for (const job of orphans) this.settle(job, new WorkerDiedError(`${detail} while running a task`, code), null);
-      }
+    const held = slot.takeJobs();
+    const expected = slot.killedOnPurpose || ((slot.stopSent || slot.spent) && code === 0);
+    if (!expected && !slot.ready && !this.broken && this.state !== 'terminate') {
+      // Replacing a worker that cannot get through its initializer would loop forever.
+      this.breakPool(this.options.brokenError(`${who} ${describeExit(code)} in its initializer; the pool is not usable anymore`));
     }
-    const needed = this.state === 'run' || (this.state === 'close' && this.head < this.queue.length);
-    if (needed && !this.broken && this.slots.size < this.options.processes) this.spawn();
+    if (!expected && this.options.onLost === 'break' && (held.length > 0 || code !== 0)) {
+      const error = this.options.brokenError(`${who} ${describeExit(code)}; the pool is not usable anymore`);
+      this.breakPool(error);
+      // This slot has left `slots` already, so breakPool did not see its jobs.
+      for (const job of held) this.settle(job, error, null, null);
+    } else if (held.length > 0) {
+      this.reclaim(held, slot.runningJobId, `${who} ${describeExit(code)} while running the task`, code);
+    }
+    // Shrinking and idle exits are not restarts; crashes, stopped tasks and recycling are.
+    const retiredByChoice = slot.stopReason === 'idle' || slot.stopReason === 'shrink';
+    if (this.state === 'run' && !this.broken && !retiredByChoice) this.stats.workerRestarts++;
     this.schedulePump();
     this.maybeFinished();
   }
 
-  private retired(slot: Slot): boolean {
-    const max = this.options.maxTasksPerChild;
-    return max !== null && slot.assigned >= max;
+  /** A dead worker's jobs: the one it was running fails; the rest never ran, so they go back to the queue's front. */
+  private reclaim(held: Job[], runningId: number, detail: string, code: number | null): void {
+    const again: Job[] = [];
+    for (const job of held) {
+      if (job.state === 'done') continue;
+      if (job.id === runningId) this.settle(job, new WorkerDiedError(detail, code), null, null);
+      else {
+        job.state = 'queued';
+        job.slot = null;
+        // Its timeout restarts when a worker takes it again.
+        if (job.timer) clearTimeout(job.timer);
+        job.timer = null;
+        again.push(job);
+      }
+    }
+    if (this.broken || this.state === 'terminate') {
+      for (const job of again) this.settle(job, this.broken ?? new Error('the pool was terminated before the task finished'), null, null);
+      return;
+    }
+    this.queue.splice(this.head, 0, ...again);
   }
 
   /** After close(), tells idle workers to exit once nothing is left to do. */
   private maybeStop(): void {
     if (this.state !== 'close' || this.outstanding > 0) return;
-    for (const slot of this.slots) {
-      if (!slot.stopSent) {
-        slot.stopSent = true;
-        slot.channel.send([{ kind: 'stop' }]);
+    for (const slot of this.slots) slot.stop('close');
+  }
+
+  /** With idleTimeout, stops workers that have held nothing for that long; pump() starts them again. */
+  private scheduleIdleCheck(): void {
+    const idleMs = this.idleTimeout;
+    if (idleMs === null || this.idleTimer || this.state !== 'run') return;
+    let earliest = Infinity;
+    for (const slot of this.slots) if (this.isActive(slot) && slot.inflight.size === 0) earliest = Math.min(earliest, slot.idleSince);
+    if (earliest === Infinity) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      const now = performance.now();
+      const queueEmpty = this.queuedCount === 0;
+      for (const slot of this.slots) {
+        if (queueEmpty && this.isActive(slot) && slot.inflight.size === 0 && now - slot.idleSince >= idleMs) slot.stop('idle');
       }
-    }
+      this.scheduleIdleCheck();
+    }, Math.max(1, earliest + idleMs - performance.now()));
+    // An idle pool must not keep the program alive.
+    this.idleTimer.unref();
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
   }
 
   private maybeFinished(): void {

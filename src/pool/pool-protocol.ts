@@ -4,7 +4,7 @@
  * write and one deserialisation.
  */
 import type { FunctionReference } from '../transfer/function-reference.ts';
-import type { RemoteErrorData } from './pool-errors.ts';
+import type { RemoteErrorData } from './remote-error.ts';
 import { encodeForTransfer } from '../transfer/shareable.ts';
 
 /** Parent → worker: remember function `fn` under this number. */
@@ -43,6 +43,10 @@ export interface TasksDone {
   ids: number[];
   results: unknown[];
   chunked: boolean;
+  /** Milliseconds each task ran, for the pool's statistics. */
+  runMs: number[];
+  /** The worker's resident set size in bytes when it sent this, for maxMemoryPerChild. */
+  rss: number;
 }
 
 /** Worker → parent: task `id` failed (the first failing item fails its chunk, as in Python). */
@@ -50,6 +54,7 @@ export interface TaskFailed {
   kind: 'err';
   id: number;
   error: RemoteErrorData;
+  runMs: number;
 }
 
 /** Worker → parent: the initializer failed; the worker exits next. */
@@ -58,7 +63,29 @@ export interface InitFailed {
   error: RemoteErrorData;
 }
 
-export type FromWorker = TasksDone | TaskFailed | InitFailed;
+/** Worker → parent: the finalizer failed as the worker retired; the worker exits next. */
+export interface FinalizerFailed {
+  kind: 'finErr';
+  error: RemoteErrorData;
+}
+
+export type FromWorker = TasksDone | TaskFailed | InitFailed | FinalizerFailed;
+
+/** Cells of the Int32Array a worker shares with its slot, read by the parent after the worker dies. */
+export const CELL_RUNNING = 0;
+/** 1 once the initializer has finished: a death before that is the initializer's. */
+export const CELL_READY = 1;
+export const CELL_COUNT = 2;
+
+/** What a pool worker is started with. */
+export interface WorkerLaunch {
+  initializer: FunctionReference | null;
+  initargs: unknown[];
+  finalizer: FunctionReference | null;
+  maxTasks: number | null;
+  /** Where the worker's cells live (see CELL_RUNNING). */
+  cells: { name: string; offset: number };
+}
 
 /**
  * encodeForTransfer with a fast path: primitives and flat arrays of

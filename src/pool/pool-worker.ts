@@ -3,15 +3,34 @@
  * runs as its Process target. It serves tasks from the control channel in
  * order, one at a time, and sends results back in batches.
  */
+import { performance } from 'node:perf_hooks';
 import { parentChannel } from '../child/parent-link.ts';
+import { attachBlock } from '../platform/shared-heap.ts';
 import { importDefiningModule, resolveFunction } from '../transfer/function-resolver.ts';
 import type { FunctionReference } from '../transfer/function-reference.ts';
 import { decodeFromTransfer } from '../transfer/shareable.ts';
-import { describeRemoteError } from './pool-errors.ts';
-import { encodeValue, packNumbers, type FromWorker, type RunTasks, type ToWorker } from './pool-protocol.ts';
+import { describeRemoteError } from './remote-error.ts';
+import {
+  CELL_COUNT,
+  CELL_READY,
+  CELL_RUNNING,
+  encodeValue,
+  packNumbers,
+  type FromWorker,
+  type RunTasks,
+  type ToWorker,
+  type WorkerLaunch,
+} from './pool-protocol.ts';
+import { setWorkerState, workerStateValue } from './worker-state.ts';
+// Registers how large array arguments are rebuilt from shared memory here.
+import './shared-arguments.ts';
 
 /** Tasks finished before results are sent; flushing part-way lets the parent refill our queue while we work. */
 const FLUSH_EVERY = 16;
+/** Items finished before results are sent: big chunks go back one by one, so sending overlaps the next chunk's work. */
+const FLUSH_ITEMS = 4096;
+/** Milliseconds of finished work before results are sent: slow tasks report promptly, and a crash loses little. */
+const FLUSH_AFTER_MS = 4;
 
 async function resolveTaskFunction(ref: FunctionReference, label: string): Promise<Function> {
   const namespace = await importDefiningModule(ref);
@@ -37,18 +56,19 @@ interface Batch {
  * Serves pool tasks until told to stop or until `maxTasks` tasks have run.
  * Not for direct use: Pool and ProcessPoolExecutor start it.
  */
-export async function poolWorkerMain(
-  initializer: FunctionReference | null,
-  initargs: unknown[],
-  maxTasks: number | null,
-): Promise<void> {
+export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
+  const { initializer, initargs, finalizer, maxTasks } = launch;
   const channel = parentChannel();
   if (!channel) throw new Error('poolWorkerMain runs only in a pool worker process');
   channel.ref();
+  const block = attachBlock(launch.cells);
+  // The parent reads these after a crash: which task was running, and whether init had finished.
+  const cells = new Int32Array(block.buffer, block.offset, CELL_COUNT);
   if (initializer) {
     try {
       const init = await resolveTaskFunction(initializer, 'initializer');
-      await init(...initargs);
+      // The initializer's result is this worker's state, for workerState() in tasks.
+      setWorkerState(await init(...initargs));
     } catch (error) {
       channel.send([{ kind: 'initErr', error: describeRemoteError(error) } satisfies FromWorker]);
       channel.unref();
@@ -56,6 +76,7 @@ export async function poolWorkerMain(
       return;
     }
   }
+  Atomics.store(cells, CELL_READY, 1);
 
   const functions = new Map<number, Promise<Function>>();
   const queue: Batch[] = [];
@@ -63,7 +84,10 @@ export async function poolWorkerMain(
   let okIds: number[] = [];
   let okResults: unknown[] = [];
   let okChunked = false;
+  let okRunMs: number[] = [];
   let unsent = 0;
+  let unsentItems = 0;
+  let unsentMs = 0;
   let stopping = false;
   let running = false;
   let done = 0;
@@ -72,21 +96,29 @@ export async function poolWorkerMain(
 
   const flush = () => {
     const out: FromWorker[] = [];
-    if (okIds.length > 0) out.push({ kind: 'ok', ids: okIds, results: okResults, chunked: okChunked });
+    if (okIds.length > 0) {
+      out.push({ kind: 'ok', ids: okIds, results: okResults, chunked: okChunked, runMs: okRunMs, rss: process.memoryUsage.rss() });
+    }
     out.push(...failures.splice(0));
     okIds = [];
     okResults = [];
+    okRunMs = [];
     okChunked = false;
     unsent = 0;
+    unsentItems = 0;
+    unsentMs = 0;
     if (out.length > 0) channel.send(out);
   };
 
-  const succeed = (id: number, results: unknown[], chunked: boolean) => {
+  const succeed = (id: number, results: unknown[], chunked: boolean, runMs: number) => {
     // A batch of results is laid out one way; switch layout by flushing first.
     if (okIds.length > 0 && chunked !== okChunked) flush();
     okChunked = chunked;
     okIds.push(id);
+    okRunMs.push(runMs);
     okResults.push(chunked ? packNumbers(results) : results[0]);
+    unsentItems += results.length;
+    unsentMs += runMs;
   };
 
   /** Runs one task (chunk); returns a promise only if the function returned one. */
@@ -97,7 +129,12 @@ export async function poolWorkerMain(
     const size = chunk ? chunk.length : 1;
     const single = message.items[batch.task];
     batch.task++;
-    const fail = (error: unknown) => void failures.push({ kind: 'err', id, error: describeRemoteError(error) });
+    const started = performance.now();
+    Atomics.store(cells, CELL_RUNNING, id);
+    const fail = (error: unknown) => {
+      Atomics.store(cells, CELL_RUNNING, 0);
+      failures.push({ kind: 'err', id, error: describeRemoteError(error), runMs: performance.now() - started });
+    };
     // Filled by push so the array stays packed: V8 serialises a holey array as a slow sparse one.
     const results: unknown[] = [];
     const fn = batch.fn!;
@@ -115,7 +152,8 @@ export async function poolWorkerMain(
         }
         results.push(encodeValue(result, 'result'));
       }
-      succeed(id, results, message.chunked);
+      Atomics.store(cells, CELL_RUNNING, 0);
+      succeed(id, results, message.chunked, performance.now() - started);
     };
     try {
       const pending = step(0);
@@ -130,12 +168,16 @@ export async function poolWorkerMain(
     while (queue.length > 0) {
       const batch = queue[0];
       if (!batch.fn) {
+        // Importing the task's module runs user code too: a crash there is blamed on the first task.
+        Atomics.store(cells, CELL_RUNNING, batch.message.ids[0]);
         try {
           batch.fn = await functions.get(batch.message.fn)!;
         } catch (error) {
-          for (const id of batch.message.ids) failures.push({ kind: 'err', id, error: describeRemoteError(error) });
+          for (const id of batch.message.ids) failures.push({ kind: 'err', id, error: describeRemoteError(error), runMs: 0 });
           queue.shift();
           continue;
+        } finally {
+          Atomics.store(cells, CELL_RUNNING, 0);
         }
       }
       // Synchronous functions run in a tight loop; only a returned promise makes us await.
@@ -143,7 +185,7 @@ export async function poolWorkerMain(
         const pending = runTask(batch);
         if (pending) await pending;
         done++;
-        if (++unsent >= FLUSH_EVERY) flush();
+        if (++unsent >= FLUSH_EVERY || unsentItems >= FLUSH_ITEMS || unsentMs >= FLUSH_AFTER_MS) flush();
         if (maxTasks !== null && done >= maxTasks) stopping = true;
       }
       queue.shift();
@@ -171,7 +213,18 @@ export async function poolWorkerMain(
       else if (stopping) finish();
     }
   });
+  // A task that calls process.exit() must not take its finished neighbours' results with it.
+  process.on('exit', flush);
   await finished;
+  process.off('exit', flush);
+  if (finalizer) {
+    try {
+      const finalize = await resolveTaskFunction(finalizer, 'finalizer');
+      await finalize(workerStateValue());
+    } catch (error) {
+      channel.send([{ kind: 'finErr', error: describeRemoteError(error) } satisfies FromWorker]);
+    }
+  }
   channel.onMessage(null);
   channel.unref();
 }

@@ -11,38 +11,33 @@
  */
 import { cpuCount } from '../platform/cpu-count.ts';
 import { checkTimeout } from '../sync/timeouts.ts';
+import { BrokenProcessPool } from '../errors.ts';
 import { AsyncResult } from './async-result.ts';
 import { Dispatcher } from './pool-dispatcher.ts';
-import { BrokenProcessPool } from './pool-errors.ts';
 import { encodeValue, packNumbers } from './pool-protocol.ts';
 import {
   argumentList,
   checkChunksize,
   checkFunction,
   checkObject,
+  checkOptionalBoolean,
   checkOptionalFunction,
+  checkProcesses,
   checkSignal,
-  defaultChunksize,
   describe,
-  encodeChunk,
-  iterateResults,
   toArray,
-  type ProgressCallback,
-  workerSettings,
-  type ProcessContext,
-} from './pool-map.ts';
+} from './pool-checks.ts';
+import { defaultChunksize, encodeChunk } from './map-chunks.ts';
+import { iterateResults } from './imap-iterator.ts';
+import { progressReporter, type ProgressCallback } from './progress.ts';
+import { workerSettings, type WorkerOptions } from './worker-settings.ts';
+import type { PoolStats } from './pool-stats.ts';
+import { SharedArguments } from './shared-arguments.ts';
 
-/** Options for `new Pool(...)`, as Python's Pool arguments. */
-export interface PoolOptions {
+/** Options for `new Pool(...)`: Python's Pool arguments, plus worker state, recycling, idle exit and backpressure. */
+export interface PoolOptions extends WorkerOptions {
   /** Number of workers; defaults to cpuCount(). */
   processes?: number | null;
-  /** Module-level function each worker runs once at start, with `initargs`. */
-  initializer?: ((...args: any[]) => unknown) | null;
-  initargs?: unknown[];
-  /** A worker exits and is replaced after this many tasks (chunks); default: never. */
-  maxTasksPerChild?: number | null;
-  /** Start method to use for workers, from getContext(); default: the default start method. */
-  context?: ProcessContext | null;
 }
 
 /** Per-task limits: beyond Python. A task with either runs alone in its worker. */
@@ -67,6 +62,8 @@ export interface MapOptions extends TaskOptions {
   chunksize?: number;
   /** Called as chunks complete with (items completed, total items). */
   onProgress?: ProgressCallback | null;
+  /** Draw a progress bar on stderr (a terminal), or print a line at every tenth (not a terminal). */
+  progress?: boolean;
 }
 
 /** Options of `Pool.mapAsync` and `Pool.starmapAsync`. */
@@ -81,33 +78,27 @@ export interface ImapOptions {
   chunksize?: number;
   /** Called as chunks complete with (items completed, total items or null if the input's length is unknown). */
   onProgress?: ProgressCallback | null;
+  /** Draw a progress bar on stderr (a terminal), or print a line at every tenth (not a terminal). */
+  progress?: boolean;
 }
 
 type Fn<A extends unknown[], R> = (...args: A) => R | PromiseLike<R>;
 
 /** A pool of worker processes, as Python's multiprocessing.Pool. */
 export class Pool {
-  /** Number of worker processes. */
-  readonly processes: number;
   private readonly dispatcher: Dispatcher;
+  private readonly sharedArguments = new SharedArguments();
 
   constructor(options: PoolOptions = {}) {
     checkObject(options, 'Pool options');
-    const { processes } = options;
-    if (processes !== undefined && processes !== null) {
-      if (typeof processes !== 'number' || !Number.isInteger(processes)) {
-        throw new TypeError(`Pool option 'processes' must be an integer, got ${describe(processes)}`);
-      }
-      if (processes < 1) throw new RangeError("Pool option 'processes': Number of processes must be at least 1");
-    }
+    checkProcesses(options.processes, "Pool option 'processes'");
     const settings = workerSettings('Pool', options);
-    this.processes = processes ?? cpuCount();
     this.dispatcher = new Dispatcher({
-      processes: this.processes,
+      processes: options.processes ?? cpuCount(),
       ...settings,
       namePrefix: 'PoolWorker',
       onLost: 'replace',
-      brokenError: (detail, cause) => Object.assign(new BrokenProcessPool(detail), cause ? { cause } : {}),
+      brokenError: (detail, cause) => new BrokenProcessPool(detail, cause ? { cause } : undefined),
     });
   }
 
@@ -125,7 +116,8 @@ export class Pool {
     checkOptionalFunction(options.callback, 'applyAsync: callback');
     checkOptionalFunction(options.errorCallback, 'applyAsync: errorCallback');
     const fnId = this.dispatcher.functionId(fn);
-    const encoded = encodeValue(args ?? [], 'args');
+    const encoded = encodeValue(this.sharedArguments.shareAll(args ?? []), 'args');
+    this.dispatcher.checkRoom('applyAsync');
     const result = new AsyncResult<R>(options.callback, options.errorCallback);
     this.dispatcher.submit(
       fnId,
@@ -184,12 +176,14 @@ export class Pool {
   /** Stops the workers now (SIGTERM); unfinished tasks reject. */
   terminate(): void {
     this.dispatcher.terminate(new Error('the pool was terminated before the task finished'));
+    this.sharedArguments.release();
   }
 
   /** Waits for the workers to exit; call close() or terminate() first. */
   async join(): Promise<void> {
     if (this.dispatcher.state === 'run') throw new Error('Pool is still running: call close() or terminate() before join()');
     await this.dispatcher.join();
+    this.sharedArguments.release();
   }
 
   /** `await using pool = new Pool()`: terminate and join on scope exit, as Python's `with Pool()`. */
@@ -198,9 +192,35 @@ export class Pool {
     await this.join();
   }
 
+  /** Number of worker processes the pool keeps (fewer may be alive after an idle exit). */
+  get processes(): number {
+    return this.dispatcher.size;
+  }
+
   /** Pids of the current workers (changes as workers are replaced). */
   get workerPids(): number[] {
     return this.dispatcher.workerPids;
+  }
+
+  /** Counts, latency histograms (ms), utilization and restarts since the pool started. */
+  stats(): PoolStats {
+    return this.dispatcher.snapshot();
+  }
+
+  /** @internal For getReusablePool: grows or shrinks the pool (surplus workers finish what they hold) and sets idleTimeout. */
+  reconfigure(processes: number, idleTimeout: number | null): void {
+    this.checkRunning();
+    this.dispatcher.resize(processes, idleTimeout);
+  }
+
+  /** @internal Names of the shared memory segments that large array arguments were copied into. */
+  get sharedArgumentSegments(): string[] {
+    return this.sharedArguments.segmentNames;
+  }
+
+  /** @internal True while tasks can be submitted. */
+  get running(): boolean {
+    return this.dispatcher.state === 'run' && !this.dispatcher.broken;
   }
 
   private checkRunning(): void {
@@ -220,10 +240,12 @@ export class Pool {
     const { timeout, signal } = this.checkTaskOptions(options, method);
     checkChunksize(options.chunksize, method);
     checkOptionalFunction(options.onProgress, `${method}: onProgress`);
+    checkOptionalBoolean(options.progress, `${method}: progress`);
     checkOptionalFunction(options.callback, `${method}: callback`);
     checkOptionalFunction(options.errorCallback, `${method}: errorCallback`);
     let list = toArray(items, `${method}: items`);
     if (star) list = list.map((item, i) => argumentList(item, `${method}: items[${i}]`));
+    list = this.sharedArguments.shareItems(list, star);
     const fnId = this.dispatcher.functionId(fn);
     const n = list.length;
     const chunksize = options.chunksize ?? defaultChunksize(n, this.processes);
@@ -233,12 +255,18 @@ export class Pool {
       chunks.push(encodeChunk(packNumbers(list, start, Math.min(n, start + chunksize)), start, 'items'));
     }
     const result = new AsyncResult<R[]>(options.callback, options.errorCallback);
-    // fill() keeps the array packed, which later serialisation (and V8 generally) handles much faster.
-    const values = new Array<R>(n).fill(undefined as R);
+    const progress = progressReporter(method.replace(/Async$/, ''), options.progress ?? false, options.onProgress ?? null, n);
+    // Each chunk's results are copied in as they arrive, so only the last
+    // chunk's copy waits at the end. Presized without fill(): filling first
+    // would double the cost, and the holes are all written before resolve.
+    const values = new Array<R>(n);
     let left = chunks.length;
     let completed = 0;
     let firstError: Error | null = null;
-    if (left === 0) result.resolve(values);
+    if (left === 0) {
+      progress.finish();
+      result.resolve([]);
+    }
     chunks.forEach((chunk, c) => {
       this.dispatcher.submit(
         fnId,
@@ -246,10 +274,13 @@ export class Pool {
         chunk,
         (error, results) => {
           if (error) firstError ??= error;
-          else for (let i = 0; i < results!.length; i++) values[c * chunksize + i] = results![i] as R;
+          else for (let i = 0, k = c * chunksize; i < results!.length; i++, k++) values[k] = results![i] as R;
           completed += chunk.length;
-          options.onProgress?.(completed, n);
-          if (--left === 0) firstError ? result.reject(firstError) : result.resolve(values);
+          progress.report?.(completed, n);
+          if (--left > 0) return;
+          progress.finish();
+          if (firstError) return result.reject(firstError);
+          result.resolve(values);
         },
         timeout,
         signal,
@@ -270,6 +301,7 @@ export class Pool {
     checkObject(options, `${method}: options`);
     checkChunksize(options.chunksize, method);
     checkOptionalFunction(options.onProgress, `${method}: onProgress`);
+    checkOptionalBoolean(options.progress, `${method}: progress`);
     const iterable =
       items !== null && typeof items === 'object' && (Symbol.iterator in items || Symbol.asyncIterator in items);
     if (!iterable) throw new TypeError(`${method}: items must be an iterable or async iterable, got ${describe(items)}`);
@@ -280,7 +312,8 @@ export class Pool {
       ordered,
       star: false,
       window: this.processes * 66,
-      onProgress: options.onProgress ?? null,
+      share: (item) => this.sharedArguments.share(item),
+      progress: progressReporter(method, options.progress ?? false, options.onProgress ?? null, total),
       total,
       method,
     });

@@ -6,33 +6,21 @@
  */
 import { cpuCount } from '../platform/cpu-count.ts';
 import { checkTimeout } from '../sync/timeouts.ts';
-import { Dispatcher, type Job } from './pool-dispatcher.ts';
-import { BrokenProcessPool, CancelledError, TimeoutError } from './pool-errors.ts';
+import { BrokenProcessPool, CancelledError, TimeoutError } from '../errors.ts';
+import { Dispatcher } from './pool-dispatcher.ts';
+import type { Job } from './pool-job.ts';
 import { encodeValue, type ChunkResults } from './pool-protocol.ts';
-import {
-  checkChunksize,
-  checkFunction,
-  checkObject,
-  checkOptionalFunction,
-  describe,
-  encodeChunk,
-  toArray,
-  type ProgressCallback,
-  workerSettings,
-  type ProcessContext,
-} from './pool-map.ts';
+import { checkChunksize, checkFunction, checkObject, checkOptionalFunction, describe, toArray } from './pool-checks.ts';
+import { encodeChunk } from './map-chunks.ts';
+import type { ProgressCallback } from './progress.ts';
+import { workerSettings, type WorkerOptions } from './worker-settings.ts';
+import type { PoolStats } from './pool-stats.ts';
+import { SharedArguments } from './shared-arguments.ts';
 
-/** Options for `new ProcessPoolExecutor(...)`. */
-export interface ProcessPoolExecutorOptions {
+/** Options for `new ProcessPoolExecutor(...)`: Python's, plus the worker options Pool has. */
+export interface ProcessPoolExecutorOptions extends WorkerOptions {
   /** Number of workers; defaults to cpuCount(). */
   maxWorkers?: number | null;
-  /** Module-level function each worker runs once at start, with `initargs`. */
-  initializer?: ((...args: any[]) => unknown) | null;
-  initargs?: unknown[];
-  /** A worker exits and is replaced after this many tasks; default: never. */
-  maxTasksPerChild?: number | null;
-  /** Start method for the workers, from getContext(). */
-  context?: ProcessContext | null;
 }
 
 /** The pending result of submit(): await it, or ask about its state. */
@@ -71,6 +59,7 @@ export class ProcessPoolExecutor {
   private readonly dispatcher: Dispatcher;
   private readonly jobs = new Set<Job>();
   private shuttingDown = false;
+  private readonly sharedArguments = new SharedArguments();
 
   constructor(options: ProcessPoolExecutorOptions = {}) {
     checkObject(options, 'ProcessPoolExecutor options');
@@ -88,7 +77,7 @@ export class ProcessPoolExecutor {
       ...settings,
       namePrefix: 'ProcessPoolExecutorWorker',
       onLost: 'break',
-      brokenError: (detail, cause) => Object.assign(new BrokenProcessPool(detail), cause ? { cause } : {}),
+      brokenError: (detail, cause) => new BrokenProcessPool(detail, cause ? { cause } : undefined),
     });
   }
 
@@ -97,7 +86,8 @@ export class ProcessPoolExecutor {
     this.checkOpen('submit');
     checkFunction(fn, 'submit');
     const fnId = this.dispatcher.functionId(fn);
-    const encoded = encodeValue(args, 'args');
+    const encoded = encodeValue(this.sharedArguments.shareAll(args), 'args');
+    this.dispatcher.checkRoom('submit');
     return this.schedule<R>(fnId, true, [encoded], (results) => results[0] as R);
   }
 
@@ -113,7 +103,7 @@ export class ProcessPoolExecutor {
     checkChunksize(options.chunksize, 'map');
     checkOptionalFunction(options.onProgress, 'map: onProgress');
     const deadline = options.timeout === undefined || options.timeout === null ? null : Date.now() + options.timeout;
-    const list = toArray(items, 'map: items');
+    const list = this.sharedArguments.shareItems(toArray(items, 'map: items'), false);
     const fnId = this.dispatcher.functionId(fn);
     const chunksize = options.chunksize ?? 1;
     let completed = 0;
@@ -150,7 +140,10 @@ export class ProcessPoolExecutor {
     this.shuttingDown = true;
     if (cancelFutures) for (const job of this.jobs) this.dispatcher.cancel(job, new CancelledError());
     this.dispatcher.close();
-    if (wait) await this.dispatcher.join();
+    if (wait) {
+      await this.dispatcher.join();
+      this.sharedArguments.release();
+    } else void this.dispatcher.join().then(() => this.sharedArguments.release());
   }
 
   /** `await using executor = new ProcessPoolExecutor()`: shutdown({ wait: true }) on scope exit. */
@@ -161,6 +154,11 @@ export class ProcessPoolExecutor {
   /** Pids of the current workers. */
   get workerPids(): number[] {
     return this.dispatcher.workerPids;
+  }
+
+  /** Counts, latency histograms (ms), utilization and restarts since the executor started. */
+  stats(): PoolStats {
+    return this.dispatcher.snapshot();
   }
 
   private checkOpen(method: string): void {

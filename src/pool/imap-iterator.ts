@@ -1,0 +1,102 @@
+/**
+ * The lazy, bounded iterator behind imap and imapUnordered: it reads the
+ * input (sync or async, possibly endless) only as far as a window of chunks
+ * in flight allows, and withdraws queued chunks when the consumer stops.
+ */
+import type { ChunkResults } from './pool-protocol.ts';
+import { argumentList } from './pool-checks.ts';
+import { encodeChunk } from './map-chunks.ts';
+import type { ProgressReporter } from './progress.ts';
+
+/**
+ * What the iterator needs of a pool: submit a chunk, withdraw a queued one.
+ * The local Dispatcher is one; a distributed pool can be another.
+ */
+export interface ChunkRunner<J> {
+  submit(fnId: number, star: boolean, items: unknown[], onSettle: (error: Error | null, results: ChunkResults | null) => void): J;
+  cancel(job: J, error: Error): boolean;
+}
+
+export interface IterateOptions {
+  chunksize: number;
+  ordered: boolean;
+  star: boolean;
+  /** Chunks sent but not yet consumed, at most; bounds memory for endless inputs. */
+  window: number;
+  progress: ProgressReporter;
+  /** Replaces a large array item by its shared stand-in (see shared-arguments.ts). */
+  share: (item: unknown) => unknown;
+  total: number | null;
+  method: string;
+}
+
+/** The lazy, bounded iterator behind imap/imapUnordered. */
+export async function* iterateResults<R, J = unknown>(
+  dispatcher: ChunkRunner<J>,
+  fnId: number,
+  items: Iterable<unknown> | AsyncIterable<unknown>,
+  options: IterateOptions,
+): AsyncGenerator<R, void, undefined> {
+  const source: Iterator<unknown> | AsyncIterator<unknown> =
+    Symbol.asyncIterator in items ? (items as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (items as Iterable<unknown>)[Symbol.iterator]();
+  const finished = new Map<number, { error: Error | null; results: ChunkResults | null }>();
+  const arrivals: number[] = [];
+  const jobs = new Map<number, J>();
+  let sent = 0;
+  let consumed = 0;
+  let itemIndex = 0;
+  let completed = 0;
+  let exhausted = false;
+  let wake: (() => void) | null = null;
+
+  const fill = async () => {
+    while (!exhausted && sent - consumed < options.window) {
+      const chunk: unknown[] = [];
+      while (chunk.length < options.chunksize) {
+        const step = await source.next();
+        if (step.done) {
+          exhausted = true;
+          break;
+        }
+        chunk.push(options.star ? argumentList(step.value, `${options.method}: items[${itemIndex + chunk.length}]`) : options.share(step.value));
+      }
+      if (chunk.length === 0) break;
+      const encoded = encodeChunk(chunk, itemIndex, 'items');
+      itemIndex += chunk.length;
+      const index = sent++;
+      const size = chunk.length;
+      const job = dispatcher.submit(fnId, options.star, encoded, (error, results) => {
+        jobs.delete(index);
+        finished.set(index, { error, results });
+        if (!options.ordered) arrivals.push(index);
+        completed += size;
+        options.progress.report?.(completed, options.total);
+        wake?.();
+      });
+      jobs.set(index, job);
+    }
+  };
+
+  try {
+    for (;;) {
+      await fill();
+      const index = options.ordered ? (finished.has(consumed) ? consumed : -1) : (arrivals.shift() ?? -1);
+      if (index >= 0) {
+        const outcome = finished.get(index)!;
+        finished.delete(index);
+        consumed++;
+        if (outcome.error) throw outcome.error;
+        for (const result of outcome.results!) yield result as R;
+        continue;
+      }
+      if (exhausted && consumed === sent) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+    }
+  } finally {
+    options.progress.finish();
+    // Stopped early (break, or an error): queued chunks are withdrawn, the input is closed.
+    for (const job of jobs.values()) dispatcher.cancel(job, new Error(`${options.method} iteration was stopped`));
+    if (!exhausted) await source.return?.();
+  }
+}

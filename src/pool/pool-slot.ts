@@ -1,0 +1,177 @@
+/**
+ * The parent's side of one pool worker: its process and control channel,
+ * the jobs it holds (sent ahead, so that it never waits for a round trip),
+ * and the shared cells that tell, after a crash, which job it was running.
+ * The dispatcher decides what to give it; this file only runs the worker.
+ */
+import { performance } from 'node:perf_hooks';
+import { childChannel, type Process } from '../process/process.ts';
+import { allocateBlock } from '../platform/shared-heap.ts';
+import type { FunctionReference } from '../transfer/function-reference.ts';
+import type { ControlChannel } from '../channels/control-channel.ts';
+import { poolWorkerMain } from './pool-worker.ts';
+import type { Job } from './pool-job.ts';
+import { CELL_COUNT, CELL_READY, CELL_RUNNING, type FromWorker, type RunTasks, type ToWorker, type WorkerLaunch } from './pool-protocol.ts';
+
+/** Upper bound of chunks queued in one worker; more only costs memory and balance. */
+const MAX_PREFETCH = 64;
+/** Prefetch enough chunks to cover about this much work (ms), so a worker never waits for a round trip. */
+const PREFETCH_COVER_MS = 20;
+/**
+ * Below this cost per chunk (ms) a worker holds a second chunk while it runs
+ * one, so it never waits for a round trip; above it, one at a time, so that
+ * at the end of a map no worker sits on a long chunk another could run.
+ */
+const DOUBLE_BUFFER_BELOW_MS = 50;
+
+/** How the workers of one pool are started and retired. */
+export interface WorkerSettings {
+  initializer: FunctionReference | null;
+  initargs: unknown[];
+  finalizer: FunctionReference | null;
+  maxTasksPerChild: number | null;
+  maxMemoryPerChild: number | null;
+  ProcessClass: typeof Process;
+}
+
+export interface SlotEvents {
+  onMessages(slot: WorkerSlot, batch: FromWorker[]): void;
+  onClose(slot: WorkerSlot): void;
+}
+
+export class WorkerSlot {
+  readonly proc: Process;
+  readonly inflight = new Map<number, Job>();
+  /** Jobs handed to this worker over its life, for maxTasksPerChild. */
+  assigned = 0;
+  /** Killed by us (timeout, abort, terminate): its death is no failure of the pool. */
+  killedOnPurpose = false;
+  /** Told to finish its queued work and exit, and why. */
+  stopReason: 'close' | 'shrink' | 'idle' | 'recycle' | null = null;
+  /** When it last became idle (performance.now()), for idleTimeout. */
+  idleSince = performance.now();
+  readonly startedAt = performance.now();
+  private readonly channel: ControlChannel;
+  private readonly cells: Int32Array;
+  private readonly knownFns = new Set<number>();
+  private outbox: ToWorker[] = [];
+  private toSend: Job[] = [];
+  private limit = 4;
+  private lastResultAt = 0;
+  private costPerJobMs = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly settings: WorkerSettings,
+    events: SlotEvents,
+  ) {
+    const block = allocateBlock(CELL_COUNT * 4, 4);
+    this.cells = new Int32Array(block.buffer, block.offset, CELL_COUNT);
+    const launch: WorkerLaunch = {
+      initializer: settings.initializer,
+      initargs: settings.initargs,
+      finalizer: settings.finalizer,
+      maxTasks: settings.maxTasksPerChild,
+      cells: { name: block.name, offset: block.offset },
+    };
+    this.proc = new settings.ProcessClass({ target: poolWorkerMain, args: [launch], daemon: true, name });
+    this.proc.start();
+    this.channel = childChannel(this.proc);
+    this.channel.onMessage((batch) => events.onMessages(this, batch as FromWorker[]));
+    this.channel.onClose(() => events.onClose(this));
+  }
+
+  get stopSent(): boolean {
+    return this.stopReason !== null;
+  }
+
+  /** The id of the job the worker was running (or resolving the function of) when last seen; 0 if none. */
+  get runningJobId(): number {
+    return Atomics.load(this.cells, CELL_RUNNING);
+  }
+
+  /** False until the initializer has finished: a death before that is the initializer's. */
+  get ready(): boolean {
+    return Atomics.load(this.cells, CELL_READY) === 1;
+  }
+
+  /** True once this worker has had its quota of tasks (maxTasksPerChild). */
+  get spent(): boolean {
+    const max = this.settings.maxTasksPerChild;
+    return max !== null && this.assigned >= max;
+  }
+
+  canTake(job: Job): boolean {
+    if (this.stopSent || this.killedOnPurpose || this.spent) return false;
+    if (this.inflight.size >= this.limit) return false;
+    if (job.exclusive && this.inflight.size > 0) return false;
+    for (const held of this.inflight.values()) if (held.exclusive) return false;
+    return true;
+  }
+
+  assign(job: Job, fnRef: FunctionReference): void {
+    if (!this.knownFns.has(job.fnId)) {
+      this.outbox.push({ kind: 'fn', fn: job.fnId, ref: fnRef });
+      this.knownFns.add(job.fnId);
+    }
+    if (this.inflight.size === 0) this.lastResultAt = performance.now();
+    this.toSend.push(job);
+    this.inflight.set(job.id, job);
+    this.assigned++;
+    job.state = 'running';
+    job.slot = this;
+  }
+
+  /** Sends the worker its new jobs, consecutive jobs of one function as one RunTasks message. */
+  flush(): void {
+    if (this.toSend.length === 0 && this.outbox.length === 0) return;
+    const out = this.outbox;
+    this.outbox = [];
+    let current: RunTasks | null = null;
+    for (const job of this.toSend) {
+      const chunked = job.items.length !== 1;
+      if (!current || current.fn !== job.fnId || current.star !== job.star || current.chunked !== chunked) {
+        current = { kind: 'tasks', fn: job.fnId, star: job.star, ids: [], items: [], chunked };
+        out.push(current);
+      }
+      current.ids.push(job.id);
+      current.items.push(chunked ? job.items : job.items[0]);
+    }
+    this.toSend = [];
+    this.channel.send(out);
+  }
+
+  /** Measures how long a chunk takes in this worker and prefetches enough to cover a round trip. */
+  adaptPrefetch(settled: number): void {
+    if (settled === 0) return;
+    const now = performance.now();
+    const perJob = (now - this.lastResultAt) / settled;
+    this.lastResultAt = now;
+    this.costPerJobMs = this.costPerJobMs === 0 ? perJob : this.costPerJobMs * 0.7 + perJob * 0.3;
+    const cost = this.costPerJobMs;
+    if (cost >= DOUBLE_BUFFER_BELOW_MS) this.limit = 1;
+    else this.limit = Math.min(MAX_PREFETCH, Math.max(2, Math.ceil(PREFETCH_COVER_MS / cost)));
+    if (this.inflight.size === 0) this.idleSince = now;
+  }
+
+  /** Asks the worker to finish what it holds, run its finalizer and exit. */
+  stop(reason: NonNullable<WorkerSlot['stopReason']>): void {
+    if (this.stopSent || this.killedOnPurpose) return;
+    this.stopReason = reason;
+    this.channel.send([{ kind: 'stop' }]);
+  }
+
+  /** Kills the worker at once (SIGKILL, or SIGTERM with `gently`); its death is then no failure. */
+  kill(gently = false): void {
+    this.killedOnPurpose = true;
+    if (gently) this.proc.terminate();
+    else this.proc.kill();
+  }
+
+  /** Takes back the jobs the worker held; the caller decides their fate. */
+  takeJobs(): Job[] {
+    const jobs = [...this.inflight.values()];
+    this.inflight.clear();
+    return jobs;
+  }
+}
