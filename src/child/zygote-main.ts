@@ -12,7 +12,7 @@ import { runChild } from './child-bootstrap.ts';
 import { setParentChannel } from './parent-link.ts';
 import { adoptForkedIdentity } from './forked-child.ts';
 import { warmUpInspector } from '../transfer/inspector-session.ts';
-import { importDefiningModule, preloadModule } from '../transfer/function-resolver.ts';
+import { importDefiningModule, preloadModule, resolveFunction } from '../transfer/function-resolver.ts';
 import type { LaunchPayload } from '../process/launch-payload.ts';
 import { currentState } from '../process/process-identity.ts';
 import { closeFd, forkProcess, receiveMessage, sendMessage, watchExit } from '../process/fork-native.ts';
@@ -60,9 +60,14 @@ async function serve(payload: LaunchPayload): Promise<void> {
   if (received === null || received.fd < 0) process.exit(1);
   const channelFd = received.fd;
   try {
-    // Loaded here, the module is inherited; a failure is left for the child to meet and report.
-    if (payload.processClass) await importDefiningModule(payload.processClass);
-    if (payload.target) await importDefiningModule(payload.target);
+    // Loaded and found here, the module and the function are inherited (resolveFunction caches
+    // them). Finding a function that is not exported searches the heap through the inspector,
+    // which in a forked child can leave V8 waiting on a worker thread the child does not have.
+    // A failure is left for the child to meet and report as its own.
+    if (payload.processClass) {
+      resolveFunction(payload.processClass, await importDefiningModule(payload.processClass), 'Process subclass');
+    }
+    if (payload.target) resolveFunction(payload.target, await importDefiningModule(payload.target), 'target');
   } catch {
     // See above.
   }
