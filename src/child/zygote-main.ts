@@ -16,7 +16,8 @@ import { importDefiningModule, preloadModule, resolveFunction } from '../transfe
 import type { LaunchPayload } from '../process/launch-payload.ts';
 import { currentState } from '../process/process-identity.ts';
 import { closeFd, forkProcess, receiveMessage, sendMessage, watchExit } from '../process/fork-native.ts';
-import { setParentDeathSignal } from '../platform/native.ts';
+import { exitImmediately, setParentDeathSignal } from '../platform/native.ts';
+import { CANARY_TIMEOUT_MS, runCanaryChecks } from './fork-canary.ts';
 import { watchTeardownProxies } from '../platform/teardown-proxies.ts';
 import '../index.ts';
 
@@ -50,15 +51,52 @@ warmUpInspector();
 delete process.env.MULTIPROC_PARENT_PID;
 delete process.env.MULTIPROC_PRELOAD;
 
-function reply(answer: { pid: number } | { error: string }): void {
+/** Forks the canary child (fork-canary.ts) and waits for it; the reason it failed, or null. */
+async function canaryFailure(): Promise<string | null> {
+  if (process.env.MULTIPROC_FORK_CANARY === 'fail') return 'forced by MULTIPROC_FORK_CANARY=fail';
+  let pid: number;
+  try {
+    pid = forkProcess(false);
+  } catch (error) {
+    return String(error);
+  }
+  if (pid === 0) {
+    leaveZygote();
+    adoptForkedIdentity(process.pid);
+    try {
+      await runCanaryChecks();
+      exitImmediately(0);
+    } catch (error) {
+      process.stderr.write(`multiproc: fork canary: ${String(error)}\n`);
+      exitImmediately(1);
+    }
+  }
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      process.kill(pid, 'SIGKILL');
+      resolve(`the canary child did not finish within ${CANARY_TIMEOUT_MS} ms`);
+    }, CANARY_TIMEOUT_MS);
+    watchExit(pid, (code) => {
+      clearTimeout(timer);
+      if (code !== 0) resolve(`the canary child exited with ${code}`);
+      else resolve(null);
+    });
+  });
+}
+
+function reply(answer: { pid: number } | { error: string } | { canary: string }): void {
   sendMessage(FD_SOCKET, Buffer.from(JSON.stringify(answer)), -1, PROTOCOL_TIMEOUT_MS);
 }
 
-async function serve(payload: LaunchPayload): Promise<void> {
+async function serve(payload: LaunchPayload, canary: string | null): Promise<void> {
   const received = receiveMessage(FD_SOCKET, 1, PROTOCOL_TIMEOUT_MS);
   // Without the child's socket the protocol is out of step: the program replaces a zygote that exits.
   if (received === null || received.fd < 0) process.exit(1);
   const channelFd = received.fd;
+  if (canary !== null) {
+    closeFd(channelFd);
+    return reply({ canary });
+  }
   try {
     // Loaded and found here, the module and the function are inherited (resolveFunction caches
     // them). Finding a function that is not exported searches the heap through the inspector,
@@ -88,11 +126,16 @@ async function serve(payload: LaunchPayload): Promise<void> {
   await becomeChild(payload, channelFd);
 }
 
-async function becomeChild(payload: LaunchPayload, channelFd: number): Promise<void> {
+/** In a forked child: drop the zygote's sockets (closing our copies leaves the zygote's open). */
+function leaveZygote(): void {
   isZygote = false;
   channel.onMessage(null);
   channel.close();
   closeFd(FD_SOCKET);
+}
+
+async function becomeChild(payload: LaunchPayload, channelFd: number): Promise<void> {
+  leaveZygote();
   // process.pid still holds the zygote's pid, which is now the parent's.
   adoptForkedIdentity(process.pid);
   const own = new ControlChannel(new Socket({ fd: channelFd, readable: true, writable: true }));
@@ -103,7 +146,8 @@ async function becomeChild(payload: LaunchPayload, channelFd: number): Promise<v
   await runChild(payload, parentGone);
 }
 
+const canary = canaryFailure();
 let queue = Promise.resolve();
 channel.onMessage((message) => {
-  queue = queue.then(() => serve(message as LaunchPayload));
+  queue = queue.then(async () => serve(message as LaunchPayload, await canary));
 });

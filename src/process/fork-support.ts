@@ -13,7 +13,6 @@ export function forkUnsupportedReason(): string | null {
   if (process.platform !== 'linux') return `fork() is used on Linux only (this is ${process.platform})`;
   const major = Number(process.versions.node.split('.')[0]);
   if (!CHECKED_MAJORS.has(major)) return `fork() was not checked on Node ${major}`;
-  if (process.env.MULTIPROC_FORK_CANARY === 'fail') return 'MULTIPROC_FORK_CANARY=fail';
   return canaryFailure;
 }
 

@@ -30,7 +30,7 @@ import type { LaunchPayload } from './launch-payload.ts';
 import type { Popen } from './popen.ts';
 import { childExecArgv, pidHasExited } from './vehicle-os-process.ts';
 import { closeFd, receiveMessage, sendMessage, socketPair } from './fork-native.ts';
-import { forkUnsupportedReason } from './fork-support.ts';
+import { forkUnsupportedReason, recordCanaryFailure } from './fork-support.ts';
 
 const ZYGOTE_MAIN = fileURLToPath(
   new URL(`../child/zygote-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
@@ -163,7 +163,11 @@ class Zygote {
       this.channel.send(payload);
       const reply = receiveMessage(this.fdSocket, 256, REPLY_TIMEOUT_MS);
       if (reply === null) throw new ZygoteUnavailable('the forkserver zygote exited before it forked');
-      const answer = JSON.parse(reply.bytes.toString('utf8')) as { pid?: number; error?: string };
+      const answer = JSON.parse(reply.bytes.toString('utf8')) as { pid?: number; error?: string; canary?: string };
+      if (answer.canary) {
+        recordCanaryFailure(answer.canary);
+        throw new ZygoteUnavailable(`the fork canary failed: ${answer.canary}`);
+      }
       if (!answer.pid) throw new ZygoteUnavailable(`the forkserver zygote could not fork: ${answer.error}`);
       const child = new ForkedChild(answer.pid, ours, this);
       this.children.set(answer.pid, child);
