@@ -62,3 +62,5 @@ export { Condition } from './sync/condition.ts';
 export { Barrier, BrokenBarrierError, type BarrierOptions } from './sync/barrier.ts';
 export { AcquireTimeoutError, type Held } from './sync/acquirable.ts';
 export type { AcquireOptions, WaitOptions as SyncWaitOptions } from './sync/wait-plan.ts';
+/** How the current process was made: 'main', a 'booted' Node, or 'forked' from the forkserver zygote. */
+export { processOrigin, type ProcessOrigin } from './process/fork-support.ts';

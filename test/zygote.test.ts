@@ -126,3 +126,17 @@ test('stopZygotes leaves no zygote running', () => {
   assert.deepEqual(zygotePids(), []);
   return waitFor('the zygotes to exit', () => pids.every((pid) => !isRunning(pid)));
 });
+
+test('processOrigin() tells a forked child from a booted one and from the main process', async () => {
+  const { processOrigin } = await import('../src/index.ts');
+  assert.equal(processOrigin(), 'main');
+  const forked = resultPath();
+  const booted = resultPath();
+  const a = new forkserver.Process({ target: targets.reportOrigin, args: [forked] });
+  const b = new (getContext('spawn').Process)({ target: targets.reportOrigin, args: [booted] });
+  a.start();
+  b.start();
+  await Promise.all([a.join(), b.join()]);
+  assert.equal(readResult(forked).origin, 'forked');
+  assert.equal(readResult(booted).origin, 'booted');
+});

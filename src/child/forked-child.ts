@@ -4,6 +4,7 @@
  */
 import { readlinkSync } from 'node:fs';
 import { setParentDeathSignal } from '../platform/native.ts';
+import { setProcessOrigin } from '../process/fork-support.ts';
 
 const SIGKILL = 9;
 
@@ -18,6 +19,7 @@ export function adoptForkedIdentity(expectedParent: number): void {
     enumerable: true,
     configurable: true,
   });
+  setProcessOrigin('forked');
   setParentDeathSignal(SIGKILL);
   if (process.ppid !== expectedParent) process.exit(1);
 }

@@ -29,3 +29,16 @@ export function warnForkFallback(reason: string): void {
     code: 'MULTIPROC_FORK_FALLBACK',
   });
 }
+
+/** How the current process was made: the main process, a booted Node, or a fork of a zygote. */
+export type ProcessOrigin = 'main' | 'booted' | 'forked';
+let origin: ProcessOrigin = 'main';
+
+/** How the current process was made; 'forked' children inherited memory, 'booted' ones imported their modules anew. */
+export function processOrigin(): ProcessOrigin {
+  return origin;
+}
+
+export function setProcessOrigin(value: ProcessOrigin): void {
+  origin = value;
+}
