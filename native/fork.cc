@@ -32,6 +32,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <node.h>
 #include "common.h"
 
 namespace multiproc {
@@ -69,6 +70,14 @@ Napi::Value ForkProcess(const Napi::CallbackInfo& info) {
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
     throw Napi::Error::New(env, "forkProcess: no event loop");
   }
+  // A task still queued for, or running on, one of Node's platform worker
+  // threads would stay counted as outstanding in the child, which has no such
+  // threads, and the child's event loop would wait for it forever at its end.
+  // So let them all finish first.
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  node::Environment* nodeEnv = node::GetCurrentEnvironment(isolate->GetCurrentContext());
+  node::MultiIsolatePlatform* platform = nodeEnv != nullptr ? node::GetMultiIsolatePlatform(nodeEnv) : nullptr;
+  if (platform != nullptr) platform->DrainTasks(isolate);
   int marked = MarkAllForkable();
   if (marked < 0) throw SystemError(env, -marked, "open", "/proc/self/smaps");
   pid_t pid;
@@ -279,6 +288,54 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// In a forked child, Node's event loop must never reach its natural end:
+// there Node waits for its platform worker threads to finish their tasks
+// (NodePlatform::DrainTasks), and the child has none of those threads, so
+// a task V8 handed them waits forever. onLoopIdle(callback) calls back
+// instead as soon as nothing but its own keeper keeps the loop alive, from a
+// check handle that runs after every poll phase; the callback exits.
+struct IdleWatch {
+  uv_check_t check;
+  uv_timer_t keeper;
+  napi_env env;
+  Napi::FunctionReference callback;
+  Napi::AsyncContext* context;
+  bool fired;
+};
+
+void NoOp(uv_timer_t*) {}
+
+void OnCheck(uv_check_t* check) {
+  IdleWatch* watch = static_cast<IdleWatch*>(check->data);
+  uv_loop_t* loop = check->loop;
+  // The keeper is the one ref'd active handle left, and no request is in flight.
+  if (watch->fired || loop->active_handles > 1 || loop->active_reqs.count > 0) return;
+  watch->fired = true;
+  Napi::Env env(watch->env);
+  Napi::HandleScope scope(env);
+  watch->callback.MakeCallback(env.Global(), {}, *watch->context);
+}
+
+Napi::Value OnLoopIdle(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  // Lives until the process exits, which is what it is for.
+  IdleWatch* watch = new IdleWatch();
+  watch->env = env;
+  watch->callback = Napi::Persistent(info[0].As<Napi::Function>());
+  watch->context = new Napi::AsyncContext(env, "multiproc.onLoopIdle");
+  watch->fired = false;
+  watch->check.data = watch;
+  uv_check_init(loop, &watch->check);
+  uv_check_start(&watch->check, OnCheck);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&watch->check));
+  uv_timer_init(loop, &watch->keeper);
+  uv_timer_start(&watch->keeper, NoOp, 1u << 30, 1u << 30);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitFork(Napi::Env env, Napi::Object exports) {
@@ -287,6 +344,7 @@ void InitFork(Napi::Env env, Napi::Object exports) {
   exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
   exports.Set("sendMessage", Napi::Function::New(env, SendMessage, "sendMessage"));
   exports.Set("receiveMessage", Napi::Function::New(env, ReceiveMessage, "receiveMessage"));
+  exports.Set("onLoopIdle", Napi::Function::New(env, OnLoopIdle, "onLoopIdle"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
 }
 

@@ -15,7 +15,7 @@ import { warmUpInspector } from '../transfer/inspector-session.ts';
 import { importDefiningModule, preloadModule, resolveFunction } from '../transfer/function-resolver.ts';
 import type { LaunchPayload } from '../process/launch-payload.ts';
 import { currentState } from '../process/process-identity.ts';
-import { closeFd, forkProcess, receiveMessage, sendMessage, watchExit } from '../process/fork-native.ts';
+import { closeFd, forkProcess, onLoopIdle, receiveMessage, sendMessage, watchExit } from '../process/fork-native.ts';
 import { exitImmediately, setParentDeathSignal } from '../platform/native.ts';
 import { CANARY_TIMEOUT_MS, runCanaryChecks } from './fork-canary.ts';
 import { watchTeardownProxies } from '../platform/teardown-proxies.ts';
@@ -138,6 +138,8 @@ async function becomeChild(payload: LaunchPayload, channelFd: number): Promise<v
   leaveZygote();
   // process.pid still holds the zygote's pid, which is now the parent's.
   adoptForkedIdentity(process.pid);
+  // The loop's natural end would wait for V8 worker threads this child lacks; exit just before it.
+  onLoopIdle(() => process.exit());
   const own = new ControlChannel(new Socket({ fd: channelFd, readable: true, writable: true }));
   const parentGone = new Promise<void>((resolve) => own.socket.once('close', () => resolve()));
   void parentGone.then(() => process.exit(1));

@@ -21,6 +21,7 @@ interface ForkAddon {
   sendMessage(socket: number, bytes: Uint8Array, fd: number, timeoutMs: number): void;
   receiveMessage(socket: number, maxBytes: number, timeoutMs: number): { bytes: Buffer; fd: number } | null;
   closeFd(fd: number): void;
+  onLoopIdle(callback: () => void): void;
 }
 
 const requireCjs = createRequire(import.meta.url);
@@ -42,3 +43,9 @@ export const sendMessage: (socket: number, bytes: Uint8Array, fd: number, timeou
 export const receiveMessage: (socket: number, maxBytes: number, timeoutMs: number) => { bytes: Buffer; fd: number } | null =
   addon.receiveMessage;
 export const closeFd: (fd: number) => void = addon.closeFd;
+/**
+ * In a forked child: calls back once nothing but this keeps the event loop
+ * alive, so that the child exits before Node waits, at the loop's end, for
+ * platform worker threads the child does not have (see native/fork.cc).
+ */
+export const onLoopIdle: (callback: () => void) => void = addon.onLoopIdle;
