@@ -7,6 +7,7 @@
  * zygote's sockets and runs the target as any child does (child-bootstrap.ts).
  */
 import { Socket } from 'node:net';
+import { inspect } from 'node:util';
 import { ControlChannel } from '../channels/control-channel.ts';
 import { runChild } from './child-bootstrap.ts';
 import { setParentChannel } from './parent-link.ts';
@@ -97,6 +98,7 @@ async function serve(payload: LaunchPayload, canary: string | null): Promise<voi
     closeFd(channelFd);
     return reply({ canary });
   }
+  let preparationError: unknown = null;
   try {
     // Loaded and found here, the module and the function are inherited (resolveFunction caches
     // them). Finding a function that is not exported searches the heap through the inspector,
@@ -106,8 +108,9 @@ async function serve(payload: LaunchPayload, canary: string | null): Promise<voi
       resolveFunction(payload.processClass, await importDefiningModule(payload.processClass), 'Process subclass');
     }
     if (payload.target) resolveFunction(payload.target, await importDefiningModule(payload.target), 'target');
-  } catch {
-    // See above.
+  } catch (error) {
+    // The child reports it: importing again there could wait forever on a loader thread it lacks.
+    preparationError = error;
   }
   let pid: number;
   try {
@@ -123,7 +126,7 @@ async function serve(payload: LaunchPayload, canary: string | null): Promise<voi
     }).unref();
     return reply({ pid });
   }
-  await becomeChild(payload, channelFd);
+  await becomeChild(payload, channelFd, preparationError);
 }
 
 /** In a forked child: drop the zygote's sockets (closing our copies leaves the zygote's open). */
@@ -134,8 +137,13 @@ function leaveZygote(): void {
   closeFd(FD_SOCKET);
 }
 
-async function becomeChild(payload: LaunchPayload, channelFd: number): Promise<void> {
+async function becomeChild(payload: LaunchPayload, channelFd: number, preparationError: unknown): Promise<void> {
   leaveZygote();
+  if (preparationError !== null) {
+    // As runChild reports a failure, without importing anything.
+    process.stderr.write(`Process ${payload.name}:\n${inspect(preparationError)}\n`);
+    exitImmediately(1);
+  }
   // process.pid still holds the zygote's pid, which is now the parent's.
   adoptForkedIdentity(process.pid);
   // The loop's natural end would wait for V8 worker threads this child lacks; exit just before it.
