@@ -9,7 +9,8 @@
         "native/async_wait.cc",
         "native/memory.cc",
         "native/buffer_pool.cc",
-        "native/exit_proxy.cc"
+        "native/exit_proxy.cc",
+        "native/fork.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -73,6 +73,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitAsyncWait(env, exports);
   InitBufferPool(env, exports);
   InitExitProxy(env, exports);
+  InitFork(env, exports);
   exports.Set("setParentDeathSignal", Napi::Function::New(env, SetParentDeathSignal, "setParentDeathSignal"));
   exports.Set("gettid", Napi::Function::New(env, GetThreadId, "gettid"));
   return exports;

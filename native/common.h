@@ -45,6 +45,7 @@ void InitMemory(Napi::Env env, Napi::Object exports);
 void InitAsyncWait(Napi::Env env, Napi::Object exports);
 void InitBufferPool(Napi::Env env, Napi::Object exports);
 void InitExitProxy(Napi::Env env, Napi::Object exports);
+void InitFork(Napi::Env env, Napi::Object exports);
 
 /** The process name (comm) of a teardown proxy, by which its parent knows it (native/exit_proxy.cc). */
 constexpr char kTeardownProxyName[] = "mp-teardown";

@@ -78,3 +78,5 @@ export { Condition } from './sync/condition.ts';
 export { Barrier, type BarrierOptions } from './sync/barrier.ts';
 export type { Held } from './sync/acquirable.ts';
 export type { Wait, WaitOptions } from './checks.ts';
+/** How the current process was made: 'main', a 'booted' Node, or 'forked' from the forkserver zygote. */
+export { processOrigin, type ProcessOrigin } from './process/fork-support.ts';

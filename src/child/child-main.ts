@@ -12,7 +12,10 @@ import { warmUpInspector } from '../transfer/inspector-session.ts';
 import { preloadModule } from '../transfer/function-resolver.ts';
 import type { LaunchPayload } from '../process/launch-payload.ts';
 import { setParentDeathSignal } from '../platform/native.ts';
+import { setProcessOrigin } from '../process/fork-support.ts';
 import '../index.ts';
+
+setProcessOrigin('booted');
 
 const SIGKILL = 9;
 const expectedParent = Number(process.env.MULTIPROC_PARENT_PID);

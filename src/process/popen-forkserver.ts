@@ -1,13 +1,15 @@
 /**
- * forkserver: like spawn, but children come ready-made from a server that
- * has already booted Node and imported the library and the preload modules.
- * Node cannot safely fork() itself, so the "server" keeps booted children
- * in reserve instead (see vehicle-os-process.ts).
+ * forkserver: children are forked by a zygote, a Node process that has
+ * booted fork-ready and imported the library, the program's main module and
+ * the preload modules (see zygote.ts). Where forking is off (see
+ * fork-support.ts), children are booted instead, from a reserve of spares.
  */
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StartMethod } from './popen.ts';
 import { osProcessVehicle } from './vehicle-os-process.ts';
+import { forkFromZygote, ZygoteUnavailable } from './zygote.ts';
+import { warnForkFallback } from './fork-support.ts';
 
 const RESERVE = 2;
 let preload: string[] = [];
@@ -23,6 +25,12 @@ export function setForkserverPreload(modules: string[]): void {
 export const forkserverStartMethod: StartMethod = {
   name: 'forkserver',
   launch(payload) {
-    return osProcessVehicle.launch(payload, { preload, spares: RESERVE });
+    try {
+      return forkFromZygote(payload, preload);
+    } catch (error) {
+      if (!(error instanceof ZygoteUnavailable)) throw error;
+      warnForkFallback(error.message);
+      return osProcessVehicle.launch(payload, { preload, spares: RESERVE });
+    }
   },
 };

@@ -22,7 +22,7 @@ import { onProcessExit, ExitOrder } from '../platform/exit-hooks.ts';
 const CHILD_MAIN = fileURLToPath(new URL(`../child/child-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
 /** Flags that make sense once per program, not once per child (Python filters its own likewise). */
-function childExecArgv(): string[] {
+export function childExecArgv(): string[] {
   const kept: string[] = [];
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
@@ -35,6 +35,16 @@ function childExecArgv(): string[] {
     kept.push(flag);
   }
   return kept;
+}
+
+/** Reaping is asynchronous in Node; a zombie or a vanished pid has exited. */
+export function pidHasExited(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return true;
+  }
 }
 
 function signalNumber(signal: NodeJS.Signals): number {
@@ -64,14 +74,7 @@ class OsProcessChild implements Popen {
   }
 
   hasExited(): boolean {
-    if (this.exitedFlag) return true;
-    // Reaping is asynchronous in Node; a zombie or a vanished pid has exited.
-    try {
-      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-    } catch {
-      return true;
-    }
+    return this.exitedFlag || pidHasExited(this.pid);
   }
 
   signal(signal: NodeJS.Signals): void {

@@ -1,0 +1,25 @@
+/**
+ * What a child made by fork() must fix before it runs anything: it carries
+ * a copy of its parent's state, some of which names the parent.
+ */
+import { readlinkSync } from 'node:fs';
+import { setParentDeathSignal } from '../platform/native.ts';
+import { setProcessOrigin } from '../process/fork-support.ts';
+
+const SIGKILL = 9;
+
+/**
+ * Corrects process.pid (Node read it once, at boot, in the parent), ties the
+ * child's life to `expectedParent` and exits if that parent is already gone.
+ */
+export function adoptForkedIdentity(expectedParent: number): void {
+  Object.defineProperty(process, 'pid', {
+    value: Number(readlinkSync('/proc/self')),
+    writable: false,
+    enumerable: true,
+    configurable: true,
+  });
+  setProcessOrigin('forked');
+  setParentDeathSignal(SIGKILL);
+  if (process.ppid !== expectedParent) process.exit(1);
+}

@@ -1,0 +1,51 @@
+/**
+ * Typed access to native/fork.cc: a real fork() of this Node process, exit
+ * watching for children libuv did not start, and the Unix-socket calls the
+ * forkserver zygote uses to hand a child its control channel. Loaded from
+ * the same addon as src/platform/native.ts.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+/** Keeps the event loop alive (or not) while a watched child runs. */
+export interface ExitWatch {
+  ref(): void;
+  unref(): void;
+}
+
+interface ForkAddon {
+  forkProcess(cloneParent: boolean): number;
+  watchExit(pid: number, callback: (code: number | null) => void): ExitWatch;
+  socketPair(): [number, number];
+  sendMessage(socket: number, bytes: Uint8Array, fd: number, timeoutMs: number): void;
+  receiveMessage(socket: number, maxBytes: number, timeoutMs: number): { bytes: Buffer; fd: number } | null;
+  closeFd(fd: number): void;
+  onLoopIdle(callback: () => void): void;
+}
+
+const requireCjs = createRequire(import.meta.url);
+const loadBinding = requireCjs('node-gyp-build') as (dir: string) => unknown;
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const addon = loadBinding(packageRoot) as ForkAddon;
+
+/**
+ * fork(): the child's pid in the parent, 0 in the child. With `cloneParent`
+ * the child becomes a child of this process's parent (the zygote's case).
+ */
+export const forkProcess: (cloneParent: boolean) => number = addon.forkProcess;
+/** Reaps `pid` (a child libuv did not start) when it exits; code is null if it was not ours to reap. */
+export const watchExit: (pid: number, callback: (code: number | null) => void) => ExitWatch = addon.watchExit;
+export const socketPair: () => [number, number] = addon.socketPair;
+/** One blocking sendmsg, with `fd` attached unless it is -1; throws ETIMEDOUT after `timeoutMs`. */
+export const sendMessage: (socket: number, bytes: Uint8Array, fd: number, timeoutMs: number) => void = addon.sendMessage;
+/** One blocking recvmsg; null once the peer has gone; throws ETIMEDOUT after `timeoutMs`. */
+export const receiveMessage: (socket: number, maxBytes: number, timeoutMs: number) => { bytes: Buffer; fd: number } | null =
+  addon.receiveMessage;
+export const closeFd: (fd: number) => void = addon.closeFd;
+/**
+ * In a forked child: calls back once nothing but this keeps the event loop
+ * alive, so that the child exits before Node waits, at the loop's end, for
+ * platform worker threads the child does not have (see native/fork.cc).
+ */
+export const onLoopIdle: (callback: () => void) => void = addon.onLoopIdle;

@@ -1,0 +1,234 @@
+/**
+ * The forkserver zygote, program side. A zygote is a Node process started
+ * fork-ready (`--single-threaded`: V8 compiles and collects on the main
+ * thread, so a forked child lacks no thread it needs) that has imported the
+ * library, the program's main module and the forkserver preload modules.
+ * Each start() asks it for one child, which it forks with glibc's fork()
+ * (whose atfork handlers give the child a working libuv thread pool; a
+ * clone(CLONE_PARENT) would skip them, and async fs would then hang). The
+ * child is thus the zygote's: the zygote reaps it and its teardown proxy and
+ * reports its exit code here; the child dies with the zygote (parent-death
+ * signal), which dies with the program, and a zygote that dies is reported
+ * here as the SIGKILL of each of its children, so no join() hangs.
+ *
+ * The request goes over the zygote's control channel (fd 3); the child's own
+ * control socket and the reply (its pid) over a second socket (fd 4), read
+ * here with a blocking call so that start() returns with a real pid, as
+ * Python's forkserver does.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { extname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { MultiprocError } from '../errors.ts';
+import { ControlChannel } from '../channels/control-channel.ts';
+import { ensureResourceTracker } from '../platform/resource-tracker.ts';
+import { watchTeardownProxies } from '../platform/teardown-proxies.ts';
+import { onProcessExit, ExitOrder } from '../platform/exit-hooks.ts';
+import type { LaunchPayload } from './launch-payload.ts';
+import type { Popen } from './popen.ts';
+import { childExecArgv, pidHasExited } from './vehicle-os-process.ts';
+import { closeFd, receiveMessage, sendMessage, socketPair } from './fork-native.ts';
+import { forkUnsupportedReason, recordCanaryFailure } from './fork-support.ts';
+
+const ZYGOTE_MAIN = fileURLToPath(
+  new URL(`../child/zygote-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
+/** The first request waits for the zygote to boot and import the program's modules; later ones take a few ms. */
+const REPLY_TIMEOUT_MS = 60_000;
+const ONE_BYTE = new Uint8Array([0]);
+
+const SIGKILL = 9;
+
+/** A child forked by a zygote, as its parent sees it. */
+class ForkedChild implements Popen {
+  exitCode: number | null = null;
+  readonly exited: Promise<number>;
+  readonly channel: ControlChannel;
+  private settle!: (code: number) => void;
+
+  constructor(
+    readonly pid: number,
+    channelFd: number,
+    private readonly zygote: Zygote,
+  ) {
+    this.channel = new ControlChannel(new Socket({ fd: channelFd, readable: true, writable: true }));
+    this.exited = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  /** Called by the zygote's report (or its death). */
+  reportExit(code: number): void {
+    if (this.exitCode !== null) return;
+    this.exitCode = code;
+    this.zygote.keepAliveFor(this, false);
+    this.channel.close();
+    this.settle(code);
+  }
+
+  hasExited(): boolean {
+    return this.exitCode !== null || pidHasExited(this.pid);
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    if (this.exitCode !== null) return;
+    try {
+      process.kill(this.pid, signal);
+    } catch {
+      // It exited meanwhile; the exit watch reports it.
+    }
+  }
+
+  keepParentAlive(keep: boolean): void {
+    this.zygote.keepAliveFor(this, keep && this.exitCode === null);
+    this.channel.unref();
+  }
+
+  close(): void {
+    this.channel.close();
+  }
+}
+
+/** The zygote could not fork this child; the caller boots a fresh Node instead. */
+export class ZygoteUnavailable extends MultiprocError {
+  constructor(message: string) {
+    super('ERR_MP_ZYGOTE_UNAVAILABLE', message);
+  }
+}
+
+class Zygote {
+  private readonly process: ChildProcess;
+  private readonly channel: ControlChannel;
+  /** Our end of the socket that carries children's channel fds there and their pids back. */
+  private readonly fdSocket: number;
+  dead = false;
+  private readonly children = new Map<number, ForkedChild>();
+  /** Children that keep the program alive (non-daemon ones); the zygote's channel is ref'd while there are any. */
+  private readonly keepingAlive = new Set<ForkedChild>();
+
+  constructor(preload: string[]) {
+    ensureResourceTracker();
+    watchTeardownProxies();
+    const [ours, theirs] = socketPair();
+    this.fdSocket = ours;
+    try {
+      this.process = spawn(process.execPath, ['--single-threaded', ...childExecArgv(), ZYGOTE_MAIN], {
+        stdio: ['ignore', 'inherit', 'inherit', 'pipe', theirs],
+        env: {
+          ...process.env,
+          MULTIPROC_PARENT_PID: String(process.pid),
+          MULTIPROC_PRELOAD: JSON.stringify(preload),
+        },
+      });
+    } finally {
+      closeFd(theirs);
+    }
+    if (this.process.pid === undefined) {
+      closeFd(ours);
+      throw new ZygoteUnavailable(`could not start the forkserver zygote: ${process.execPath} did not start`);
+    }
+    this.channel = new ControlChannel(this.process.stdio[3] as Socket);
+    this.process.unref();
+    this.channel.unref();
+    this.channel.onMessage((message) => {
+      const { exited, code } = message as { exited: number; code: number };
+      this.children.get(exited)?.reportExit(code);
+      this.children.delete(exited);
+    });
+    this.channel.onClose(() => this.markDead());
+    this.process.once('exit', () => this.markDead());
+  }
+
+  keepAliveFor(child: ForkedChild, keep: boolean): void {
+    if (keep) this.keepingAlive.add(child);
+    else this.keepingAlive.delete(child);
+    if (this.keepingAlive.size > 0) this.channel.ref();
+    else this.channel.unref();
+  }
+
+  private markDead(): void {
+    if (this.dead) return;
+    this.dead = true;
+    closeFd(this.fdSocket);
+    // Its children die with it (parent-death signal), unreported.
+    for (const child of this.children.values()) child.reportExit(-SIGKILL);
+    this.children.clear();
+  }
+
+  fork(payload: LaunchPayload): Popen {
+    if (this.dead) throw new ZygoteUnavailable('the forkserver zygote has exited');
+    const [ours, theirs] = socketPair();
+    try {
+      sendMessage(this.fdSocket, ONE_BYTE, theirs, REPLY_TIMEOUT_MS);
+      this.channel.send(payload);
+      const reply = receiveMessage(this.fdSocket, 256, REPLY_TIMEOUT_MS);
+      if (reply === null) throw new ZygoteUnavailable('the forkserver zygote exited before it forked');
+      const answer = JSON.parse(reply.bytes.toString('utf8')) as { pid?: number; error?: string; canary?: string };
+      if (answer.canary) {
+        recordCanaryFailure(answer.canary);
+        throw new ZygoteUnavailable(`the fork canary failed: ${answer.canary}`);
+      }
+      if (!answer.pid) throw new ZygoteUnavailable(`the forkserver zygote could not fork: ${answer.error}`);
+      const child = new ForkedChild(answer.pid, ours, this);
+      this.children.set(answer.pid, child);
+      return child;
+    } catch (error) {
+      closeFd(ours);
+      // A zygote that timed out or failed mid-protocol is out of step: replace it.
+      this.stop();
+      throw error instanceof ZygoteUnavailable ? error : new ZygoteUnavailable(String(error));
+    } finally {
+      closeFd(theirs);
+    }
+  }
+
+  stop(): void {
+    if (!this.dead) this.process.kill('SIGKILL');
+    this.markDead();
+  }
+
+  get pid(): number {
+    return this.process.pid!;
+  }
+}
+
+const zygotes = new Map<string, Zygote>();
+
+/**
+ * The program's main module, which the zygote imports as Python's
+ * forkserver preloads __main__; none under node --test, whose "main module"
+ * would run its tests in the zygote.
+ */
+function mainModule(): string[] {
+  const entry = process.argv[1];
+  if (!entry || process.env.NODE_TEST_CONTEXT || process.execArgv.includes('--test')) return [];
+  if (!existsSync(entry)) return [];
+  return [pathToFileURL(entry).href];
+}
+
+/** Forks a child from the zygote for `preload`, starting the zygote if need be. */
+export function forkFromZygote(payload: LaunchPayload, preload: string[]): Popen {
+  const reason = forkUnsupportedReason();
+  if (reason) throw new ZygoteUnavailable(reason);
+  const modules = [...mainModule(), ...preload];
+  const key = JSON.stringify([childExecArgv(), modules]);
+  let zygote = zygotes.get(key);
+  if (!zygote || zygote.dead) {
+    zygote = new Zygote(modules);
+    zygotes.set(key, zygote);
+  }
+  return zygote.fork(payload);
+}
+
+/** The pids of running zygotes (for tests). */
+export function zygotePids(): number[] {
+  return [...zygotes.values()].filter((z) => !z.dead).map((z) => z.pid);
+}
+
+/** Stops every zygote; the children they forked are the program's own and live on. */
+export function stopZygotes(): void {
+  for (const zygote of zygotes.values()) zygote.stop();
+  zygotes.clear();
+}
+
+onProcessExit(ExitOrder.stopSpares, stopZygotes);
