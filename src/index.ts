@@ -62,3 +62,14 @@ export { Condition } from './sync/condition.ts';
 export { Barrier, BrokenBarrierError, type BarrierOptions } from './sync/barrier.ts';
 export { AcquireTimeoutError, type Held } from './sync/acquirable.ts';
 export type { AcquireOptions, WaitOptions as SyncWaitOptions } from './sync/wait-plan.ts';
+// Managers
+/** Starts a manager server process and resolves with its SyncManager (Python's `multiprocessing.Manager()`). */
+export { Manager, SyncManager, type ManagerOptions } from './managers/sync-manager.ts';
+/** Python's `BaseManager`: register custom typeids, `start()`, `connect()` to, or `serveForever()` a manager. */
+export { BaseManager, type BaseManagerOptions, type RegisterOptions } from './managers/base-manager.ts';
+/** A proxy of a managed object: its methods as Promises, plus `…Sync` forms. */
+export { BaseProxy, type Proxy, type AsyncMethods, type SyncMethods } from './managers/proxy.ts';
+/** The address a manager listens on: a socket path, or TCP host and port. */
+export type { ManagerAddress } from './managers/protocol.ts';
+/** Errors of managers: a wrong authkey, a method that threw in the manager, a manager or referent gone. */
+export { AuthenticationError, RemoteError, ManagerGoneError, ReferentGoneError } from './errors.ts';
