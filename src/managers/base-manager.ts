@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { Process, currentProcess } from '../process/process.ts';
 import { referenceFunction } from '../transfer/function-reference.ts';
-import { Pipe } from '../channels/connection.ts';
+import { Pipe, type Connection } from '../channels/connection.ts';
 import { ManagerGoneError } from '../errors.ts';
 import { ManagerClient } from './client.ts';
 import { SyncClient } from './sync-client.ts';
@@ -125,6 +125,11 @@ export class BaseManager {
     return this.#address;
   }
 
+  /** The server process's pid after start(); null when serving here, connected, or not started. */
+  get pid(): number | null {
+    return this.#process?.pid ?? null;
+  }
+
   /** Starts the server in a child process with the context's start method; resolves once it listens. */
   async start(): Promise<void> {
     this.#expect('initial', 'start');
@@ -148,8 +153,7 @@ export class BaseManager {
       child.start();
       writer.close();
       this.#process = child;
-      const died = child.join().then(() => ({ error: `the manager process exited with code ${child.exitCode} before listening` }));
-      const report = (await Promise.race([reader.recv(), died])) as StartReport;
+      const report = await this.#startReport(reader, child);
       if ('error' in report) throw new ManagerGoneError(`the manager could not start: ${report.error}`);
       this.#address = report.address;
     } catch (error) {
@@ -158,6 +162,29 @@ export class BaseManager {
       throw error;
     } finally {
       reader.close();
+    }
+  }
+
+  /**
+   * The server's report, or its exit code if it died first. The reader sees
+   * EOF once the child dies after attaching its end; the bounded joins cover
+   * a death before that, and unlike one pending join() they stop holding
+   * this program open once the report is in.
+   */
+  async #startReport(reader: Connection, child: Process): Promise<StartReport> {
+    let reported = false;
+    const received = reader.recv().then(
+      (report) => report as StartReport,
+      (error: Error) => ({ error: `the manager process ended before listening (${error.message})` }),
+    );
+    const died = (async (): Promise<StartReport> => {
+      while (!reported && child.exitCode === null) await child.join(100);
+      return { error: `the manager process exited with code ${child.exitCode} before listening` };
+    })();
+    try {
+      return await Promise.race([received, died]);
+    } finally {
+      reported = true;
     }
   }
 

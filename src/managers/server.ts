@@ -266,8 +266,9 @@ export class ManagerServer {
   private keepStoredProxies(value: unknown, depth = 0): void {
     if (typeof value !== 'object' || value === null || depth > 64) return;
     const marker = (value as Record<string, any>).__multiproc_shareable__;
-    if (marker?.kind === PROXY_KIND && marker.state?.serverId === this.serverId) {
-      const referent = this.referents.get(marker.state.id);
+    const token = marker?.kind === PROXY_KIND ? marker.state?.token : undefined;
+    if (token?.serverId === this.serverId) {
+      const referent = this.referents.get(token.id);
       if (referent) referent.refs++;
       return;
     }
