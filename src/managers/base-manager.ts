@@ -201,7 +201,8 @@ export class BaseManager {
    * shutdown() is called here). The default address is loopback, port 0 (see `address`).
    */
   async serveForever(): Promise<void> {
-    await this.listen();
+    if (this.#state === 'initial') await this.listen();
+    else if (this.#state !== 'serving') throw new Error(`cannot serve a manager that is ${this.#state}`);
     await this.#server!.closed();
   }
 
@@ -271,7 +272,7 @@ export class BaseManager {
       }
       child.close();
     }
-    (await ManagerClient.existing(address)?.catch(() => null))?.close('the manager was shut down');
+    (await ManagerClient.existing(address, this.#authkey)?.catch(() => null))?.close('the manager was shut down');
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -7,7 +7,7 @@
  */
 import { connect } from 'node:net';
 import { deserialize } from 'node:v8';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { ManagerGoneError } from '../errors.ts';
 import { FramedSocket } from './framed-socket.ts';
 import { answerChallenge, deliverChallenge } from './auth.ts';
@@ -23,8 +23,10 @@ interface Pending {
   reject(error: Error): void;
 }
 
-export function addressKey(address: ManagerAddress): string {
-  return typeof address === 'string' ? `unix:${address}` : `tcp:${address.host}:${address.port}`;
+/** Connections are shared per address and key: a client with another key must authenticate on its own. */
+export function connectionKey(address: ManagerAddress, authkey: Uint8Array): string {
+  const where = typeof address === 'string' ? `unix:${address}` : `tcp:${address.host}:${address.port}`;
+  return `${where}#${createHash('sha256').update(authkey).digest('hex')}`;
 }
 
 /** Opens a socket to `address` and runs both halves of the handshake. */
@@ -61,6 +63,7 @@ export class ManagerClient {
   private constructor(
     private readonly link: FramedSocket,
     readonly address: ManagerAddress,
+    private readonly key: string,
   ) {
     link.socket.unref();
     link.deliverTo((frame) => this.receive(frame), DEFAULT_MAX_FRAME_BYTES);
@@ -69,11 +72,11 @@ export class ManagerClient {
 
   /** This process's connection to the manager at `address`, made (and authenticated) on first use. */
   static for(address: ManagerAddress, authkey: Uint8Array): Promise<ManagerClient> {
-    const key = addressKey(address);
+    const key = connectionKey(address, authkey);
     let client = clients.get(key);
     if (!client) {
       client = (async () => {
-        const made = new ManagerClient(await openAuthenticated(address, authkey), address);
+        const made = new ManagerClient(await openAuthenticated(address, authkey), address, key);
         await made.request(Op.hello, processOwnerId);
         return made;
       })();
@@ -84,8 +87,8 @@ export class ManagerClient {
   }
 
   /** This process's connection to `address` if one was made, without making one. */
-  static existing(address: ManagerAddress): Promise<ManagerClient> | undefined {
-    return clients.get(addressKey(address));
+  static existing(address: ManagerAddress, authkey: Uint8Array): Promise<ManagerClient> | undefined {
+    return clients.get(connectionKey(address, authkey));
   }
 
   /** Sends one request; resolves with the decoded value, or a token for Status.token replies. */
@@ -133,7 +136,7 @@ export class ManagerClient {
     this.gone = new ManagerGoneError(
       `the manager at ${formatAddress(this.address)} is gone (${reason}); the call cannot complete`,
     );
-    clients.delete(addressKey(this.address));
+    clients.delete(this.key);
     for (const pending of this.pending.values()) pending.reject(this.gone);
     this.pending.clear();
   }

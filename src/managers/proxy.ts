@@ -36,6 +36,7 @@ export type Proxy<T> = BaseProxy & AsyncMethods<T> & SyncMethods<T>;
 
 interface Reference {
   address: ManagerAddress;
+  authkey: Uint8Array;
   id: number;
   /** Which of this process's connections holds the manager's count for this proxy; null: none yet. */
   holder: 'async' | 'sync' | null;
@@ -45,8 +46,8 @@ interface Reference {
 function giveBack(reference: Reference): void {
   if (reference.released || reference.holder === null) return;
   reference.released = true;
-  if (reference.holder === 'sync') SyncClient.existing(reference.address)?.notify(Op.decref, reference.id);
-  else ManagerClient.existing(reference.address)?.then((client) => client.notify(Op.decref, reference.id), () => {});
+  if (reference.holder === 'sync') SyncClient.existing(reference.address, reference.authkey)?.notify(Op.decref, reference.id);
+  else ManagerClient.existing(reference.address, reference.authkey)?.then((client) => client.notify(Op.decref, reference.id), () => {});
 }
 
 const collected = new FinalizationRegistry<Reference>(giveBack);
@@ -61,7 +62,7 @@ export class BaseProxy {
   constructor(token: ProxyToken, authkey: Uint8Array, holder: Reference['holder']) {
     this.#token = token;
     this.#authkey = authkey;
-    this.#reference = { address: token.address, id: token.id, holder, released: false };
+    this.#reference = { address: token.address, authkey, id: token.id, holder, released: false };
     collected.register(this, this.#reference, this.#reference);
   }
 

@@ -77,6 +77,7 @@ export class ManagerServer {
   async listen(): Promise<ManagerAddress> {
     const server = createServer((socket) => this.accept(socket));
     this.listener = server;
+    server.once('close', () => this.#markClosed());
     const { address } = this.options;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -91,13 +92,17 @@ export class ManagerServer {
     return this.boundAddress;
   }
 
-  /** Resolves when the listener has closed (after close()). */
+  #markClosed!: () => void;
+  readonly #closed = new Promise<void>((resolve) => (this.#markClosed = resolve));
+
+  /** Resolves when the server has stopped listening (after close()). */
   closed(): Promise<void> {
-    return new Promise((resolve) => (this.listener ? this.listener.once('close', resolve) : resolve()));
+    return this.#closed;
   }
 
   close(): void {
-    this.listener?.close();
+    if (this.listener) this.listener.close(() => this.#markClosed());
+    else this.#markClosed();
     for (const client of this.clients) client.link.close('the manager is shutting down');
   }
 

@@ -15,7 +15,7 @@ import { ManagerGoneError } from '../errors.ts';
 import { FrameReader, frame, DEFAULT_MAX_FRAME_BYTES } from './frames.ts';
 import { answerFor, answerIsRight, checkVerdict, makeChallenge, verdictFrame, wrongAnswer, HANDSHAKE_MAX_FRAME_BYTES } from './auth.ts';
 import { encodeRequest, decodeReply } from './request-encoding.ts';
-import { addressKey, processOwnerId } from './client.ts';
+import { connectionKey, processOwnerId } from './client.ts';
 import { Op, formatAddress, type ManagerAddress } from './protocol.ts';
 
 const PUMP = `
@@ -66,7 +66,7 @@ export class SyncClient {
 
   /** This process's synchronous connection to `address`, made and authenticated on first use. */
   static for(address: ManagerAddress, authkey: Uint8Array): SyncClient {
-    const key = addressKey(address);
+    const key = connectionKey(address, authkey);
     let client = clients.get(key);
     if (!client || client.closed !== null) {
       client = new SyncClient(address);
@@ -82,8 +82,8 @@ export class SyncClient {
   }
 
   /** This process's synchronous connection to `address` if one was made, without making one. */
-  static existing(address: ManagerAddress): SyncClient | undefined {
-    return clients.get(addressKey(address));
+  static existing(address: ManagerAddress, authkey: Uint8Array): SyncClient | undefined {
+    return clients.get(connectionKey(address, authkey));
   }
 
   /** Sends one request and blocks until its reply; throws ManagerGoneError if the manager is gone. */
