@@ -69,7 +69,7 @@ async function remoteRate(sync: boolean): Promise<number> {
   const authkey = Buffer.from('bench');
   await using server = new RemoteBenchManager({ address: { host: '127.0.0.1', port: 0 }, authkey });
   await server.start();
-  const child = new Process({ target: remoteHammer, args: [server.address, authkey, sync] });
+  const child = new Process({ target: remoteHammer, args: [server.address as { host: string; port: number }, authkey, sync] });
   child.start();
   await child.join();
   const reader = await server.create('getStore');

@@ -52,7 +52,7 @@ if (isMainModule(import.meta)) {
   await server.start();
   const shared = await server.create<Proxy<Tally>>('getTally');
   await shared.add(2);
-  const client = new Process({ target: remoteClient, args: [server.address, authkey] });
+  const client = new Process({ target: remoteClient, args: [server.address as { host: string; port: number }, authkey] });
   client.start();
   await client.join();
   console.log('remote tally:', await shared.add(0));
