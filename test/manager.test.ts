@@ -24,6 +24,7 @@ import {
   fillUnderLockSync,
   incrementCounter,
   NarrowManager,
+  useInheritedProxy,
   waitOnQueue,
 } from './fixtures/manager-targets.ts';
 
@@ -125,6 +126,21 @@ for (const method of METHODS) {
     assert.equal(isRunning(managerPid), false);
   });
 }
+
+test('fork: a proxy in a global is inherited by a forked child, as in Python', async () => {
+  await using manager = await Manager();
+  const d = await manager.dict<string, string>();
+  (globalThis as any).inheritedDict = d;
+  try {
+    const child = new (getContext('fork').Process)({ target: useInheritedProxy });
+    child.start();
+    await child.join();
+    assert.equal(child.exitCode, 0);
+    assert.equal(await d.get('from'), 'forked child');
+  } finally {
+    delete (globalThis as any).inheritedDict;
+  }
+});
 
 test('an exception in a manager method reaches the caller with its class, message and remote stack', async () => {
   await using manager = new CounterManager();
