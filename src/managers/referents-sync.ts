@@ -98,6 +98,11 @@ export class ManagedRLock extends HandoffLock {
     if (--this.count === 0 && this.passOn()) this.count = 1;
   }
 
+  /** Whether the calling process holds it (Python's _is_owned). */
+  ownedByCaller(): boolean {
+    return this.held && this.owner === callContext.owner;
+  }
+
   /** For Condition.wait: gives the lock up entirely, returning the depth to restore. */
   releaseAll(): number {
     if (!this.held || this.owner !== callContext.owner) throw new Error('cannot wait on un-acquired lock');
@@ -196,12 +201,12 @@ export class ManagedCondition {
   }
 
   notify(n = 1): void {
-    if (!this.lock.locked()) throw new Error('cannot notify on un-acquired lock');
+    if (!this.lock.ownedByCaller()) throw new Error('cannot notify on un-acquired lock');
     for (let i = 0; i < n && this.waiters.wakeOne(); i++);
   }
 
   notifyAll(): void {
-    if (!this.lock.locked()) throw new Error('cannot notify on un-acquired lock');
+    if (!this.lock.ownedByCaller()) throw new Error('cannot notify on un-acquired lock');
     this.waiters.wakeAll();
   }
 }

@@ -29,6 +29,8 @@ function post(message) {
   Atomics.notify(counter, 0);
 }
 let reason = 'the manager closed the connection';
+// Never leave the blocked thread waiting: a failure here ends the connection.
+process.on('uncaughtException', (error) => { reason = 'the socket pump failed: ' + error.message; socket.destroy(); });
 const socket = typeof address === 'string' ? net.connect(address) : net.connect(address.port, address.host);
 socket.setNoDelay(true);
 socket.on('connect', () => post({ connected: true }));
