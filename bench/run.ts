@@ -19,6 +19,7 @@ const suites: Suite[] = [
   ['Shared values and locks (issue 3)', './shared-value.ts', 'runSharedValueBench'],
   ['Pipe and Queue (issue 4)', './queue.ts', 'runQueueBench'],
   ['Pool (issue 5)', './pool.ts', 'runPoolBench'],
+  ['Managers (issue 13)', './manager.ts', 'runManagerBench'],
 ];
 
 function ratio(row: BenchRow): number {

@@ -17,6 +17,7 @@ import { SimpleQueue } from './channels/simple-queue.ts';
 import { Pipe } from './channels/connection.ts';
 import { Pool, type PoolOptions } from './pool/pool.ts';
 import { ProcessPoolExecutor, type ProcessPoolExecutorOptions } from './pool/process-pool-executor.ts';
+import { Manager as startManager, type ManagerOptions, type SyncManager } from './managers/sync-manager.ts';
 import {
   activeChildren,
   currentProcess,
@@ -91,6 +92,11 @@ export class Context {
   /** The start method this context is bound to. */
   getStartMethod(): StartMethodName {
     return this.method;
+  }
+
+  /** Starts a SyncManager whose server process uses this context's start method. */
+  Manager(options: ManagerOptions = {}): Promise<SyncManager> {
+    return startManager({ ...options, context: this });
   }
 }
 

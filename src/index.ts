@@ -80,3 +80,14 @@ export type { Held } from './sync/acquirable.ts';
 export type { Wait, WaitOptions } from './checks.ts';
 /** How the current process was made: 'main', a 'booted' Node, or 'forked' from the forkserver zygote. */
 export { processOrigin, type ProcessOrigin } from './process/fork-support.ts';
+// Managers
+/** Starts a manager server process and resolves with its SyncManager (Python's `multiprocessing.Manager()`). */
+export { Manager, SyncManager, type ManagerOptions } from './managers/sync-manager.ts';
+/** Python's `BaseManager`: register custom typeids, `start()`, `connect()` to, or `serveForever()` a manager. */
+export { BaseManager, type BaseManagerOptions, type RegisterOptions } from './managers/base-manager.ts';
+/** A proxy of a managed object: its methods as Promises, plus `…Sync` forms. */
+export { BaseProxy, type Proxy, type AsyncMethods, type SyncMethods } from './managers/proxy.ts';
+/** The address a manager listens on: a socket path, or TCP host and port. */
+export type { ManagerAddress } from './managers/protocol.ts';
+/** Errors of managers: a wrong authkey, a method that threw in the manager, a manager or referent gone. */
+export { AuthenticationError, RemoteError, ManagerGoneError, ReferentGoneError } from './errors.ts';

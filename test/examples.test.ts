@@ -44,6 +44,17 @@ test('examples/shared-counter.ts adds up exactly across two processes', async ()
   assert.deepEqual(run.stdout.trimEnd().split('\n'), ['exit codes: 0, 0', 'total: 200000']);
 });
 
+test('examples/managers.ts shares a dict, a list, a Namespace and a remote counter between processes', async () => {
+  const run = await runProgram(example('managers.ts'));
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(run.stdout.trimEnd().split('\n'), [
+    "results: { 'worker 1': 1, 'worker 2': 4, 'worker 3': 9 }",
+    'log entries: 3',
+    "nested: [ 'a list inside a dict' ]",
+    'remote tally: 42',
+  ]);
+});
+
 test('examples/demo.ts (npm run demo) runs every example and succeeds', async () => {
   const run = await runProgram(example('demo.ts'), { mergeStderr: true });
   assert.equal(run.code, 0, run.stdout);

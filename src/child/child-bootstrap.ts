@@ -6,7 +6,7 @@
  */
 import { inspect } from 'node:util';
 import { adoptChildState, currentState } from '../process/process-identity.ts';
-import { adoptCurrentProcess, adoptParentProcess, Process } from '../process/process.ts';
+import { adoptCurrentProcess, adoptParentProcess, adoptProcessAuthkey, Process } from '../process/process.ts';
 import { importDefiningModule, resolveFunction } from '../transfer/function-resolver.ts';
 import { decodeFromTransfer } from '../transfer/shareable.ts';
 import { deferMissingClasses } from '../transfer/class-reference.ts';
@@ -51,6 +51,7 @@ export async function runChild(payload: LaunchPayload, parentGone: Promise<void>
     parentName: payload.parentName,
   });
   adoptParentProcess(payload.parentPid, payload.parentName, parentGone);
+  adoptProcessAuthkey(payload.authkey);
   applyEnvironment(payload);
   exitWithoutTeardown();
   process.on('uncaughtException', reportAndExit);

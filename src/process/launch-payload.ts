@@ -22,4 +22,6 @@ export interface LaunchPayload {
   args: unknown[];
   /** The fork start method's snapshot of the parent's globals, encoded; null otherwise. */
   globals: Record<string, unknown> | null;
+  /** The child's Process.authkey. */
+  authkey: Uint8Array;
 }

@@ -13,6 +13,7 @@ import { startMethodFor } from './start-methods.ts';
 import { checkTimeout, settleWithin } from '../sync/timeouts.ts';
 import { pidAlive } from '../platform/owner-liveness.ts';
 import { onProcessExit, ExitOrder } from '../platform/exit-hooks.ts';
+import { randomBytes } from 'node:crypto';
 
 /** Options for `new Process(...)`. */
 export interface ProcessOptions<Args extends unknown[] = unknown[]> {
@@ -141,6 +142,7 @@ export class Process<Args extends unknown[] = unknown[]> {
       target: self.target ? referenceFunction(self.target, 'target') : null,
       args: self.args.map((arg, i) => encodeForTransfer(arg, `Process argument args[${i}]`)),
       globals: null,
+      authkey: this.authkey,
     };
   }
 
@@ -233,6 +235,29 @@ export class Process<Args extends unknown[] = unknown[]> {
     self.daemon = value;
   }
 
+  /**
+   * The key managers use to authenticate their peers (Python's authkey): 32
+   * random bytes in the main process, inherited by children, settable on a
+   * child handle before start() and on the current process.
+   */
+  get authkey(): Buffer {
+    const self = internalsOf(this);
+    const own = self.role === 'handle' ? handleAuthkeys.get(this) : undefined;
+    return Buffer.from(own ?? processAuthkey());
+  }
+
+  set authkey(value: Uint8Array) {
+    if (!(value instanceof Uint8Array)) throw new TypeError(`authkey must be a Buffer or Uint8Array, got ${typeof value}`);
+    const self = internalsOf(this);
+    if (self.role === 'parent') throw new Error("cannot set the parent process's authkey");
+    if (self.role === 'current') {
+      ownAuthkey = Buffer.from(value);
+    } else {
+      if (self.popen) throw new Error('process has already started');
+      handleAuthkeys.set(this, Buffer.from(value));
+    }
+  }
+
   toString(): string {
     const self = internalsOf(this);
     const status = self.closed
@@ -289,6 +314,19 @@ export function setDefaultStartMethod(method: StartMethodName): void {
 
 export function getDefaultStartMethod(): StartMethodName {
   return defaultStartMethod.name;
+}
+
+const handleAuthkeys = new WeakMap<Process, Buffer>();
+let ownAuthkey: Buffer | null = null;
+
+function processAuthkey(): Buffer {
+  ownAuthkey ??= randomBytes(32);
+  return ownAuthkey;
+}
+
+/** In a child, takes on the authkey its parent gave it. */
+export function adoptProcessAuthkey(authkey: Uint8Array): void {
+  ownAuthkey = Buffer.from(authkey);
 }
 
 let current: Process | null = null;

@@ -1,0 +1,39 @@
+/**
+ * The manager wire protocol after the handshake: every frame is one V8
+ * serialised array, data only. Requests are [op, callId, ...]; replies are
+ * [callId, status, value]. Referents are named by number; a proxy's token
+ * says which manager (by address and a random server id) and which referent.
+ */
+
+/** Where a manager listens: a Unix socket path (local managers) or a TCP host and port. */
+export type ManagerAddress = string | { host: string; port: number };
+
+/** What a proxy needs to reach its referent; plain data, so it can travel anywhere. */
+export interface ProxyToken {
+  address: ManagerAddress;
+  /** Random id of the manager server process, so that a server recognises its own proxies. */
+  serverId: string;
+  typeid: string;
+  id: number;
+  exposed: string[];
+}
+
+export const Op = { call: 1, create: 2, incref: 3, decref: 4, hello: 5, shutdown: 6, count: 7 } as const;
+
+export const Status = { ok: 0, error: 1, token: 2 } as const;
+
+/** An error raised in the manager, as it travels back to the caller. */
+export interface ErrorReport {
+  name: string;
+  message: string;
+  stack: string;
+}
+
+/** The kind under which proxies register as shareables. */
+export const PROXY_KIND = 'multiproc.managerProxy';
+
+/** For logs and error messages. */
+export function formatAddress(address: ManagerAddress): string {
+  if (typeof address !== 'string') return `${address.host}:${address.port}`;
+  return address.startsWith('\0') ? `@${address.slice(1)}` : address;
+}
