@@ -43,6 +43,7 @@ const PROGRESS_INTERVAL_MS = 100;
 
 export class ClusterWorker {
   private readonly counts = { completed: 0, items: 0, taskErrors: 0, failed: 0, returned: 0 };
+  private activeCount = 0;
   private stopping: Promise<void> | null = null;
   private statusTimer: NodeJS.Timeout | null = null;
   private lastRedisError = '';
@@ -136,6 +137,7 @@ export class ClusterWorker {
       } finally {
         clearTimeout(grace);
         if (this.statusTimer) clearInterval(this.statusTimer);
+        this.options.log(this.status());
         this.pool.terminate();
         await this.pool.join();
         this.link.close();
@@ -143,8 +145,6 @@ export class ClusterWorker {
     })();
     return this.stopping;
   }
-
-  private activeCount = 0;
 
   private reportRedisError(error: Error): void {
     // ioredis repeats the same error on every reconnect attempt; once per change is enough.
