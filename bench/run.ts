@@ -19,6 +19,7 @@ const suites: Suite[] = [
   ['Shared values and locks (issue 3)', './shared-value.ts', 'runSharedValueBench'],
   ['Pipe and Queue (issue 4)', './queue.ts', 'runQueueBench'],
   ['Pool (issue 5)', './pool.ts', 'runPoolBench'],
+  ['ClusterPool on BullMQ (issue 14)', './cluster.ts', 'runClusterBench'],
 ];
 
 function ratio(row: BenchRow): number {

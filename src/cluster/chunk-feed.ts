@@ -63,6 +63,8 @@ export async function* feedChunks(
   };
 
   const fill = async () => {
+    // Refill once half the window is free, in one addBulk, rather than one job per completion.
+    if (sent > 0 && sent - consumed > options.window / 2) return;
     const batch: { jobId: string; watch: Parameters<JobTracker['add']>[0][number]['watch'] }[] = [];
     while (!exhausted && sent - consumed < options.window) {
       const chunk: unknown[] = [];

@@ -35,7 +35,7 @@ export interface ClusterPoolOptions {
   prefix?: string;
   /** Processes across all workers, as a guess, for the default chunksize ceil(n / (4 × processes)); default 16. */
   processes?: number;
-  /** Chunks of one call out in Redis at a time, at most (imap's look-ahead; map feeds the same way); default 256. */
+  /** Chunks of one call out in Redis at a time, at most (imap's look-ahead; map feeds the same way); default 1024. */
   lookahead?: number;
   /** Times a chunk may kill the process running it (a pool child, or a whole worker) before it fails; default 3. */
   attempts?: number;
@@ -83,7 +83,7 @@ export class ClusterPool {
     checkTimeout(options.connectTimeout, "ClusterPool option 'connectTimeout'");
     this.queueName = options.queue;
     this.processesHint = options.processes ?? 16;
-    this.lookahead = options.lookahead ?? 256;
+    this.lookahead = options.lookahead ?? 1024;
     this.attempts = options.attempts ?? 3;
     this.link = new RedisLink(options.connection, options.connectTimeout ?? 10_000);
     const prefix = options.prefix ?? 'bull';

@@ -212,16 +212,19 @@ export class ClusterWorker {
       lastReport = now;
       job.updateProgress(done).catch(() => {});
     };
+    // No signal for the pool: a task with one runs alone in its process, which would stop the pool from
+    // overlapping one job's work with another's Redis round trips. A job handed back on stop is raced
+    // instead; its task is ended with the pool, which stop() terminates.
     const options = {
       chunksize: Math.max(1, Math.ceil(items.length / (this.options.processes * 4))),
       timeout: data.timeout,
-      signal: signal ?? null,
       onProgress,
     };
     try {
-      const results = data.star
-        ? await this.pool.starmap(fn as (...args: unknown[]) => unknown, items as unknown[][], options)
-        : await this.pool.map(fn as (item: unknown) => unknown, items, options);
+      const running = data.star
+        ? this.pool.starmap(fn as (...args: unknown[]) => unknown, items as unknown[][], options)
+        : this.pool.map(fn as (item: unknown) => unknown, items, options);
+      const results = signal ? await Promise.race([running, rejectOnAbort(signal, running)]) : await running;
       this.counts.completed++;
       this.counts.items += items.length;
       return { results: encodeValues(results) };
@@ -238,4 +241,17 @@ export class ClusterWorker {
       return { error: encodeTaskError(error) };
     }
   }
+}
+
+/** Rejects with the signal's reason once it aborts; `running` settling first removes the listener. */
+function rejectOnAbort(signal: AbortSignal, running: Promise<unknown>): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    running.then(
+      () => signal.removeEventListener('abort', onAbort),
+      () => signal.removeEventListener('abort', onAbort),
+    );
+  });
 }
