@@ -108,6 +108,14 @@ describe('ClusterPool', { skip }, () => {
     assert.match(String((error.cause as Error).stack), /at failOn .*cluster-tasks\.ts/);
   });
 
+  test('a task over its timeout rejects with TimeoutError and the worker goes on', async () => {
+    await assert.rejects(pool.apply(slowDouble, [1, 60_000], { timeout: 200 }), (error: unknown) => {
+      assert.equal((error as Error).constructor.name, 'TimeoutError');
+      return true;
+    });
+    assert.equal(await pool.apply(add, [3, 3]), 6);
+  });
+
   test('a function from a module the worker was not started with is refused', async () => {
     await assert.rejects(pool.apply(notAllowed, [1]), (error: unknown) => {
       assert.ok(error instanceof ClusterFunctionNotAllowedError);
