@@ -106,20 +106,12 @@ export async function main(argv: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  let worker: ClusterWorker;
-  try {
-    worker = await ClusterWorker.start(options);
-  } catch (error) {
-    console.error(`multiproc worker: cannot start: ${(error as Error).message}`);
-    process.exit(1);
-  }
-  options.log(
-    `multiproc worker started: pid=${process.pid} queue=${options.queue} processes=${options.processes} ` +
-      `modules=${worker.moduleKeys.join(',')} root=${worker.projectRoot} poolPids=${worker.poolPids.join(',')}`,
-  );
-  const onSignal = (signal: NodeJS.Signals) => {
+  // Listening before the start: a SIGTERM that comes while connecting must still stop cleanly.
+  let worker: ClusterWorker | null = null;
+  let stopRequested: NodeJS.Signals | null = null;
+  const stop = (signal: NodeJS.Signals) => {
     options.log(`multiproc worker: ${signal}: finishing the jobs in progress (up to ${options.grace} ms), then handing the rest back`);
-    worker.stop().then(
+    worker!.stop().then(
       () => {
         options.log('multiproc worker stopped');
         process.exit(0);
@@ -130,6 +122,18 @@ export async function main(argv: string[]): Promise<void> {
       },
     );
   };
+  const onSignal = (signal: NodeJS.Signals) => (worker ? stop(signal) : (stopRequested = signal));
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  try {
+    worker = await ClusterWorker.start(options);
+  } catch (error) {
+    console.error(`multiproc worker: cannot start: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  options.log(
+    `multiproc worker started: pid=${process.pid} queue=${options.queue} processes=${options.processes} ` +
+      `modules=${worker.moduleKeys.join(',')} root=${worker.projectRoot} poolPids=${worker.poolPids.join(',')}`,
+  );
+  if (stopRequested) stop(stopRequested);
 }
