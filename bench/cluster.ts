@@ -92,6 +92,9 @@ export async function runClusterBench(): Promise<BenchRow[]> {
     worker.kill('SIGTERM');
     await once(worker, 'exit');
   }
+  const leftovers = new Queue(queue, { connection: { url: URL_ } });
+  await leftovers.obliterate({ force: true });
+  await leftovers.close();
 
   const anchor = await bullmqRate();
 

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -137,5 +138,15 @@ export class WorkerProcess {
   async stop(): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
     await this.exited;
+  }
+}
+
+/** Deletes a test queue's keys, so that tests leave nothing in a shared Redis. */
+export async function removeQueue(url: string, name: string): Promise<void> {
+  const queue = new Queue(name, { connection: { url } });
+  try {
+    await queue.obliterate({ force: true });
+  } finally {
+    await queue.close();
   }
 }

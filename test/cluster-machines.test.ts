@@ -8,7 +8,7 @@ import { Queue } from 'bullmq';
 import { ClusterConnectionError, ClusterPool } from '../src/cluster/index.ts';
 import { doubleWhenFileExists } from './fixtures/cluster-tasks.ts';
 import { isGone } from './support/processes.ts';
-import { freshQueue, hasRedisServer, OwnRedis, testRedis, waitFor, WorkerProcess } from './cluster-helpers.ts';
+import { freshQueue, hasRedisServer, removeQueue, OwnRedis, testRedis, waitFor, WorkerProcess } from './cluster-helpers.ts';
 
 const redis = await testRedis();
 const skip = 'skip' in redis ? redis.skip : false;
@@ -63,6 +63,7 @@ describe('several workers', { skip }, () => {
       pool.close();
       await pool.join();
       await watcher.close();
+      await removeQueue(url, queue);
     }
   });
 
@@ -92,6 +93,7 @@ describe('several workers', { skip }, () => {
       pool.close();
       await pool.join();
       await watcher.close();
+      await removeQueue(url, queue);
     }
   });
 });

@@ -9,7 +9,7 @@ import {
 } from '../src/cluster/index.ts';
 import { add, dieAlways, double, failOn, QuotaError, slowDouble, structured } from './fixtures/cluster-tasks.ts';
 import { notAllowed } from './fixtures/cluster-other-tasks.ts';
-import { freePort, freshQueue, testRedis, WorkerProcess, type OwnRedis } from './cluster-helpers.ts';
+import { freePort, freshQueue, removeQueue, testRedis, WorkerProcess, type OwnRedis } from './cluster-helpers.ts';
 
 const redis = await testRedis();
 const skip = 'skip' in redis ? redis.skip : false;
@@ -32,6 +32,7 @@ describe('ClusterPool', { skip }, () => {
     pool.close();
     await pool.join();
     await worker.stop();
+    await removeQueue(url, queue);
     await own?.stop();
   });
 
