@@ -63,6 +63,8 @@ describe('several workers', { skip }, () => {
       pool.close();
       await pool.join();
       await watcher.close();
+      // Stopped first: a running worker would write its queue's keys again.
+      for (const worker of started) await worker.stop();
       await removeQueue(url, queue);
     }
   });
@@ -93,6 +95,7 @@ describe('several workers', { skip }, () => {
       pool.close();
       await pool.join();
       await watcher.close();
+      for (const worker of workers) await worker.stop();
       await removeQueue(url, queue);
     }
   });
