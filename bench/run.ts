@@ -20,6 +20,7 @@ const suites: Suite[] = [
   ['Pipe and Queue (issue 4)', './queue.ts', 'runQueueBench'],
   ['Pool (issue 5)', './pool.ts', 'runPoolBench'],
   ['Managers (issue 13)', './manager.ts', 'runManagerBench'],
+  ['ClusterPool on BullMQ (issue 14)', './cluster.ts', 'runClusterBench'],
 ];
 
 function ratio(row: BenchRow): number {
