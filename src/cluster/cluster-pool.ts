@@ -91,7 +91,7 @@ export class ClusterPool {
     // Read events from (about) now, not from whenever the first XREAD happens to run: a job done in
     // between would otherwise wait for the tracker's check. The margin covers clock skew with Redis.
     const lastEventId = `${Date.now() - 10_000}-0`;
-    this.events = new QueueEvents(options.queue, { connection: this.link.options as ConnectionOptions, prefix, lastEventId });
+    this.events = new QueueEvents(options.queue, { connection: this.link.duplicate(), prefix, lastEventId });
     // Connection trouble is reported by the link, with a timeout; these would otherwise be unhandled 'error' events.
     this.queue.on('error', () => {});
     this.tracker = new JobTracker(this.queue, this.events, this.link);

@@ -29,6 +29,7 @@ export class RedisLink {
   private lastError: Error | null = null;
   private failure: ClusterConnectionError | null = null;
   private readonly listeners = new Set<(error: ClusterConnectionError) => void>();
+  private readonly extras = new Set<Redis>();
 
   constructor(
     connection: RedisConnection,
@@ -89,12 +90,36 @@ export class RedisLink {
     });
   }
 
-  /** Drops the connection at once (no QUIT round trip, which would wait for an unreachable server). */
+  /**
+   * A further connection with this one's options, closed by close(): for
+   * BullMQ's own blocking readers (QueueEvents), whose connections BullMQ
+   * cannot drop while Redis is unreachable, so they would retry forever and
+   * keep the program alive.
+   */
+  duplicate(): Redis {
+    const extra = this.redis.duplicate();
+    extra.on('error', () => {}); // reported once, through this link's own connection
+    this.extras.add(extra);
+    // BullMQ duplicates a connection it is given for its blocking reads; those
+    // copies must be closed by close() too.
+    const duplicateOf = extra.duplicate.bind(extra);
+    extra.duplicate = ((...args: Parameters<Redis['duplicate']>) => {
+      const copy = duplicateOf(...args);
+      copy.on('error', () => {});
+      this.extras.add(copy);
+      return copy;
+    }) as Redis['duplicate'];
+    return extra;
+  }
+
+  /** Drops the connections at once (no QUIT round trip, which would wait for an unreachable server). */
   close(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.listeners.clear();
     this.redis.disconnect();
+    for (const extra of this.extras) extra.disconnect();
+    this.extras.clear();
   }
 
   private markDown(): void {
