@@ -52,8 +52,10 @@ for (const method of METHODS) {
     const l = await manager.list<string>();
     const lock = await manager.Lock();
     const n = 25;
+    // A child forked from the zygote cannot start the sync client's worker thread (tested below).
+    const syncTarget = method === 'forkserver' ? fillUnderLock : fillUnderLockSync;
     const children = [0, 1, 2, 3].map(
-      (worker) => new ctx.Process({ target: worker % 2 ? fillUnderLockSync : fillUnderLock, args: [d, l, lock, worker, n] }),
+      (worker) => new ctx.Process({ target: worker % 2 ? syncTarget : fillUnderLock, args: [d, l, lock, worker, n] }),
     );
     for (const child of children) child.start();
     for (const child of children) await child.join();
@@ -126,6 +128,19 @@ for (const method of METHODS) {
     assert.equal(isRunning(managerPid), false);
   });
 }
+
+test('forkserver: a sync proxy call in a child forked from the zygote fails clearly instead of hanging', { timeout: 120_000 }, async () => {
+  const ctx = getContext('forkserver');
+  await using manager = await ctx.Manager();
+  const d = await manager.dict<string, number>();
+  const l = await manager.list<string>();
+  const lock = await manager.Lock();
+  const child = new ctx.Process({ target: fillUnderLockSync, args: [d, l, lock, 0, 1] });
+  child.start();
+  await child.join();
+  // The child's uncaught ERR_MP_NOT_IN_FORKED_CHILD (a hang would trip the test's timeout).
+  assert.equal(child.exitCode, 1);
+});
 
 test('fork: a proxy in a global is inherited by a forked child, as in Python', async () => {
   await using manager = await Manager();

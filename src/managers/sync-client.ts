@@ -11,7 +11,8 @@
  */
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { deserialize } from 'node:v8';
-import { ManagerGoneError } from '../errors.ts';
+import { ManagerGoneError, MultiprocError } from '../errors.ts';
+import { processOrigin } from '../process/fork-support.ts';
 import { FrameReader, frame, DEFAULT_MAX_FRAME_BYTES } from './frames.ts';
 import { answerFor, answerIsRight, checkVerdict, makeChallenge, verdictFrame, wrongAnswer, HANDSHAKE_MAX_FRAME_BYTES } from './auth.ts';
 import { encodeRequest, decodeReply } from './request-encoding.ts';
@@ -55,6 +56,15 @@ export class SyncClient {
   private nextCallId = 1;
 
   private constructor(readonly address: ManagerAddress) {
+    // The pump is a worker thread, and a child forked from the zygote cannot
+    // start one (V8's thread platform is not forked with it): fail clearly
+    // instead of hanging.
+    if (processOrigin() === 'forked') {
+      throw new MultiprocError(
+        'ERR_MP_NOT_IN_FORKED_CHILD',
+        'synchronous proxy calls need a worker thread, which a child forked from the forkserver zygote cannot start; use the async form (await proxy.method()) there',
+      );
+    }
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const worker = new Worker(PUMP, {
