@@ -25,7 +25,8 @@ test('one 64 MiB array given to 10,000 tasks is copied once: one segment, no cop
   assert.deepEqual(ownSegments(), pool.sharedArgumentSegments);
   assert.deepEqual(await pool.apply(tasks.mappedArgumentSegments), pool.sharedArgumentSegments, 'the worker maps that very segment');
   const grown = (await pool.apply(tasks.anonymousKiB)) - baseline;
-  assert.ok(grown < 32 * 1024, `the worker's private memory grew by ${grown} KiB; one copy would be 65536 KiB`);
+  // A copy would add 65536 KiB; what grows besides is the worker's heap from 10,000 tasks.
+  assert.ok(grown < 56 * 1024, `the worker's private memory grew by ${grown} KiB; one copy would be 65536 KiB`);
   pool.close();
   await pool.join();
   assert.deepEqual(ownSegments(), [], 'the segment is unlinked once the pool is joined');
@@ -60,7 +61,7 @@ test('terminate() unlinks the segments too', async () => {
   assert.deepEqual(ownSegments(), []);
 });
 
-test('a SIGKILLed parent leaves neither its shared argument segment nor its workers behind', async () => {
+test('a SIGKILLed parent leaves neither its shared argument segment nor its workers behind', { timeout: 240_000 }, async () => {
   let seen: { segments: string[]; workers: number[] } | null = null;
   const run = await runProgram(fileURLToPath(new URL('./fixtures/pool-shared-killed.ts', import.meta.url)), {}, (stdout, pid) => {
     if (seen === null && stdout.includes('\n')) {
@@ -71,8 +72,9 @@ test('a SIGKILLed parent leaves neither its shared argument segment nor its work
   assert.equal(run.signal, 'SIGKILL');
   const { segments, workers } = seen!;
   assert.equal(segments.length, 1);
-  const deadline = Date.now() + 30_000;
+  // Generous: on a loaded machine the last holder of the tracker's FIFO can take tens of seconds to go.
+  const deadline = Date.now() + 120_000;
   const left = () => [...segments.filter((name) => existsSync(`/dev/shm/${name}`)), ...workers.filter((pid) => !isGone(pid)).map(String)];
   while (left().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.deepEqual(left(), [], 'waited 30 s for the resource tracker to unlink the segment and the workers to exit');
+  assert.deepEqual(left(), [], 'waited 120 s for the resource tracker to unlink the segment and the workers to exit');
 });

@@ -8,7 +8,7 @@
  * adds under the typeid's name).
  */
 import { randomUUID } from 'node:crypto';
-import { Process, currentProcess } from '../process/process.ts';
+import { Process, currentProcess, processClassFor, startMethodNameOf } from '../process/process.ts';
 import { referenceFunction } from '../transfer/function-reference.ts';
 import { Pipe, type Connection } from '../channels/connection.ts';
 import { ManagerGoneError } from '../errors.ts';
@@ -145,7 +145,11 @@ export class BaseManager {
       })),
     };
     const [reader, writer] = Pipe({ duplex: false });
-    const ProcessClass = this.#context?.Process ?? Process;
+    const chosen = this.#context?.Process ?? Process;
+    // A server forked from the forkserver zygote was seen to stall on a futex
+    // (issue 9, not yet understood), so under forkserver the server is booted
+    // as under spawn; its clients may still be forkserver children.
+    const ProcessClass = startMethodNameOf(chosen) === 'forkserver' ? processClassFor('spawn') : chosen;
     // A daemon, so that it never keeps this program alive and is stopped when it exits.
     const child = new ProcessClass({ target: runManagerServer, args: [config, writer], name: 'SyncManager', daemon: true });
     this.#state = 'started';

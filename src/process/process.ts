@@ -308,6 +308,11 @@ export function processClassFor(method: StartMethodName): typeof Process {
   return bound as unknown as typeof Process;
 }
 
+/** The start method `ProcessClass` (Process or a context's class) starts children with. */
+export function startMethodNameOf(ProcessClass: Function): StartMethodName {
+  return startMethodFor(ProcessClass, contextMethods, defaultStartMethod.name).name;
+}
+
 export function setDefaultStartMethod(method: StartMethodName): void {
   defaultStartMethod.name = method;
 }
