@@ -73,7 +73,11 @@ const MAX_LEARNED_EXPORTS = 64;
  * defined, so that a target found among them is resolved without the inspector.
  */
 export async function preloadModule(specifier: string): Promise<void> {
-  const exported = exportedCandidates(await importModule(specifier));
+  // The zygote and spares import these modules before any target names them,
+  // so keep their unexported top-level functions now: later is too late.
+  const load = () => importModule(specifier);
+  const namespace = specifier.startsWith('file:') ? await importCapturingTopLevel(specifier, load) : await load();
+  const exported = exportedCandidates(namespace);
   if (exported.length <= MAX_LEARNED_EXPORTS) learnPositions(exported);
 }
 
