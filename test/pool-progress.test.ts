@@ -1,7 +1,7 @@
 // `progress: true` on map/imap: a bar on a terminal, plain lines elsewhere.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runProgram } from './support/run-program.ts';
 
@@ -25,7 +25,9 @@ test('off a terminal, progress prints plain lines on stderr at every tenth', asy
 test('on a pseudo-terminal, progress draws a bar that reaches 100%', () => {
   // script(1) gives the program a terminal; its output (stdout and stderr together) comes back here.
   const command = `${JSON.stringify(process.execPath)} --import ${JSON.stringify(TSX_LOADER)} ${JSON.stringify(PROGRAM)}`;
-  const output = execFileSync('script', ['-qfec', command, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
+  const run = spawnSync('script', ['-qfec', command, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
+  const output = run.stdout;
+  assert.equal(run.status, 0, `script(1) ended with ${run.status ?? run.signal ?? run.error}; it printed:\n${output}\n${run.stderr}`);
   assert.match(output, /done 9801 8555/);
   assert.match(output, /map \[[█░]+\] 100% \| 100\/100/, 'the bar for map reaches 100/100');
   assert.match(output, /imap 30 items/, 'imap without a known total counts items');

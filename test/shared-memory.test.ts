@@ -66,9 +66,11 @@ test('objects passed to a child share memory with the parent', async () => {
 });
 
 function runProgram(arg: string): { stdout: Promise<string>; closed: Promise<void>; kill(): void } {
-  // A separate program: it must not join this test process's tracker.
+  // A separate program, run with this test process's environment: this
+  // process has a tracker of its own by now (the tests above made segments),
+  // and the program must not join it, or its segments would outlive it.
+  assert.equal(process.env[TRACKER_ENV], undefined, 'the tracker directory is not in the environment other programs inherit');
   const env = { ...process.env };
-  delete env[TRACKER_ENV];
   const child = spawn(process.execPath, ['--import', 'tsx', fixture('sync-tracker-parent.ts'), arg], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env,

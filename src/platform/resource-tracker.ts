@@ -8,9 +8,15 @@
  * event loop alive). When the process ends, however it ends, the kernel
  * closes the descriptor, the tracker reads EOF and unlinks every registered
  * name. Registration is a marker file in the tracker's directory, whose path
- * children inherit through an environment variable, so segments created by
- * children are unlinked with the program too. Markers are written BEFORE the
- * segment is created, so no kill can fall between creation and registration.
+ * our own children get through an environment variable, so segments created
+ * by children are unlinked with the program too. Markers are written BEFORE
+ * the segment is created, so no kill can fall between creation and
+ * registration.
+ *
+ * Only multiproc's own launchers pass the variable (trackerEnvironment()), and
+ * a child takes it out of process.env at load: another program this one runs
+ * with child_process is a program of its own, whose segments must go when it
+ * ends, not when this one does.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -35,9 +41,27 @@ done
 rm -rf "$1"
 `;
 
-let directory: string | undefined;
+// On globalThis, so that two copies of the library in one process (src/ and
+// dist/, say) share one tracker.
+const DIRECTORY = Symbol.for('multiproc.resourceTrackerDirectory');
+const holder = globalThis as { [DIRECTORY]?: string };
 // Never closed: its closing at process death is the tracker's signal.
 let writeEnd: number | undefined;
+
+adoptInheritedTracker();
+
+/**
+ * A child of ours (started with MULTIPROC_PARENT_PID naming its parent, which
+ * the child bootstrap checks too) joins its program's tracker; anything else
+ * that merely inherited the variable ignores it.
+ */
+function adoptInheritedTracker(): void {
+  const inherited = process.env[TRACKER_ENV];
+  if (inherited === undefined) return;
+  delete process.env[TRACKER_ENV];
+  const fromOurParent = process.env.MULTIPROC_PARENT_PID === String(process.ppid);
+  if (fromOurParent && holder[DIRECTORY] === undefined && existsSync(inherited)) holder[DIRECTORY] = inherited;
+}
 
 /**
  * Returns the tracker directory of this program, starting the tracker if
@@ -45,12 +69,8 @@ let writeEnd: number | undefined;
  * they inherit it (it is cheap once started).
  */
 export function ensureResourceTracker(): string {
-  if (directory !== undefined) return directory;
-  const inherited = process.env[TRACKER_ENV];
-  if (inherited && existsSync(inherited)) {
-    directory = inherited;
-    return directory;
-  }
+  const known = holder[DIRECTORY];
+  if (known !== undefined) return known;
   const dir = mkdtempSync(join(tmpdir(), 'multiproc-tracker-'));
   // A FIFO, not Node's stdio 'pipe' (a socketpair, which cannot be reopened
   // or held by a raw descriptor). The read end is opened non-blocking so it
@@ -76,9 +96,13 @@ export function ensureResourceTracker(): string {
     throw new Error('could not start the shared-memory resource tracker (/bin/sh)');
   }
   child.unref();
-  directory = dir;
-  process.env[TRACKER_ENV] = dir;
+  holder[DIRECTORY] = dir;
   return dir;
+}
+
+/** The environment entries that make a child we launch join this program's tracker. */
+export function trackerEnvironment(): Record<string, string> {
+  return { [TRACKER_ENV]: ensureResourceTracker() };
 }
 
 function markerPath(name: string): string {

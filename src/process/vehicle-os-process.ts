@@ -13,7 +13,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { ControlChannel } from '../channels/control-channel.ts';
-import { ensureResourceTracker } from '../platform/resource-tracker.ts';
+import { trackerEnvironment } from '../platform/resource-tracker.ts';
 import { watchTeardownProxies, whenTeardownProxiesGone } from '../platform/teardown-proxies.ts';
 import type { LaunchPayload } from './launch-payload.ts';
 import type { Popen, Vehicle, VehicleOptions } from './popen.ts';
@@ -103,14 +103,14 @@ const launches = new Map<string, number>();
 const pendingRefills = new Set<() => void>();
 
 function bootChild(preload: string[]): OsProcessChild {
-  // Children inherit the tracker through the environment, so the segments
-  // they create are cleaned up with the whole program, not with them.
-  ensureResourceTracker();
   watchTeardownProxies();
   const child = spawn(process.execPath, [...childExecArgv(), CHILD_MAIN], {
     stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
     env: {
       ...process.env,
+      // Children join the program's tracker, so the segments they create
+      // are cleaned up with the whole program, not with them.
+      ...trackerEnvironment(),
       MULTIPROC_PARENT_PID: String(process.pid),
       MULTIPROC_PRELOAD: JSON.stringify(preload),
     },

@@ -23,7 +23,7 @@ import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { MultiprocError } from '../errors.ts';
 import { ControlChannel } from '../channels/control-channel.ts';
-import { ensureResourceTracker } from '../platform/resource-tracker.ts';
+import { trackerEnvironment } from '../platform/resource-tracker.ts';
 import { watchTeardownProxies } from '../platform/teardown-proxies.ts';
 import { onProcessExit, ExitOrder } from '../platform/exit-hooks.ts';
 import type { LaunchPayload } from './launch-payload.ts';
@@ -107,8 +107,7 @@ class Zygote {
   private readonly keepingAlive = new Set<ForkedChild>();
 
   constructor(preload: string[]) {
-    ensureResourceTracker();
-    watchTeardownProxies();
+      watchTeardownProxies();
     const [ours, theirs] = socketPair();
     this.fdSocket = ours;
     try {
@@ -116,6 +115,7 @@ class Zygote {
         stdio: ['ignore', 'inherit', 'inherit', 'pipe', theirs],
         env: {
           ...process.env,
+          ...trackerEnvironment(),
           MULTIPROC_PARENT_PID: String(process.pid),
           MULTIPROC_PRELOAD: JSON.stringify(preload),
         },
