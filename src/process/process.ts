@@ -10,7 +10,8 @@ import type { LaunchPayload, StartMethodName } from './launch-payload.ts';
 import type { Popen } from './popen.ts';
 import type { ControlChannel } from '../channels/control-channel.ts';
 import { startMethodFor } from './start-methods.ts';
-import { checkTimeout, settleWithin } from '../sync/timeouts.ts';
+import { checkTimeout } from '../checks.ts';
+import { settleWithin } from '../sync/settle-within.ts';
 import { pidAlive } from '../platform/owner-liveness.ts';
 import { onProcessExit, ExitOrder } from '../platform/exit-hooks.ts';
 import { randomBytes } from 'node:crypto';
@@ -147,8 +148,9 @@ export class Process<Args extends unknown[] = unknown[]> {
   }
 
   /**
-   * Resolves once the child has exited, or after `timeoutMs`; it never
-   * rejects on timeout, so check `exitCode` afterwards.
+   * Resolves once the child has exited, or after `timeoutMs` (negative: at
+   * once; omitted or null: no limit); it never rejects on timeout, so check
+   * `exitCode` afterwards.
    */
   async join(timeoutMs?: number | null): Promise<void> {
     const self = this.checkOpen();
