@@ -62,3 +62,10 @@ test('the cycle check finds a cycle when there is one', () => {
   ]);
   assert.deepEqual(findCycle(graph), ['a', 'b', 'c', 'a']);
 });
+
+test('the control channel has no public door: index.ts exports no accessor of it', async () => {
+  const api = Object.keys(await import('../src/index.ts'));
+  for (const name of ['controlChannel', 'childChannel', 'parentChannel', 'setParentChannel']) {
+    assert.equal(api.includes(name), false, `index.ts exports ${name}`);
+  }
+});

@@ -10,7 +10,6 @@ import { Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { ControlChannel } from '../channels/control-channel.ts';
 import { runChild } from './child-bootstrap.ts';
-import { setParentChannel } from './parent-link.ts';
 import { adoptForkedIdentity } from './forked-child.ts';
 import { warmUpInspector } from '../transfer/inspector-session.ts';
 import { importDefiningModule, preloadModule, resolveFunction } from '../transfer/function-resolver.ts';
@@ -149,11 +148,9 @@ async function becomeChild(payload: LaunchPayload, channelFd: number, preparatio
   // The loop's natural end would wait for V8 worker threads this child lacks; exit just before it.
   onLoopIdle(() => process.exit());
   const own = new ControlChannel(new Socket({ fd: channelFd, readable: true, writable: true }));
-  const parentGone = new Promise<void>((resolve) => own.socket.once('close', () => resolve()));
-  void parentGone.then(() => process.exit(1));
+  own.onClose(() => process.exit(1));
   own.unref();
-  setParentChannel(own);
-  await runChild(payload, parentGone);
+  await runChild(payload, own);
 }
 
 const canary = canaryFailure();

@@ -12,7 +12,7 @@
  * when a process's connection closes, the manager drops all its references.
  */
 import { reduceForTransfer, registerShareable, type ReducedShareable } from '../transfer/shareable.ts';
-import { currentProcess } from '../process/process.ts';
+import { currentProcess } from '../process/current-process.ts';
 import { ReferentGoneError } from '../errors.ts';
 import { ManagerClient } from './client.ts';
 import { SyncClient } from './sync-client.ts';
