@@ -1,9 +1,9 @@
 /**
  * The OS-process vehicle, child side: the script a child Node process runs.
- * It ties the child's life to its parent, loads the library (so shareable
- * objects can be revived) and any forkserver preload modules, then waits
- * on fd 3 for its launch payload and hands it, with the control channel it
- * came on, to runChild.
+ * It ties the child's life to its parent, registers the shareable kinds (so
+ * its arguments can be revived) and loads any forkserver preload modules,
+ * then waits on fd 3 for its launch payload and hands it, with the control
+ * channel it came on, to runChild.
  */
 import { Socket } from 'node:net';
 import { ControlChannel } from '../channels/control-channel.ts';
@@ -13,7 +13,7 @@ import { preloadModule } from '../transfer/function-resolver.ts';
 import type { LaunchPayload } from '../process/launch-payload.ts';
 import { setParentDeathSignal } from '../platform/native.ts';
 import { setProcessOrigin } from '../process/fork-support.ts';
-import '../index.ts';
+import '../shareable-kinds.ts';
 
 setProcessOrigin('booted');
 

@@ -1,10 +1,11 @@
 /**
  * The forkserver zygote (see src/process/zygote.ts for the program side).
- * It boots fork-ready, imports the library, the program's main module and
- * the preload modules, then serves one request per start(): it imports the
- * target's module (so the child finds it loaded), forks, replies with the
- * child's pid, and later reports the child's exit code. The child drops the
- * zygote's sockets and runs the target as any child does (child-bootstrap.ts).
+ * It boots fork-ready, registers the shareable kinds, imports the program's
+ * main module and the preload modules, then serves one request per start():
+ * it imports the target's module (so the child finds it loaded), forks,
+ * replies with the child's pid, and later reports the child's exit code.
+ * The child drops the zygote's sockets and runs the target as any child
+ * does (child-bootstrap.ts).
  */
 import { Socket } from 'node:net';
 import { inspect } from 'node:util';
@@ -19,7 +20,7 @@ import { closeFd, forkProcess, onLoopIdle, receiveMessage, sendMessage, watchExi
 import { exitImmediately, setParentDeathSignal } from '../platform/native.ts';
 import { CANARY_TIMEOUT_MS, runCanaryChecks } from './fork-canary.ts';
 import { watchTeardownProxies } from '../platform/teardown-proxies.ts';
-import '../index.ts';
+import '../shareable-kinds.ts';
 
 const SIGKILL = 9;
 /** Carries each child's channel fd from the program and the child's pid back (see zygote.ts). */

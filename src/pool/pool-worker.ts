@@ -23,8 +23,6 @@ import {
   type WorkerLaunch,
 } from './pool-protocol.ts';
 import { setWorkerState, workerStateValue } from './worker-state.ts';
-// Registers how large array arguments are rebuilt from shared memory here.
-import './shared-arguments.ts';
 
 /** Tasks finished before results are sent; flushing part-way lets the parent refill our queue while we work. */
 const FLUSH_EVERY = 16;
