@@ -18,15 +18,9 @@ import { Pipe } from './channels/connection.ts';
 import { Pool, type PoolOptions } from './pool/pool.ts';
 import { ProcessPoolExecutor, type ProcessPoolExecutorOptions } from './pool/process-pool-executor.ts';
 import { Manager as startManager, type ManagerOptions, type SyncManager } from './managers/sync-manager.ts';
-import {
-  activeChildren,
-  currentProcess,
-  getDefaultStartMethod,
-  parentProcess,
-  Process,
-  processClassFor,
-  setDefaultStartMethod,
-} from './process/process.ts';
+import { Process, processClassFor } from './process/process.ts';
+import { currentProcess, parentProcess } from './process/current-process.ts';
+import { activeChildren, getDefaultStartMethod, setDefaultStartMethod } from './process/children.ts';
 
 const ALL_START_METHODS: readonly StartMethodName[] = ['fork', 'spawn', 'forkserver'];
 let startMethodChosen = false;

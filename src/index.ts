@@ -3,7 +3,9 @@
  * This file only re-exports the public API.
  */
 import './shareable-kinds.ts';
-export { Process, type ProcessOptions, currentProcess, parentProcess, activeChildren } from './process/process.ts';
+export { Process, type ProcessOptions } from './process/process.ts';
+export { currentProcess, parentProcess } from './process/current-process.ts';
+export { activeChildren } from './process/children.ts';
 export {
   Context,
   getContext,

@@ -1,8 +1,10 @@
 /**
  * Every kind of library object that can travel to another process, and the
  * class (or function) that revives it there. The one registration module:
- * index.ts imports it, and so does the child's entry (child/child-main.ts),
- * so a child can decode its arguments without loading the whole public API.
+ * index.ts imports it, and so do the child's entries (child/child-main.ts,
+ * child/zygote-main.ts), so a child can decode its arguments without loading
+ * the whole public API. No library module imports it, so it sits above them
+ * all (managers and pool included) without making a cycle.
  */
 import { registerShareable } from './transfer/shareable.ts';
 import { Lock, RLock } from './sync/lock.ts';
@@ -18,6 +20,9 @@ import { Connection } from './channels/connection.ts';
 import { Queue } from './channels/queue.ts';
 import { JoinableQueue } from './channels/joinable-queue.ts';
 import { SimpleQueue } from './channels/simple-queue.ts';
+import { reviveProxy } from './managers/proxy.ts';
+import { PROXY_KIND } from './managers/protocol.ts';
+import { reviveSharedArgument, SHARED_ARGUMENT_KIND } from './pool/shared-arguments.ts';
 
 registerShareable('multiproc.Lock', Lock);
 registerShareable('multiproc.RLock', RLock);
@@ -37,3 +42,7 @@ registerShareable('multiproc.ShareableList', (state: { name: string }) => Sharea
 registerShareable('multiproc.Queue', Queue);
 registerShareable('multiproc.JoinableQueue', JoinableQueue);
 registerShareable('multiproc.SimpleQueue', SimpleQueue);
+// A manager's proxy: a handle on an object that lives in the manager's process.
+registerShareable(PROXY_KIND, reviveProxy);
+// A large pool argument copied once into shared memory (pool/shared-arguments.ts).
+registerShareable(SHARED_ARGUMENT_KIND, reviveSharedArgument);

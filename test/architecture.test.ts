@@ -62,3 +62,24 @@ test('the cycle check finds a cycle when there is one', () => {
   ]);
   assert.deepEqual(findCycle(graph), ['a', 'b', 'c', 'a']);
 });
+
+test('the control channel has no public door: index.ts exports no accessor of it', async () => {
+  const api = Object.keys(await import('../src/index.ts'));
+  for (const name of ['controlChannel', 'childChannel', 'parentChannel', 'setParentChannel']) {
+    assert.equal(api.includes(name), false, `index.ts exports ${name}`);
+  }
+});
+
+test('shareable kinds are registered in one module, which only index.ts and the child entries import', () => {
+  const files = sourceFiles(SRC);
+  const kinds = path.join(SRC, 'shareable-kinds.ts');
+  const importers = files.filter((file) => runtimeImports(file).includes(kinds)).map((file) => path.relative(SRC, file));
+  assert.deepEqual(importers.sort(), ['child/child-main.ts', 'child/zygote-main.ts', 'index.ts']);
+  const index = path.join(SRC, 'index.ts');
+  assert.deepEqual(files.filter((file) => runtimeImports(file).includes(index)), [], 'a module imports index.ts');
+  const child = path.join(SRC, 'child') + path.sep;
+  const intoChild = files.filter((file) => !file.startsWith(child) && runtimeImports(file).some((target) => target.startsWith(child)));
+  assert.deepEqual(intoChild, [], 'a library module imports child/');
+  const registering = files.filter((file) => /^\s*registerShareable\(/m.test(readFileSync(file, 'utf8')));
+  assert.deepEqual(registering.map((file) => path.relative(SRC, file)), ['shareable-kinds.ts']);
+});

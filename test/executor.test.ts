@@ -74,6 +74,36 @@ test('map with a timeout raises TimeoutError when a result is late', async () =>
   assert.ok(isGone(pid));
 });
 
+test('Future.result(timeoutMs) and exception(timeoutMs): a negative timeout does not wait, and times out as 0 does (as Python)', async () => {
+  const stuck = new ProcessPoolExecutor({ maxWorkers: 1 });
+  const running = stuck.submit(tasks.sleepForever);
+  await assert.rejects(running.result(-1), TimeoutError);
+  await assert.rejects(running.result(0), TimeoutError);
+  await assert.rejects(running.exception(-1), TimeoutError);
+  await assert.rejects(collect(stuck.map(tasks.square, [1], { timeout: -1 })), TimeoutError);
+  // A cancelled call gives CancelledError from both, as in Python.
+  const withdrawn = stuck.submit(tasks.add, 1, 2);
+  assert.equal(withdrawn.cancel(), true);
+  await assert.rejects(withdrawn.result(-1), CancelledError);
+  await assert.rejects(withdrawn.exception(-1), CancelledError);
+  const [pid] = stuck.workerPids;
+  process.kill(pid, 'SIGKILL');
+  assert.ok((await running.exception()) instanceof BrokenProcessPool);
+  await stuck.shutdown();
+  assert.ok(isGone(pid));
+});
+
+test('Future.result and exception of a finished call answer at once, even with a negative timeout', async () => {
+  const ok = executor.submit(tasks.add, 2, 3);
+  const failed = executor.submit(tasks.failOn, 3);
+  await Promise.allSettled([ok, failed]);
+  assert.equal(await ok.result(-1), 5);
+  assert.equal(await ok.exception(-1), null);
+  await assert.rejects(failed.result(-1), (e: unknown) => (e as Error).name === 'ValidationError');
+  assert.equal((await failed.exception(-1))?.name, 'ValidationError');
+  assert.equal(await executor.submit(tasks.add, 1, 1).result(), 2);
+});
+
 test('arguments are validated and named', async () => {
   assert.throws(() => new ProcessPoolExecutor({ maxWorkers: 0 }), /'maxWorkers' must be greater than 0/);
   assert.throws(() => new ProcessPoolExecutor({ maxWorkers: 'x' as never }), /'maxWorkers' must be an integer/);
@@ -81,7 +111,9 @@ test('arguments are validated and named', async () => {
   assert.throws(() => new ProcessPoolExecutor({ maxTasksPerChild: -1 }), /'maxTasksPerChild'/);
   assert.throws(() => executor.submit(3 as never), /fn must be a function/);
   assert.throws(() => executor.submit(tasks.identity, () => 1), /args\[0\] cannot be sent/);
-  assert.throws(() => executor.map(tasks.square, [1], { timeout: -1 }), /timeout must be a non-negative/);
+  assert.throws(() => executor.map(tasks.square, [1], { timeout: 'x' as never }), /map: timeout must be a number of milliseconds/);
+  await assert.rejects(executor.submit(tasks.add, 1, 2).result('x' as never), (e: unknown) => e instanceof TypeError && /Future\.result: timeoutMs must be a number/.test(e.message));
+  await assert.rejects(executor.submit(tasks.add, 1, 2).exception(NaN), (e: unknown) => e instanceof TypeError && /Future\.exception: timeoutMs/.test(e.message));
   assert.throws(() => executor.map(tasks.square, [1], { chunksize: 0 }), /chunksize must be a positive integer/);
   assert.throws(() => executor.map(tasks.square, 4 as never), /items must be an iterable/);
   await assert.rejects(executor.shutdown({ wait: 'yes' as never }), /wait must be a boolean/);

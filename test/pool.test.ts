@@ -240,13 +240,14 @@ test('every entry point validates its arguments and names the bad one', async ()
   await assert.rejects(pool.apply(tasks.add, 'ab' as never), /args must be an array/);
   await assert.rejects(pool.map(tasks.square, 5 as never), /items must be an iterable/);
   await assert.rejects(pool.map(tasks.square, [1], { chunksize: 0 }), /chunksize must be a positive integer/);
-  await assert.rejects(pool.apply(tasks.add, [1, 2], { timeout: -1 }), /timeout must be a non-negative number/);
+  await assert.rejects(pool.apply(tasks.add, [1, 2], { timeout: 'x' as never }), /applyAsync: timeout must be a number of milliseconds/);
   await assert.rejects(pool.apply(tasks.add, [1, 2], { signal: {} as never }), /signal must be an AbortSignal/);
   await assert.rejects(pool.starmap(tasks.add, [5 as never]), /items\[0\] must be an argument list/);
   assert.throws(() => pool.applyAsync(tasks.add, [1, 2], { callback: 1 as never }), /callback must be a function/);
   assert.throws(() => pool.imap(tasks.square, 3 as never), /items must be an iterable/);
   await assert.rejects(pool.join(), /Pool is still running/);
-  await assert.rejects(pool.applyAsync(tasks.add, [1, 2]).get(-5), /timeoutMs must be a non-negative/);
+  await assert.rejects(pool.applyAsync(tasks.add, [1, 2]).get('x' as never), (e: unknown) => e instanceof TypeError && /timeoutMs must be a number/.test(e.message));
+  await assert.rejects(pool.applyAsync(tasks.add, [1, 2]).wait(NaN), (e: unknown) => e instanceof TypeError && /timeoutMs must be a number/.test(e.message));
 });
 
 test('AsyncResult.get(timeoutMs) rejects with TimeoutError while the task runs', async () => {
@@ -258,6 +259,24 @@ test('AsyncResult.get(timeoutMs) rejects with TimeoutError while the task runs',
   controller.abort();
   await result.wait();
   assert.equal(result.successful(), false);
+});
+
+test('a negative timeout does not wait: AsyncResult.wait(-1) returns at once, get(-1) rejects with TimeoutError', async () => {
+  const controller = new AbortController();
+  const result = pool.applyAsync(tasks.sleepForever, [], { signal: controller.signal });
+  await result.wait(-1);
+  assert.equal(result.ready(), false);
+  await assert.rejects(result.get(-1), TimeoutError);
+  controller.abort();
+  await result.wait();
+  const done = pool.applyAsync(tasks.add, [1, 2]);
+  await done.wait();
+  assert.equal(await done.get(-1), 3);
+});
+
+test('a negative task timeout times the task out at once', async () => {
+  await assert.rejects(pool.apply(tasks.sleepForever, [], { timeout: -1 }), TimeoutError);
+  assert.equal(await pool.apply(tasks.add, [1, 2], { timeout: Infinity }), 3);
 });
 
 test('initializer and initargs run once in each worker; a failing initializer breaks the pool', async () => {

@@ -66,6 +66,18 @@ test('join(timeoutMs) resolves after the timeout without rejecting; exitCode sta
   assert.equal(p.exitCode, -9);
 });
 
+test('join(-1) does not wait: it returns while the child runs, which stays alive with exitCode null', async () => {
+  const p = new Process({ target: targets.sleepForever });
+  p.start();
+  await p.join(-1);
+  assert.equal(p.exitCode, null);
+  assert.equal(p.isAlive(), true);
+  p.kill();
+  await p.join();
+  await p.join(-1);
+  assert.equal(p.exitCode, -9);
+});
+
 test('join() does not hang on a child killed from outside', async () => {
   const p = new Process({ target: targets.sleepForever });
   p.start();
@@ -96,7 +108,8 @@ test('misuse throws: start twice, daemon after start, join before start, bad opt
   p.start();
   assert.throws(() => p.start(), /cannot start a process twice/);
   assert.throws(() => (p.daemon = true), /process has already started/);
-  await assert.rejects(p.join(-1), /timeoutMs must be a non-negative number/);
+  await assert.rejects(p.join('x' as never), (e: unknown) => e instanceof TypeError && /timeoutMs must be a number of milliseconds/.test(e.message));
+  await assert.rejects(p.join(NaN), (e: unknown) => e instanceof TypeError && /timeoutMs/.test(e.message));
   await p.join();
   assert.throws(() => new Process({ target: 42 as never }), /'target' must be a function, got number/);
   assert.throws(() => new Process({ target: targets.exitWith, args: 'x' as never }), /'args' must be an array/);

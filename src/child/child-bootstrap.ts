@@ -6,7 +6,10 @@
  */
 import { inspect } from 'node:util';
 import { adoptChildState, currentState } from '../process/process-identity.ts';
-import { adoptCurrentProcess, adoptParentProcess, adoptProcessAuthkey, Process } from '../process/process.ts';
+import { Process } from '../process/process.ts';
+import { adoptCurrentProcess, adoptParentProcess } from '../process/current-process.ts';
+import { adoptProcessAuthkey } from '../process/process-authkey.ts';
+import type { ControlChannel } from '../channels/control-channel.ts';
 import { importDefiningModule, resolveFunction } from '../transfer/function-resolver.ts';
 import { decodeFromTransfer } from '../transfer/shareable.ts';
 import { deferMissingClasses } from '../transfer/class-reference.ts';
@@ -42,7 +45,12 @@ function exitWithoutTeardown(): void {
   });
 }
 
-export async function runChild(payload: LaunchPayload, parentGone: Promise<void>): Promise<void> {
+/**
+ * Runs the Process described by `payload` in this child. `channel` is the
+ * control channel to the parent: it becomes parentProcess()'s, where library
+ * protocols (the pool's workers) find it through controlChannel().
+ */
+export async function runChild(payload: LaunchPayload, channel: ControlChannel): Promise<void> {
   adoptChildState({
     name: payload.name,
     identity: payload.identity,
@@ -50,7 +58,7 @@ export async function runChild(payload: LaunchPayload, parentGone: Promise<void>
     parentPid: payload.parentPid,
     parentName: payload.parentName,
   });
-  adoptParentProcess(payload.parentPid, payload.parentName, parentGone);
+  adoptParentProcess(payload.parentPid, payload.parentName, channel);
   adoptProcessAuthkey(payload.authkey);
   applyEnvironment(payload);
   exitWithoutTeardown();

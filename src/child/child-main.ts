@@ -1,19 +1,19 @@
 /**
  * The OS-process vehicle, child side: the script a child Node process runs.
- * It ties the child's life to its parent, loads the library (so shareable
- * objects can be revived) and any forkserver preload modules, then waits
- * on fd 3 for its launch payload.
+ * It ties the child's life to its parent, registers the shareable kinds (so
+ * its arguments can be revived) and loads any forkserver preload modules,
+ * then waits on fd 3 for its launch payload and hands it, with the control
+ * channel it came on, to runChild.
  */
 import { Socket } from 'node:net';
 import { ControlChannel } from '../channels/control-channel.ts';
 import { runChild } from './child-bootstrap.ts';
-import { setParentChannel } from './parent-link.ts';
 import { warmUpInspector } from '../transfer/inspector-session.ts';
 import { preloadModule } from '../transfer/function-resolver.ts';
 import type { LaunchPayload } from '../process/launch-payload.ts';
 import { setParentDeathSignal } from '../platform/native.ts';
 import { setProcessOrigin } from '../process/fork-support.ts';
-import '../index.ts';
+import '../shareable-kinds.ts';
 
 setProcessOrigin('booted');
 
@@ -24,9 +24,8 @@ setParentDeathSignal(SIGKILL);
 if (process.ppid !== expectedParent) process.exit(1);
 
 const channel = new ControlChannel(new Socket({ fd: 3, readable: true, writable: true }));
-const parentGone = new Promise<void>((resolve) => channel.socket.once('close', () => resolve()));
 // Without a parent there is nobody to report to; a spare must not linger either.
-void parentGone.then(() => process.exit(1));
+channel.onClose(() => process.exit(1));
 
 for (const specifier of JSON.parse(process.env.MULTIPROC_PRELOAD ?? '[]') as string[]) {
   await preloadModule(specifier);
@@ -40,5 +39,4 @@ delete process.env.MULTIPROC_PRELOAD;
 
 const payload = (await channel.next()) as LaunchPayload;
 channel.unref();
-setParentChannel(channel);
-await runChild(payload, parentGone);
+await runChild(payload, channel);

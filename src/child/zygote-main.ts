@@ -1,16 +1,16 @@
 /**
  * The forkserver zygote (see src/process/zygote.ts for the program side).
- * It boots fork-ready, imports the library, the program's main module and
- * the preload modules, then serves one request per start(): it imports the
- * target's module (so the child finds it loaded), forks, replies with the
- * child's pid, and later reports the child's exit code. The child drops the
- * zygote's sockets and runs the target as any child does (child-bootstrap.ts).
+ * It boots fork-ready, registers the shareable kinds, imports the program's
+ * main module and the preload modules, then serves one request per start():
+ * it imports the target's module (so the child finds it loaded), forks,
+ * replies with the child's pid, and later reports the child's exit code.
+ * The child drops the zygote's sockets and runs the target as any child
+ * does (child-bootstrap.ts).
  */
 import { Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { ControlChannel } from '../channels/control-channel.ts';
 import { runChild } from './child-bootstrap.ts';
-import { setParentChannel } from './parent-link.ts';
 import { adoptForkedIdentity } from './forked-child.ts';
 import { warmUpInspector } from '../transfer/inspector-session.ts';
 import { importDefiningModule, preloadModule, resolveFunction } from '../transfer/function-resolver.ts';
@@ -20,7 +20,7 @@ import { closeFd, forkProcess, onLoopIdle, receiveMessage, sendMessage, watchExi
 import { exitImmediately, setParentDeathSignal } from '../platform/native.ts';
 import { CANARY_TIMEOUT_MS, runCanaryChecks } from './fork-canary.ts';
 import { watchTeardownProxies } from '../platform/teardown-proxies.ts';
-import '../index.ts';
+import '../shareable-kinds.ts';
 
 const SIGKILL = 9;
 /** Carries each child's channel fd from the program and the child's pid back (see zygote.ts). */
@@ -149,11 +149,9 @@ async function becomeChild(payload: LaunchPayload, channelFd: number, preparatio
   // The loop's natural end would wait for V8 worker threads this child lacks; exit just before it.
   onLoopIdle(() => process.exit());
   const own = new ControlChannel(new Socket({ fd: channelFd, readable: true, writable: true }));
-  const parentGone = new Promise<void>((resolve) => own.socket.once('close', () => resolve()));
-  void parentGone.then(() => process.exit(1));
+  own.onClose(() => process.exit(1));
   own.unref();
-  setParentChannel(own);
-  await runChild(payload, parentGone);
+  await runChild(payload, own);
 }
 
 const canary = canaryFailure();

@@ -19,7 +19,7 @@ import {
 } from '../pool/pool-checks.ts';
 import { defaultChunksize } from '../pool/map-chunks.ts';
 import type { ApplyAsyncOptions, ImapOptions, MapAsyncOptions, MapOptions, TaskOptions } from '../pool/pool.ts';
-import { checkTimeout } from '../sync/timeouts.ts';
+import { checkTimeout, timeoutMs } from '../checks.ts';
 import { feedChunks, type FeedOptions } from './chunk-feed.ts';
 import { JobTracker } from './job-tracker.ts';
 import { checkConnection, RedisLink, type RedisConnection } from './redis-link.ts';
@@ -85,7 +85,7 @@ export class ClusterPool {
     this.processesHint = options.processes ?? 16;
     this.lookahead = options.lookahead ?? 1024;
     this.attempts = options.attempts ?? 3;
-    this.link = new RedisLink(options.connection, options.connectTimeout ?? 10_000);
+    this.link = new RedisLink(options.connection, Math.max(0, options.connectTimeout ?? 10_000));
     const prefix = options.prefix ?? 'bull';
     this.queue = new Queue(options.queue, { connection: this.link.redis, prefix });
     // Read events from (about) now, not from whenever the first XREAD happens to run: a job done in
@@ -195,7 +195,9 @@ export class ClusterPool {
     checkTimeout(options.timeout, `${method}: timeout`);
     checkSignal(options.signal, `${method}: signal`);
     const signals = options.signal ? [options.signal, this.terminator.signal] : [this.terminator.signal];
-    return { timeout: options.timeout ?? null, signal: AbortSignal.any(signals) };
+    // Negative: time out at once; null, undefined or Infinity: no timeout.
+    const ms = timeoutMs(options.timeout);
+    return { timeout: ms === Infinity ? null : ms, signal: AbortSignal.any(signals) };
   }
 
   /** Connects (once, or again after a failure) and prepares the feed of one call. */

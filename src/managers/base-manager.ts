@@ -8,7 +8,9 @@
  * adds under the typeid's name).
  */
 import { randomUUID } from 'node:crypto';
-import { Process, currentProcess, processClassFor, startMethodNameOf } from '../process/process.ts';
+import { Process, processClassFor } from '../process/process.ts';
+import { currentProcess } from '../process/current-process.ts';
+import { startMethodOf } from '../process/children.ts';
 import { referenceFunction } from '../transfer/function-reference.ts';
 import { Pipe, type Connection } from '../channels/connection.ts';
 import { ManagerGoneError } from '../errors.ts';
@@ -149,7 +151,7 @@ export class BaseManager {
     // A server forked from the forkserver zygote was seen to stall on a futex
     // (issue 9, not yet understood), so under forkserver the server is booted
     // as under spawn; its clients may still be forkserver children.
-    const ProcessClass = startMethodNameOf(chosen) === 'forkserver' ? processClassFor('spawn') : chosen;
+    const ProcessClass = startMethodOf(chosen).name === 'forkserver' ? processClassFor('spawn') : chosen;
     // A daemon, so that it never keeps this program alive and is stopped when it exits.
     const child = new ProcessClass({ target: runManagerServer, args: [config, writer], name: 'SyncManager', daemon: true });
     this.#state = 'started';

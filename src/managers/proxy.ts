@@ -11,8 +11,8 @@
  * first call. `dropReference()` (or `using`) or garbage collection gives it back;
  * when a process's connection closes, the manager drops all its references.
  */
-import { reduceForTransfer, registerShareable, type ReducedShareable } from '../transfer/shareable.ts';
-import { currentProcess } from '../process/process.ts';
+import { reduceForTransfer, type ReducedShareable } from '../transfer/shareable.ts';
+import { currentProcess } from '../process/current-process.ts';
 import { ReferentGoneError } from '../errors.ts';
 import { ManagerClient } from './client.ts';
 import { SyncClient } from './sync-client.ts';
@@ -164,6 +164,7 @@ export function makeProxy(token: ProxyToken, authkey: Uint8Array, holder: 'async
   return new ProxyClass(token, authkey, holder);
 }
 
-registerShareable(PROXY_KIND, (state: { token: ProxyToken; authkey: Uint8Array | null }) =>
-  makeProxy(state.token, state.authkey ?? currentProcess().authkey, null),
-);
+/** Rebuilds a proxy that crossed to another process (registered in shareable-kinds.ts). */
+export function reviveProxy(state: { token: ProxyToken; authkey: Uint8Array | null }): BaseProxy {
+  return makeProxy(state.token, state.authkey ?? currentProcess().authkey, null);
+}

@@ -3,7 +3,8 @@
  * PromiseLike) and also offers Python's ready/successful/wait/get, with
  * timeouts in milliseconds.
  */
-import { checkTimeout, settleWithin } from '../sync/timeouts.ts';
+import { checkTimeout } from '../checks.ts';
+import { settleWithin } from '../sync/settle-within.ts';
 import { TimeoutError } from '../errors.ts';
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error };

@@ -5,7 +5,8 @@
  * The dispatcher decides what to give it; this file only runs the worker.
  */
 import { performance } from 'node:perf_hooks';
-import { childChannel, type Process } from '../process/process.ts';
+import type { Process } from '../process/process.ts';
+import { controlChannel } from '../process/process-internals.ts';
 import { allocateBlock } from '../platform/shared-heap.ts';
 import type { FunctionReference } from '../transfer/function-reference.ts';
 import type { ControlChannel } from '../channels/control-channel.ts';
@@ -76,7 +77,7 @@ export class WorkerSlot {
     };
     this.proc = new settings.ProcessClass({ target: poolWorkerMain, args: [launch], daemon: true, name });
     this.proc.start();
-    this.channel = childChannel(this.proc);
+    this.channel = controlChannel(this.proc);
     this.channel.onMessage((batch) => events.onMessages(this, batch as FromWorker[]));
     this.channel.onClose(() => events.onClose(this));
   }

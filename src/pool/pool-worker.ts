@@ -4,7 +4,8 @@
  * order, one at a time, and sends results back in batches.
  */
 import { performance } from 'node:perf_hooks';
-import { parentChannel } from '../child/parent-link.ts';
+import { parentProcess } from '../process/current-process.ts';
+import { controlChannel } from '../process/process-internals.ts';
 import { attachBlock } from '../platform/shared-heap.ts';
 import { importDefiningModule, resolveFunction } from '../transfer/function-resolver.ts';
 import type { FunctionReference } from '../transfer/function-reference.ts';
@@ -22,8 +23,6 @@ import {
   type WorkerLaunch,
 } from './pool-protocol.ts';
 import { setWorkerState, workerStateValue } from './worker-state.ts';
-// Registers how large array arguments are rebuilt from shared memory here.
-import './shared-arguments.ts';
 
 /** Tasks finished before results are sent; flushing part-way lets the parent refill our queue while we work. */
 const FLUSH_EVERY = 16;
@@ -58,8 +57,9 @@ interface Batch {
  */
 export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
   const { initializer, initargs, finalizer, maxTasks } = launch;
-  const channel = parentChannel();
-  if (!channel) throw new Error('poolWorkerMain runs only in a pool worker process');
+  const parent = parentProcess();
+  if (!parent) throw new Error('poolWorkerMain runs only in a pool worker process');
+  const channel = controlChannel(parent);
   channel.ref();
   const block = attachBlock(launch.cells);
   // The parent reads these after a crash: which task was running, and whether init had finished.

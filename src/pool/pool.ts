@@ -10,7 +10,7 @@
  * progress.
  */
 import { cpuCount } from '../platform/cpu-count.ts';
-import { checkTimeout } from '../sync/timeouts.ts';
+import { checkTimeout, timeoutMs } from '../checks.ts';
 import { BrokenProcessPool } from '../errors.ts';
 import { AsyncResult } from './async-result.ts';
 import { Dispatcher } from './pool-dispatcher.ts';
@@ -231,7 +231,9 @@ export class Pool {
     checkObject(options, `${method}: options`);
     checkTimeout(options.timeout, `${method}: timeout`);
     checkSignal(options.signal, `${method}: signal`);
-    return { timeout: options.timeout ?? null, signal: options.signal ?? null };
+    // Negative: time out at once; null, undefined or Infinity: no timeout.
+    const ms = timeoutMs(options.timeout);
+    return { timeout: ms === Infinity ? null : ms, signal: options.signal ?? null };
   }
 
   private mapChunks<R>(fn: Function, items: Iterable<unknown>, star: boolean, options: MapAsyncOptions<R>, method: string): AsyncResult<R[]> {

@@ -1,11 +1,13 @@
 /**
  * ProcessPoolExecutor: Python's concurrent.futures.ProcessPoolExecutor.
- * submit() returns a Future (a Promise with cancel/done/running); a worker
+ * submit() returns a Future (a Promise with cancel/done/running and
+ * Python's result/exception with a timeout); a worker
  * that dies abruptly breaks the executor, so pending and later work fails
  * with BrokenProcessPool, as in Python.
  */
 import { cpuCount } from '../platform/cpu-count.ts';
-import { checkTimeout } from '../sync/timeouts.ts';
+import { checkTimeout, timeoutMs } from '../checks.ts';
+import { settleWithin } from '../sync/settle-within.ts';
 import { BrokenProcessPool, CancelledError, TimeoutError } from '../errors.ts';
 import { Dispatcher } from './pool-dispatcher.ts';
 import type { Job } from './pool-job.ts';
@@ -32,6 +34,18 @@ export type Future<T> = Promise<T> & {
   done(): boolean;
   /** True while the call has been handed to a worker and has not finished. */
   running(): boolean;
+  /**
+   * The call's result, waiting at most `timeoutMs` (negative: not at all;
+   * omitted or null: no limit); rejects with the call's error
+   * (CancelledError if cancelled), or with TimeoutError if not done in time.
+   */
+  result(timeoutMs?: number | null): Promise<T>;
+  /**
+   * The call's error, or null if it succeeded, waiting at most `timeoutMs`
+   * as result() does; rejects with CancelledError if cancelled, or with
+   * TimeoutError if not done in time.
+   */
+  exception(timeoutMs?: number | null): Promise<Error | null>;
 };
 
 /** Options of `ProcessPoolExecutor.map`. */
@@ -102,7 +116,8 @@ export class ProcessPoolExecutor {
     checkTimeout(options.timeout, 'map: timeout');
     checkChunksize(options.chunksize, 'map');
     checkOptionalFunction(options.onProgress, 'map: onProgress');
-    const deadline = options.timeout === undefined || options.timeout === null ? null : Date.now() + options.timeout;
+    const limit = timeoutMs(options.timeout);
+    const deadline = limit === Infinity ? null : Date.now() + limit;
     const list = this.sharedArguments.shareItems(toArray(items, 'map: items'), false);
     const fnId = this.dispatcher.functionId(fn);
     const chunksize = options.chunksize ?? 1;
@@ -189,7 +204,29 @@ export class ProcessPoolExecutor {
       cancelled: () => cancelled,
       done: () => job.state === 'done',
       running: () => job.state === 'running',
+      result: async (timeoutMs?: number | null) => {
+        await settledWithin(promise, timeoutMs, 'Future.result');
+        return promise;
+      },
+      exception: async (timeoutMs?: number | null) => {
+        await settledWithin(promise, timeoutMs, 'Future.exception');
+        try {
+          await promise;
+          return null;
+        } catch (error) {
+          if (error instanceof CancelledError) throw error;
+          return error as Error;
+        }
+      },
     });
+  }
+}
+
+/** Waits until `promise` has settled, at most `timeoutMs`; TimeoutError if it has not. */
+async function settledWithin(promise: Promise<unknown>, timeoutMs: unknown, method: string): Promise<void> {
+  checkTimeout(timeoutMs, `${method}: timeoutMs`);
+  if (!(await settleWithin(promise.catch(() => {}), timeoutMs))) {
+    throw new TimeoutError(`${method}: the call did not finish within ${timeoutMs} ms`);
   }
 }
 

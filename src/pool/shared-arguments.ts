@@ -10,12 +10,13 @@
 import { randomBytes } from 'node:crypto';
 import { createSegment, openSegment, unlinkSegment } from '../platform/native.ts';
 import { registerSegment, unregisterSegment } from '../platform/resource-tracker.ts';
-import { reduceForTransfer, registerShareable, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 
 /** Arrays at least this large (bytes) travel through shared memory. */
 export const ZERO_COPY_MIN_BYTES = 1 << 20;
 
-const KIND = 'multiproc.pool.SharedArgument';
+/** The kind a shared argument crosses as (registered in shareable-kinds.ts). */
+export const SHARED_ARGUMENT_KIND = 'multiproc.pool.SharedArgument';
 
 /** Typed array classes a shared argument can be rebuilt as, by name. */
 const VIEW_CLASSES: Record<string, new (buffer: SharedArrayBuffer, offset: number, length: number) => ArrayBufferView> = {
@@ -33,7 +34,8 @@ const VIEW_CLASSES: Record<string, new (buffer: SharedArrayBuffer, offset: numbe
   DataView: DataView as never,
 };
 
-interface SharedArgumentState {
+/** What a shared argument carries to the worker. */
+export interface SharedArgumentState {
   /** POSIX segment name; the segment's own prefix tells which pool process made it. */
   name: string;
   type: string;
@@ -51,7 +53,7 @@ function viewType(view: ArrayBufferView): string | null {
 class SharedArgument implements Shareable {
   constructor(readonly state: SharedArgumentState) {}
   [reduceForTransfer](): ReducedShareable {
-    return { kind: KIND, state: this.state };
+    return { kind: SHARED_ARGUMENT_KIND, state: this.state };
   }
 }
 
@@ -67,11 +69,12 @@ function attach(name: string): SharedArrayBuffer {
   return buffer;
 }
 
-registerShareable(KIND, (state: SharedArgumentState) => {
+/** Worker side: the array a shared argument stands for, a view of its segment. */
+export function reviveSharedArgument(state: SharedArgumentState): ArrayBufferView {
   const buffer = attach(state.name);
   if (state.type === 'Buffer') return Buffer.from(buffer, 0, state.length);
   return new VIEW_CLASSES[state.type](buffer, 0, state.length);
-});
+}
 
 /** The parent's side: which arrays a pool has copied to shared memory, so each is copied once. */
 export class SharedArguments {

@@ -1,19 +1,21 @@
 /**
  * Process: a child process running a target function, in the shape of
  * Python's multiprocessing.Process. This is the parent's handle; the child's
- * side of a start lives in child-bootstrap.ts.
+ * side of a start lives in child/child-bootstrap.ts. What a Process holds is
+ * in process-internals.ts, the children it started in children.ts, the
+ * current and parent Process objects in current-process.ts.
  */
 import { currentState, nextChildIdentity } from './process-identity.ts';
 import { referenceFunction } from '../transfer/function-reference.ts';
 import { encodeForTransfer } from '../transfer/shareable.ts';
 import type { LaunchPayload, StartMethodName } from './launch-payload.ts';
 import type { Popen } from './popen.ts';
-import type { ControlChannel } from '../channels/control-channel.ts';
-import { startMethodFor } from './start-methods.ts';
-import { checkTimeout, settleWithin } from '../sync/timeouts.ts';
+import { attach, internalsOf, type Internals } from './process-internals.ts';
+import { contextMethods, forgetChild, startMethodOf, trackChild } from './children.ts';
+import { adoptProcessAuthkey, processAuthkey } from './process-authkey.ts';
+import { checkTimeout } from '../checks.ts';
+import { settleWithin } from '../sync/settle-within.ts';
 import { pidAlive } from '../platform/owner-liveness.ts';
-import { onProcessExit, ExitOrder } from '../platform/exit-hooks.ts';
-import { randomBytes } from 'node:crypto';
 
 /** Options for `new Process(...)`. */
 export interface ProcessOptions<Args extends unknown[] = unknown[]> {
@@ -27,37 +29,8 @@ export interface ProcessOptions<Args extends unknown[] = unknown[]> {
   daemon?: boolean;
 }
 
-type Role = 'handle' | 'current' | 'parent';
-
-interface Internals {
-  role: Role;
-  name: string;
-  identity: number[];
-  daemon: boolean;
-  target: Function | null;
-  args: unknown[];
-  creatorPid: number;
-  popen: Popen | null;
-  closed: boolean;
-  /** For role 'current' and 'parent'. */
-  pid: number | null;
-  parentGone?: Promise<void>;
-}
-
-const INTERNALS = Symbol('multiproc.processInternals');
-const contextMethods = new WeakMap<Function, StartMethodName>();
-const defaultStartMethod: { name: StartMethodName } = { name: 'fork' };
-const children = new Set<Process>();
-
-function internalsOf(process: Process): Internals {
-  const found = (process as unknown as Record<symbol, Internals>)[INTERNALS];
-  if (!found) throw new TypeError('Process.__init__ was not called: call super() in the subclass constructor');
-  return found;
-}
-
-function attach(process: Process, internals: Internals): void {
-  Object.defineProperty(process, INTERNALS, { value: internals, enumerable: false, writable: false });
-}
+/** Authkeys set on child handles before start(). */
+const handleAuthkeys = new WeakMap<Process, Buffer>();
 
 /** A child process that runs `target(...args)`, or an overridden `run()`. */
 export class Process<Args extends unknown[] = unknown[]> {
@@ -114,12 +87,11 @@ export class Process<Args extends unknown[] = unknown[]> {
           '    if (isMainModule(import.meta)) {\n        new Process({ target }).start();\n    }\n',
       );
     }
-    const method = startMethodFor(this.constructor, contextMethods, defaultStartMethod.name);
+    const method = startMethodOf(this.constructor);
     const payload = this.buildPayload(self, method.name);
     self.popen = method.launch(payload);
     self.popen.keepParentAlive(!self.daemon);
-    children.add(this);
-    void self.popen.exited.then(() => children.delete(this));
+    trackChild(this, self.popen);
   }
 
   private buildPayload(self: Internals, startMethod: StartMethodName): LaunchPayload {
@@ -147,8 +119,9 @@ export class Process<Args extends unknown[] = unknown[]> {
   }
 
   /**
-   * Resolves once the child has exited, or after `timeoutMs`; it never
-   * rejects on timeout, so check `exitCode` afterwards.
+   * Resolves once the child has exited, or after `timeoutMs` (negative: at
+   * once; omitted or null: no limit); it never rejects on timeout, so check
+   * `exitCode` afterwards.
    */
   async join(timeoutMs?: number | null): Promise<void> {
     const self = this.checkOpen();
@@ -197,7 +170,7 @@ export class Process<Args extends unknown[] = unknown[]> {
       }
       self.popen.close();
     }
-    children.delete(this);
+    forgetChild(this);
     self.closed = true;
   }
 
@@ -251,7 +224,7 @@ export class Process<Args extends unknown[] = unknown[]> {
     const self = internalsOf(this);
     if (self.role === 'parent') throw new Error("cannot set the parent process's authkey");
     if (self.role === 'current') {
-      ownAuthkey = Buffer.from(value);
+      adoptProcessAuthkey(value);
     } else {
       if (self.popen) throw new Error('process has already started');
       handleAuthkeys.set(this, Buffer.from(value));
@@ -293,13 +266,6 @@ function userSubclass(constructor: Function): Function | null {
   return null;
 }
 
-/** Parent side of a started child's control channel, for library protocols (not exported publicly). */
-export function childChannel(child: Process): ControlChannel {
-  const self = internalsOf(child);
-  if (!self.popen) throw new Error('the process has not been started');
-  return self.popen.channel;
-}
-
 /** Makes a Process subclass whose start() uses `method`, for getContext(). */
 export function processClassFor(method: StartMethodName): typeof Process {
   const bound = class extends Process {};
@@ -307,106 +273,3 @@ export function processClassFor(method: StartMethodName): typeof Process {
   contextMethods.set(bound, method);
   return bound as unknown as typeof Process;
 }
-
-/** The start method `ProcessClass` (Process or a context's class) starts children with. */
-export function startMethodNameOf(ProcessClass: Function): StartMethodName {
-  return startMethodFor(ProcessClass, contextMethods, defaultStartMethod.name).name;
-}
-
-export function setDefaultStartMethod(method: StartMethodName): void {
-  defaultStartMethod.name = method;
-}
-
-export function getDefaultStartMethod(): StartMethodName {
-  return defaultStartMethod.name;
-}
-
-const handleAuthkeys = new WeakMap<Process, Buffer>();
-let ownAuthkey: Buffer | null = null;
-
-function processAuthkey(): Buffer {
-  ownAuthkey ??= randomBytes(32);
-  return ownAuthkey;
-}
-
-/** In a child, takes on the authkey its parent gave it. */
-export function adoptProcessAuthkey(authkey: Uint8Array): void {
-  ownAuthkey = Buffer.from(authkey);
-}
-
-let current: Process | null = null;
-
-/** The Process object for the running process: MainProcess, or the child's own Process. */
-export function currentProcess(): Process {
-  if (!current) {
-    current = Object.create(Process.prototype) as Process;
-    attach(current, {
-      role: 'current',
-      name: currentState.name,
-      identity: currentState.identity,
-      daemon: currentState.daemon,
-      target: null,
-      args: [],
-      creatorPid: process.pid,
-      popen: null,
-      closed: false,
-      pid: process.pid,
-    });
-  }
-  return current;
-}
-
-/** In a child, installs the rebuilt Process object as the current process. */
-export function adoptCurrentProcess(instance: Process, target: Function | null, args: unknown[]): void {
-  attach(instance, {
-    role: 'current',
-    name: currentState.name,
-    identity: currentState.identity,
-    daemon: currentState.daemon,
-    target,
-    args,
-    creatorPid: process.pid,
-    popen: null,
-    closed: false,
-    pid: process.pid,
-  });
-  current = instance;
-}
-
-let parent: Process | null = null;
-
-/** In a child, records how to reach the parent (the control channel closes when it dies). */
-export function adoptParentProcess(pid: number, name: string, gone: Promise<void>): void {
-  parent = Object.create(Process.prototype) as Process;
-  attach(parent, {
-    role: 'parent',
-    name,
-    identity: [],
-    daemon: false,
-    target: null,
-    args: [],
-    creatorPid: pid,
-    popen: null,
-    closed: false,
-    pid,
-    parentGone: gone,
-  });
-}
-
-/** The parent's Process object in a child; null in the main process. */
-export function parentProcess(): Process | null {
-  return parent;
-}
-
-/** Children of this process that have started and not yet exited. */
-export function activeChildren(): Process[] {
-  return [...children].filter((child) => child.isAlive());
-}
-
-// Python terminates daemonic children when their parent exits.
-onProcessExit(ExitOrder.signalChildren, () => {
-  for (const child of children) {
-    const self = internalsOf(child);
-    if (self.daemon && self.popen && self.popen.exitCode === null) self.popen.signal('SIGTERM');
-  }
-});

@@ -1,0 +1,77 @@
+/**
+ * The Process objects a program did not make with `new Process`: the
+ * running process itself (currentProcess()) and, in a child, its parent
+ * (parentProcess()). A child's bootstrap installs both.
+ */
+import { currentState } from './process-identity.ts';
+import { Process } from './process.ts';
+import { attach } from './process-internals.ts';
+import type { ControlChannel } from '../channels/control-channel.ts';
+
+let current: Process | null = null;
+let parent: Process | null = null;
+
+/** The Process object for the running process: MainProcess, or the child's own Process. */
+export function currentProcess(): Process {
+  if (!current) {
+    current = Object.create(Process.prototype) as Process;
+    attach(current, {
+      role: 'current',
+      name: currentState.name,
+      identity: currentState.identity,
+      daemon: currentState.daemon,
+      target: null,
+      args: [],
+      creatorPid: process.pid,
+      popen: null,
+      closed: false,
+      pid: process.pid,
+    });
+  }
+  return current;
+}
+
+/** In a child, installs the rebuilt Process object as the current process. */
+export function adoptCurrentProcess(instance: Process, target: Function | null, args: unknown[]): void {
+  attach(instance, {
+    role: 'current',
+    name: currentState.name,
+    identity: currentState.identity,
+    daemon: currentState.daemon,
+    target,
+    args,
+    creatorPid: process.pid,
+    popen: null,
+    closed: false,
+    pid: process.pid,
+  });
+  current = instance;
+}
+
+/**
+ * In a child, records its parent and the control channel to it; the
+ * parent's join() and isAlive() follow the channel, which closes when the
+ * parent dies.
+ */
+export function adoptParentProcess(pid: number, name: string, channel: ControlChannel): void {
+  parent = Object.create(Process.prototype) as Process;
+  attach(parent, {
+    role: 'parent',
+    name,
+    identity: [],
+    daemon: false,
+    target: null,
+    args: [],
+    creatorPid: pid,
+    popen: null,
+    closed: false,
+    pid,
+    parentChannel: channel,
+    parentGone: new Promise<void>((resolve) => channel.onClose(() => resolve())),
+  });
+}
+
+/** The parent's Process object in a child; null in the main process. */
+export function parentProcess(): Process | null {
+  return parent;
+}
