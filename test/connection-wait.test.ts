@@ -27,6 +27,7 @@ import {
 } from '../src/index.ts';
 import { pendingAsyncWaits } from '../src/platform/native.ts';
 import { putWhenTold, sendTen, sendWhenTold, signalThenExit, waitSyncInChild } from './fixtures/connection-wait-targets.ts';
+import { holdUntilKilled } from './fixtures/pipe-holders-targets.ts';
 import { runProgram } from './support/run-program.ts';
 
 const METHODS: StartMethodName[] = ['fork', 'spawn', 'forkserver'];
@@ -205,7 +206,7 @@ for (const method of METHODS) {
       // Read by the child; then it blocks again, woken by an item on the queue (index 2).
       assert.equal(await tookFirst.wait(120_000), true);
       await queue.put('second');
-      assert.deepEqual(await report.recv(), { polled: [], negative: [], timedOut: [], first: [1], second: [2] });
+      assert.deepEqual(await report.recv(), { polled: [], negative: [], timedOut: [], first: [1], second: [2], parentEnded: 0 });
       await p.join();
       assert.equal(p.exitCode, 0);
     } finally {
@@ -254,6 +255,27 @@ test('EOF counts as ready, for both forms; a wait in progress sees the last writ
   assert.deepEqual(await pending.promise, [r]);
   assert.deepEqual(waitSync([r]), [r]);
   assert.throws(() => r.recvSync(), EOFError);
+  r.close();
+});
+
+test('a pipe whose last writer was SIGKILLed in a child becomes ready (EOF) during a wait, in both forms', async () => {
+  const [r, w] = Pipe({ duplex: false });
+  const p = new (getContext('spawn').Process)({ target: holdUntilKilled, args: [w] });
+  p.start();
+  assert.equal(await r.recv(), 'holding');
+  w.close();
+  assert.deepEqual(await wait([r], 0), [], 'the child still holds the writer');
+  const pending = track(wait([r, p.sentinel]));
+  await turn();
+  assert.equal(pending.settled(), false);
+  p.kill();
+  const ready = await pending.promise;
+  assert.ok(ready.includes(r) || ready.includes(p.sentinel), 'the pipe or the process, whichever is seen first');
+  await p.join();
+  assert.equal(p.exitCode, -9);
+  assert.deepEqual(await wait([r], 60_000), [r], 'EOF is noticed without a message or a close');
+  assert.deepEqual(waitSync([r]), [r]);
+  await assert.rejects(r.recv(), EOFError);
   r.close();
 });
 
