@@ -14,16 +14,17 @@
  * ends the round; every other waiter is cancelled and every subscription
  * dropped before the promise settles, so nothing outlives the call.
  *
- * Sync form: a thread can sleep on one futex word only. It sleeps on the
- * first futex-backed object's word (waking at once for it) in slices that
- * start at MIN_SLICE_MS and double up to MAX_SLICE_MS, re-testing every
- * object after each: others are seen at most MAX_SLICE_MS late, and the
- * thread never spins. With a single futex-backed object and nothing else it
- * sleeps in long slices. Objects without a futex word (processes) are tested
- * after each slice.
+ * Sync form: the thread sleeps on every object's futex word at once
+ * (futex_waitv, counted in each word's sleepers cell as countedWait does),
+ * so any of them wakes it at once; in long slices when only such objects
+ * are watched. Objects without a futex word (processes) can only be tested:
+ * with them, slices start at MIN_SLICE_MS and double up to MAX_SLICE_MS, so
+ * an exit is seen at most MAX_SLICE_MS late and the thread never spins.
+ * Where the kernel lacks futex_waitv (Linux < 5.16) or above 128 words, it
+ * sleeps on the first word only, with the same growing slices for the rest.
  */
-import { futexWait, futexWaitAsync, type FutexWaitResult } from '../platform/native.ts';
-import { countedWait } from '../sync/counted-wait.ts';
+import { FUTEX_WAIT_ANY_MAX, futexWait, futexWaitAsync, type FutexWaitResult } from '../platform/native.ts';
+import { countedWait, countedWaitAnySync } from '../sync/counted-wait.ts';
 import { Deadline, runAsync, runSync, type WaitPlan } from '../sync/wait-plan.ts';
 import type { WaitTarget } from './shm-ring-wait.ts';
 
@@ -54,7 +55,7 @@ export function isWaitable(value: unknown): value is Waitable {
 
 /** A futex sleep slice after which dead peers are looked for (as the ring waits do). */
 const SLICE_MS = 100;
-/** The sync form's shortest and longest sleep when it watches more than one word's worth of objects. */
+/** The sync form's shortest and longest sleep while it watches objects it can only test (processes). */
 const MIN_SLICE_MS = 0.05;
 const MAX_SLICE_MS = 2;
 
@@ -128,27 +129,61 @@ export async function waitReady<T>(objects: readonly T[], watched: readonly Read
   }
 }
 
+/** Set once the kernel refused futex_waitv (Linux < 5.16): the sync form then sleeps on one word. */
+let waitAnyUnsupported = false;
+
+/** The distinct futex words of the watched objects (two handles of one pipe end share theirs). */
+function distinctTargets(watched: readonly Readiness[]): WaitTarget[] {
+  const seen = new Map<Int32Array, Set<number>>();
+  const targets: WaitTarget[] = [];
+  for (const { target } of watched) {
+    if (!target) continue;
+    const words = seen.get(target.i32) ?? new Set<number>();
+    seen.set(target.i32, words);
+    if (words.has(target.word)) continue;
+    words.add(target.word);
+    targets.push(target);
+  }
+  return targets;
+}
+
 /** Blocking form of {@link waitReady} (see the header for how it sleeps). */
 export function waitReadySync<T>(objects: readonly T[], watched: readonly Readiness[], timeoutMs: number): T[] {
   const deadline = new Deadline(timeoutMs);
-  const primary = watched.find((r) => r.target)?.target;
-  const alone = watched.length === 1 && primary !== undefined;
+  const targets = distinctTargets(watched);
+  // Objects without a futex word (processes) can only be tested, after each slice.
+  const untargeted = watched.some((r) => !r.target);
   let slice = MIN_SLICE_MS;
   let checkedPeers = performance.now();
   for (;;) {
-    const seq = primary ? Atomics.load(primary.i32, primary.word) : 0;
+    const seqs = targets.map(({ i32, word }) => Atomics.load(i32, word));
     const ready = readyOnes(objects, watched, true);
     if (ready.length > 0 || objects.length === 0) return ready;
-    const ms = deadline.slice(alone ? SLICE_MS : slice);
+    const onAll = targets.length > 1 && targets.length <= FUTEX_WAIT_ANY_MAX && !waitAnyUnsupported;
+    const backingOff = untargeted || (targets.length > 1 && !onAll);
+    const ms = deadline.slice(backingOff ? slice : SLICE_MS);
     if (ms <= 0) return ready;
-    const outcome: FutexWaitResult = primary
-      ? runSync(countedWait(primary.i32, primary.word, primary.word + 1, seq, ms))
-      : futexWait(TIMER, 0, 0, ms);
+    let outcome: FutexWaitResult | 'unsupported';
+    if (targets.length === 0) {
+      outcome = futexWait(TIMER, 0, 0, ms);
+    } else if (onAll) {
+      outcome = countedWaitAnySync(
+        targets.map(({ i32, word }, i) => ({ i32, word, sleepers: word + 1, expected: seqs[i]! })),
+        ms,
+      );
+      if (outcome === 'unsupported') {
+        waitAnyUnsupported = true;
+        continue;
+      }
+    } else {
+      const { i32, word } = targets[0]!;
+      outcome = runSync(countedWait(i32, word, word + 1, seqs[0]!, ms));
+    }
     if (outcome === 'timed-out') slice = Math.min(slice * 2, MAX_SLICE_MS);
     const now = performance.now();
     if (now - checkedPeers >= SLICE_MS) {
       checkedPeers = now;
-      for (const r of watched) r.target?.onSlice?.();
+      for (const target of targets) target.onSlice?.();
     }
   }
 }
