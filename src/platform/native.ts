@@ -177,6 +177,8 @@ export const FUTEX_WAIT_ANY_MAX = 128;
  */
 export function futexWaitAny(arrays: Int32Array[], indices: number[], expected: number[], timeoutMs: number): FutexWaitResult | 'unsupported' {
   checkTimeout(timeoutMs);
+  // An addon built before futexWaitAny existed: fall back as on an old kernel.
+  if (typeof addon.futexWaitAny !== 'function') return 'unsupported';
   const result = addon.futexWaitAny(arrays, indices, expected.map((value) => value | 0), timeoutMs);
   return result === 4 ? 'unsupported' : RESULTS[result]!;
 }

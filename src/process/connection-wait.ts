@@ -74,8 +74,8 @@ export function wait<T extends WaitObject>(objects: Iterable<T>, timeout?: Wait)
 
 /**
  * Blocking form of {@link wait}, for synchronous code (e.g. a child). It
- * sleeps on the first Connection's or queue's futex word and re-tests every
- * object at least every 2 ms, so it never spins. A process counts as ended
+ * sleeps on every Connection's and queue's futex word at once; processes
+ * are tested at least every 2 ms, so it never spins. A process counts as ended
  * as soon as the OS says so; its `exitCode` is set when the event loop next
  * runs (`await p.join()` then resolves at once).
  */
