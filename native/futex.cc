@@ -9,6 +9,10 @@
 #include <cmath>
 #include "common.h"
 
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+
 namespace multiproc {
 
 WaitResult WaitShared(int* addr, int expected, const timespec* deadline) {
@@ -53,9 +57,61 @@ static Napi::Value FutexWake(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(woken));
 }
 
+// futexWaitAny(arrays, indices, expected, timeoutMs) -> 0 woken, 1 a word no
+// longer held its expected value, 2 timed out, 4 unsupported (kernel without
+// futex_waitv, < 5.16). Sleeps on up to 128 shared words at once, for wait()
+// over several connections and queues.
+static constexpr int kWaitUnsupported = 4;
+static constexpr uint32_t kMaxWaitAny = 128;
+
+static Napi::Value FutexWaitAny(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray() || !info[1].IsArray() || !info[2].IsArray()) {
+    throw Napi::TypeError::New(env, "futexWaitAny(arrays, indices, expected, timeoutMs) takes three arrays");
+  }
+  Napi::Array arrays = info[0].As<Napi::Array>();
+  Napi::Array indices = info[1].As<Napi::Array>();
+  Napi::Array expected = info[2].As<Napi::Array>();
+  uint32_t n = arrays.Length();
+  if (n == 0 || n > kMaxWaitAny || indices.Length() != n || expected.Length() != n) {
+    throw Napi::RangeError::New(env, "futexWaitAny takes 1 to 128 words, with as many indices and expected values");
+  }
+  double ms = TimeoutArgument(info, 3);
+  struct futex_waitv waiters[kMaxWaitAny] = {};
+  for (uint32_t i = 0; i < n; i++) {
+    Napi::Value array = arrays[i];
+    if (!array.IsTypedArray() || array.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      throw Napi::TypeError::New(env, "futexWaitAny: every array must be an Int32Array");
+    }
+    Napi::Int32Array i32 = array.As<Napi::Int32Array>();
+    Napi::Value index = indices[i];
+    Napi::Value value = expected[i];
+    if (!index.IsNumber() || !value.IsNumber()) throw Napi::TypeError::New(env, "futexWaitAny: indices and expected values must be numbers");
+    double at = index.As<Napi::Number>().DoubleValue();
+    if (!(at >= 0) || at != std::floor(at) || at >= static_cast<double>(i32.ElementLength())) {
+      throw Napi::RangeError::New(env, "futexWaitAny: an index is outside its Int32Array");
+    }
+    waiters[i].uaddr = reinterpret_cast<uintptr_t>(i32.Data() + static_cast<size_t>(at));
+    waiters[i].val = static_cast<uint32_t>(value.As<Napi::Number>().Int32Value());
+    waiters[i].flags = FUTEX_32;
+  }
+  timespec deadline;
+  const bool finite = std::isfinite(ms);
+  if (finite) deadline = DeadlineAfter(ms);
+  for (;;) {
+    long r = syscall(SYS_futex_waitv, waiters, n, 0, finite ? &deadline : nullptr, CLOCK_MONOTONIC);
+    if (r >= 0) return Napi::Number::New(env, kWaitOk);
+    if (errno == EINTR) continue;
+    if (errno == ETIMEDOUT) return Napi::Number::New(env, kWaitTimedOut);
+    if (errno == ENOSYS) return Napi::Number::New(env, kWaitUnsupported);
+    return Napi::Number::New(env, kWaitNotEqual);
+  }
+}
+
 void InitFutex(Napi::Env env, Napi::Object exports) {
   exports.Set("futexWait", Napi::Function::New(env, FutexWait, "futexWait"));
   exports.Set("futexWake", Napi::Function::New(env, FutexWake, "futexWake"));
+  exports.Set("futexWaitAny", Napi::Function::New(env, FutexWaitAny, "futexWaitAny"));
 }
 
 }  // namespace multiproc

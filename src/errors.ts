@@ -55,6 +55,17 @@ export class BufferTooShort extends MultiprocError {
   }
 }
 
+/**
+ * A started process was needed: `Process.sentinel` (or `wait()` given the
+ * Process) before `start()`, or on the current process (Python: ValueError
+ * "process not started").
+ */
+export class ProcessNotStartedError extends MultiprocError {
+  constructor(message = 'process not started') {
+    super('ERR_MP_PROCESS_NOT_STARTED', message);
+  }
+}
+
 /** Thrown by Barrier.wait when the barrier is broken (aborted, reset, or a waiter timed out). */
 export class BrokenBarrierError extends MultiprocError {
   constructor(message = 'the barrier is broken') {

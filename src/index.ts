@@ -24,6 +24,7 @@ export {
   BrokenBarrierError,
   AcquireTimeoutError,
   UnserializableError,
+  ProcessNotStartedError,
 } from './errors.ts';
 export { setForkserverPreload } from './process/popen-forkserver.ts';
 export { isMainModule } from './process/main-module.ts';
@@ -41,6 +42,10 @@ export {
   type RecvOptions,
 } from './channels/connection.ts';
 export { Queue, type QueueOptions } from './channels/queue.ts';
+/** Python's `multiprocessing.connection.wait`: the ready subset of Connections, queues and processes (or sentinels); a Promise, plus a blocking form. */
+export { wait, waitSync, type WaitObject } from './process/connection-wait.ts';
+/** `process.sentinel`: what `wait()` reports ready once that process has ended. */
+export { ProcessSentinel } from './process/process-sentinel.ts';
 export { JoinableQueue } from './channels/joinable-queue.ts';
 export { SimpleQueue } from './channels/simple-queue.ts';
 export {

@@ -13,6 +13,7 @@ const CODES: Record<string, [() => Error, string]> = {
   BrokenBarrierError: [() => new mp.BrokenBarrierError(), 'ERR_MP_BROKEN_BARRIER'],
   AcquireTimeoutError: [() => new mp.AcquireTimeoutError('Lock'), 'ERR_MP_ACQUIRE_TIMEOUT'],
   UnserializableError: [() => new mp.UnserializableError('obj.f', 'it is a function'), 'ERR_MP_UNSERIALIZABLE'],
+  ProcessNotStartedError: [() => new mp.ProcessNotStartedError(), 'ERR_MP_PROCESS_NOT_STARTED'],
 };
 
 test('each error keeps its Python name, subclasses MultiprocError and carries its code', () => {

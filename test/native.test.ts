@@ -13,6 +13,7 @@ import {
   createSegment,
   currentThreadId,
   futexWait,
+  futexWaitAny,
   futexWaitAsync,
   futexWake,
   openSegment,
@@ -140,6 +141,20 @@ test('timeouts and not-equal, sync and async', async () => {
     assert.equal(await futexWaitAsync(cells, 0, 0, 10), 'timed-out');
     assert.equal(await futexWaitAsync(cells, 0, 5, Infinity), 'not-equal');
     assert.equal(futexWake(cells, 0, 1), 0);
+  });
+});
+
+test('futexWaitAny: times out, sees any changed word, and checks its arguments', async () => {
+  await withSegment(64, async (_name, cells) => {
+    const other = new Int32Array(new SharedArrayBuffer(8));
+    assert.equal(futexWaitAny([cells, other], [0, 1], [0, 0], 10), 'timed-out');
+    assert.equal(futexWaitAny([cells, other], [0, 1], [0, 0], 0), 'timed-out');
+    assert.equal(futexWaitAny([cells, other], [0, 1], [0, 7], Infinity), 'not-equal', 'the second word differs');
+    assert.throws(() => futexWaitAny([], [], [], 1), /1 to 128 words/);
+    assert.throws(() => futexWaitAny([cells], [0, 1], [0], 1), /as many indices/);
+    assert.throws(() => futexWaitAny([cells], [16], [0], 1), /outside its Int32Array/);
+    assert.throws(() => futexWaitAny([new Uint8Array(4) as never], [0], [0], 1), /Int32Array/);
+    assert.throws(() => futexWaitAny([cells], [0], [0], -1), /timeoutMs/);
   });
 });
 

@@ -17,6 +17,7 @@ import { pipeEnds } from './shm-ring-cells.ts';
 import type { EndHolders } from './pipe-holders.ts';
 import { waitAsync, waitSync, type WaitTarget } from './shm-ring-wait.ts';
 import { parseWait, type Wait } from '../checks.ts';
+import { readiness, type Readiness } from './wait-ready.ts';
 
 const KIND = 'multiproc.Connection';
 /** Each direction's ring; messages above a quarter of it travel in side segments. */
@@ -290,6 +291,12 @@ export class Connection {
   pollSync(wait: Wait = 0): boolean {
     const { timeout } = parseWait(wait, 'Connection.pollSync', 0);
     return waitSync(this.#pollAttempt(), this.#readWait!, timeout) === true;
+  }
+
+  /** @internal How wait() watches this end: ready once a recv would not wait (a message, or EOF), or once this handle is closed. */
+  [readiness](): Readiness {
+    const ring = this.#readRing();
+    return { ready: () => this.#closed || ring.ready() || this.#writerGone(), target: this.#readWait! };
   }
 
   /** Closes this handle; the peer gets EOFError (once drained) or BrokenPipeError when no other process holds this end. Idempotent. */

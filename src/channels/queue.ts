@@ -16,6 +16,7 @@ import { NOTHING, ShmRing } from './shm-ring.ts';
 import { QueueCells } from './shm-ring-cells.ts';
 import { waitAsync, waitSync, type WaitTarget } from './shm-ring-wait.ts';
 import { checkOptions, describe, parseWait, type Wait } from '../checks.ts';
+import { readiness, type Readiness } from './wait-ready.ts';
 
 /** 8 MiB ring: messages up to 2 MiB (e.g. 1 MiB Buffers) stay inline, larger ones get a side segment. */
 const RING_BYTES = 1 << 23;
@@ -187,6 +188,20 @@ export class Queue<T = unknown> {
   full(): boolean {
     const max = this.maxsize;
     return max > 0 && this.qsize() >= max;
+  }
+
+  /** @internal How wait() watches this queue: ready once a get would not wait (an item is there), or once this handle is closed. */
+  [readiness](): Readiness {
+    this.checkOpen();
+    const { ring, closing } = this;
+    return {
+      ready: () => this.isClosed || ring.ready(),
+      target: this.dataWait,
+      subscribe: (notify) => {
+        closing.signal.addEventListener('abort', notify);
+        return () => closing.signal.removeEventListener('abort', notify);
+      },
+    };
   }
 
   /** Whether close() was called on this handle. */

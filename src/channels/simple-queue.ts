@@ -4,6 +4,7 @@
  */
 import { Queue } from './queue.ts';
 import { reduceForTransfer, revive, uninitialized, type ReducedShareable } from '../transfer/shareable.ts';
+import { readiness, type Readiness } from './wait-ready.ts';
 
 const KIND = 'multiproc.SimpleQueue';
 
@@ -46,6 +47,11 @@ export class SimpleQueue<T = unknown> {
   /** Closes this handle; later calls throw and pending gets reject. */
   close(): void {
     this.queue.close();
+  }
+
+  /** @internal How wait() watches this queue (as Queue does). */
+  [readiness](): Readiness {
+    return this.queue[readiness]();
   }
 
   /** @internal */

@@ -42,6 +42,7 @@ interface NativeAddon {
   bufferPoolCachedBytes(): number;
   futexWait(i32: Int32Array, index: number, expected: number, timeoutMs: number): number;
   futexWake(i32: Int32Array, index: number, count: number): number;
+  futexWaitAny(arrays: Int32Array[], indices: number[], expected: number[], timeoutMs: number): number;
   futexWaitAsync(
     i32: Int32Array,
     index: number,
@@ -163,6 +164,23 @@ export function futexWake(i32: Int32Array, index: number, count: number): number
     throw new RangeError(`count must be a number >= 0 or Infinity (got ${String(count)})`);
   }
   return addon.futexWake(i32, index, count);
+}
+
+/** The most words {@link futexWaitAny} sleeps on at once (the kernel's FUTEX_WAITV_MAX). */
+export const FUTEX_WAIT_ANY_MAX = 128;
+
+/**
+ * Blocks until any of the cells `arrays[i][indices[i]]` is woken, one no
+ * longer holds `expected[i]` ('not-equal'), or the timeout passes; all three
+ * arrays have the same length, 1 to FUTEX_WAIT_ANY_MAX. 'unsupported' on a
+ * kernel without futex_waitv (Linux < 5.16): the caller then sleeps on one.
+ */
+export function futexWaitAny(arrays: Int32Array[], indices: number[], expected: number[], timeoutMs: number): FutexWaitResult | 'unsupported' {
+  checkTimeout(timeoutMs);
+  // An addon built before futexWaitAny existed: fall back as on an old kernel.
+  if (typeof addon.futexWaitAny !== 'function') return 'unsupported';
+  const result = addon.futexWaitAny(arrays, indices, expected.map((value) => value | 0), timeoutMs);
+  return result === 4 ? 'unsupported' : RESULTS[result]!;
 }
 
 /** How many futexWaitAsync calls of this JS thread are still pending (for tests and diagnostics). */

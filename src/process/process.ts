@@ -16,6 +16,7 @@ import { adoptProcessAuthkey, processAuthkey } from './process-authkey.ts';
 import { checkTimeout } from '../checks.ts';
 import { settleWithin } from '../sync/settle-within.ts';
 import { pidAlive } from '../platform/owner-liveness.ts';
+import { sentinelOf, type ProcessSentinel } from './process-sentinel.ts';
 
 /** Options for `new Process(...)`. */
 export interface ProcessOptions<Args extends unknown[] = unknown[]> {
@@ -178,6 +179,12 @@ export class Process<Args extends unknown[] = unknown[]> {
   get pid(): number | null {
     const self = this.checkOpen();
     return self.role === 'handle' ? (self.popen?.pid ?? null) : self.pid;
+  }
+
+  /** Python's sentinel: the same object each time, which `wait()` reports ready once the process has ended. ProcessNotStartedError before start(). */
+  get sentinel(): ProcessSentinel {
+    const self = this.checkOpen();
+    return sentinelOf(this, self.role === 'parent' ? { pid: self.pid!, gone: self.parentGone! } : self.popen);
   }
 
   /** null until the child has been reaped; then its exit status, or -N after signal N. */
