@@ -10,7 +10,8 @@
         "native/memory.cc",
         "native/buffer_pool.cc",
         "native/exit_proxy.cc",
-        "native/fork.cc"
+        "native/fork.cc",
+        "native/read_only_guard.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -16,6 +16,7 @@ type Suite = [title: string, module: string, exportName: string];
 
 const suites: Suite[] = [
   ['Process start+join (issue 2)', './process-start.ts', 'runProcessStartBench'],
+  ['Bursts, cold pools and forked children (issue 9)', './start-burst.ts', 'runStartBurstBench'],
   ['Shared values and locks (issue 3)', './shared-value.ts', 'runSharedValueBench'],
   ['Pipe and Queue (issue 4)', './queue.ts', 'runQueueBench'],
   ['Pool (issue 5)', './pool.ts', 'runPoolBench'],

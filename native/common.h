@@ -46,6 +46,12 @@ void InitAsyncWait(Napi::Env env, Napi::Object exports);
 void InitBufferPool(Napi::Env env, Napi::Object exports);
 void InitExitProxy(Napi::Env env, Napi::Object exports);
 void InitFork(Napi::Env env, Napi::Object exports);
+void InitReadOnlyGuard(Napi::Env env, Napi::Object exports);
+
+/** Marks a read-only mapping, so that a write to it is reported before the fault kills the process. */
+bool GuardReadOnly(void* address, size_t length);
+/** Forgets a mapping given to GuardReadOnly (before it is unmapped). */
+void UnguardReadOnly(void* address);
 
 /** The process name (comm) of a teardown proxy, by which its parent knows it (native/exit_proxy.cc). */
 constexpr char kTeardownProxyName[] = "mp-teardown";

@@ -28,10 +28,15 @@ Napi::Value FromV8(Napi::Env env, v8::Local<v8::Value> value) {
   return Napi::Value(env, raw);
 }
 
-static Napi::Value WrapMapping(Napi::Env env, void* address, size_t size) {
+static void UnguardAndUnmap(void* data, size_t length, void* deleter_data) {
+  UnguardReadOnly(data);
+  Unmap(data, length, deleter_data);
+}
+
+static Napi::Value WrapMapping(Napi::Env env, void* address, size_t size, bool guarded = false) {
   v8::Isolate* isolate = v8::Isolate::GetCurrent();
   std::unique_ptr<v8::BackingStore> store =
-      v8::SharedArrayBuffer::NewBackingStore(address, size, Unmap, nullptr);
+      v8::SharedArrayBuffer::NewBackingStore(address, size, guarded ? UnguardAndUnmap : Unmap, nullptr);
   return FromV8(env, v8::SharedArrayBuffer::New(isolate, std::move(store)));
 }
 
@@ -40,12 +45,15 @@ static std::string NameArgument(const Napi::CallbackInfo& info) {
   return info[0].As<Napi::String>().Utf8Value();
 }
 
-static Napi::Value MapDescriptor(Napi::Env env, int fd, size_t size, const std::string& name) {
-  void* address = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+static Napi::Value MapDescriptor(Napi::Env env, int fd, size_t size, const std::string& name, bool readOnly = false) {
+  void* address = mmap(nullptr, size, readOnly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   int err = errno;
   close(fd);
   if (address == MAP_FAILED) throw SystemError(env, err, "mmap", name);
-  return WrapMapping(env, address, size);
+  // Past the guard table's size a mapping is still read-only; a write to it
+  // is then only reported as the bare SIGSEGV.
+  bool guarded = readOnly && GuardReadOnly(address, size);
+  return WrapMapping(env, address, size, guarded);
 }
 
 static Napi::Value CreateSegment(const Napi::CallbackInfo& info) {
@@ -68,7 +76,8 @@ static Napi::Value CreateSegment(const Napi::CallbackInfo& info) {
 static Napi::Value OpenSegment(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name = NameArgument(info);
-  int fd = shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0600);
+  bool readOnly = info.Length() > 1 && info[1].ToBoolean().Value();
+  int fd = shm_open(name.c_str(), (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0600);
   if (fd < 0) throw SystemError(env, errno, "shm_open", name);
   struct stat st;
   if (fstat(fd, &st) != 0) {
@@ -81,7 +90,7 @@ static Napi::Value OpenSegment(const Napi::CallbackInfo& info) {
     // mmap cannot map zero bytes; an empty segment is still a valid, empty buffer.
     return FromV8(env, v8::SharedArrayBuffer::New(v8::Isolate::GetCurrent(), 0));
   }
-  return MapDescriptor(env, fd, static_cast<size_t>(st.st_size), name);
+  return MapDescriptor(env, fd, static_cast<size_t>(st.st_size), name, readOnly);
 }
 
 static Napi::Value UnlinkSegment(const Napi::CallbackInfo& info) {

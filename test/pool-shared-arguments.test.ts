@@ -78,3 +78,13 @@ test('a SIGKILLed parent leaves neither its shared argument segment nor its work
   while (left().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   assert.deepEqual(left(), [], 'waited 120 s for the resource tracker to unlink the segment and the workers to exit');
 });
+
+test('workers map a shared argument read-only: a task that writes to it fails, says why, and changes nothing', async () => {
+  const run = await runProgram(fileURLToPath(new URL('./fixtures/pool-read-only.ts', import.meta.url)));
+  assert.equal(run.code, 0, run.stderr);
+  const { error, after, callerSees } = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+  assert.match(error, /SIGSEGV/, 'the writing task fails with its worker\'s death');
+  assert.match(run.stderr, /a pool task wrote to a large array argument, which workers share read-only/);
+  assert.equal(after, 2.5, 'a later task, on a new worker, reads the original value');
+  assert.equal(callerSees, 2.5);
+});

@@ -33,7 +33,8 @@ export interface FutexWaitAsyncOptions {
 
 interface NativeAddon {
   createSegment(name: string, size: number): SharedArrayBuffer;
-  openSegment(name: string): SharedArrayBuffer;
+  openSegment(name: string, readOnly: boolean): SharedArrayBuffer;
+  setReadOnlyWriteMessage(message: string): void;
   unlinkSegment(name: string): void;
   copyBytes(target: ArrayBufferView, targetOffset: number, source: ArrayBufferView, sourceOffset: number, length: number): void;
   zeroBytes(target: ArrayBufferView, offset: number, length: number): void;
@@ -100,10 +101,19 @@ export function createSegment(name: string, size: number): SharedArrayBuffer {
   return addon.createSegment(name, size);
 }
 
-/** Maps an existing segment, its whole size; throws an Error with code 'ENOENT' if missing. */
-export function openSegment(name: string): SharedArrayBuffer {
+/**
+ * Maps an existing segment, its whole size; throws an Error with code
+ * 'ENOENT' if missing. With `readOnly`, a write through the buffer kills the
+ * process with SIGSEGV, after printing setReadOnlyWriteMessage()'s line.
+ */
+export function openSegment(name: string, { readOnly = false }: { readOnly?: boolean } = {}): SharedArrayBuffer {
   checkSegmentName(name);
-  return addon.openSegment(name);
+  return addon.openSegment(name, readOnly);
+}
+
+/** The line written to stderr when this process writes to a read-only mapping, just before SIGSEGV ends it. */
+export function setReadOnlyWriteMessage(message: string): void {
+  addon.setReadOnlyWriteMessage(message);
 }
 
 /** Removes a segment's name (shm_unlink); mappings stay valid. Throws code 'ENOENT' if missing. */

@@ -6,9 +6,14 @@
  * 10,000 tasks is copied once (the pool remembers it until it is joined or
  * terminated, so later changes to the caller's array are not seen: pass a
  * SharedArray or SharedMemory to share on purpose, writes and all).
+ *
+ * Workers map the copy read-only, as joblib's default mmap_mode 'r': a task
+ * that writes to it dies with SIGSEGV (JavaScript has no read-only typed
+ * array, so the write faults), after a line on stderr that says why; its
+ * task fails with the worker's death and the pool carries on.
  */
 import { randomBytes } from 'node:crypto';
-import { createSegment, openSegment, unlinkSegment } from '../platform/native.ts';
+import { createSegment, openSegment, setReadOnlyWriteMessage, unlinkSegment } from '../platform/native.ts';
 import { registerSegment, unregisterSegment } from '../platform/resource-tracker.ts';
 import { reduceForTransfer, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 
@@ -60,10 +65,17 @@ class SharedArgument implements Shareable {
 /** Worker side: mappings by segment name, dropped by the GC once no task's view uses them. */
 const mapped = new Map<string, WeakRef<SharedArrayBuffer>>();
 
+const READ_ONLY_WRITE =
+  'multiproc: a pool task wrote to a large array argument, which workers share read-only; ' +
+  'pass a SharedArray or SharedMemory to share an array that tasks write to\n';
+let messageSet = false;
+
 function attach(name: string): SharedArrayBuffer {
   let buffer = mapped.get(name)?.deref();
   if (!buffer) {
-    buffer = openSegment(name);
+    if (!messageSet) setReadOnlyWriteMessage(READ_ONLY_WRITE);
+    messageSet = true;
+    buffer = openSegment(name, { readOnly: true });
     mapped.set(name, new WeakRef(buffer));
   }
   return buffer;

@@ -111,7 +111,13 @@ class Zygote {
     const [ours, theirs] = socketPair();
     this.fdSocket = ours;
     try {
-      this.process = spawn(process.execPath, ['--single-threaded', ...childExecArgv(), ZYGOTE_MAIN], {
+      // One platform worker thread, not four: a forked child inherits the
+      // task queue's condition variable with the zygote's idle workers counted
+      // as waiters, and glibc's pthread_cond_signal then waits forever for
+      // workers that do not exist in the child once they sit in both of its
+      // waiter groups (seen: a child's heap query, which posts GC jobs, hung
+      // in uv_cond_signal). A single waiter is always in one group.
+      this.process = spawn(process.execPath, ['--single-threaded', '--v8-pool-size=1', ...childExecArgv(), ZYGOTE_MAIN], {
         stdio: ['ignore', 'inherit', 'inherit', 'pipe', theirs],
         env: {
           ...process.env,

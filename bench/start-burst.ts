@@ -1,0 +1,55 @@
+/**
+ * Issue 9's figures: processes started together, a cold Pool(8), the speed
+ * of code in a forked child, and the memory of idle forked children. Each
+ * case runs in a fresh process (bench/start-burst-case.ts, or
+ * start_burst_py.py for Python), ours and Python's alternately, and the
+ * median of 3 runs is kept for each.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { BenchRow } from './bench-row.ts';
+
+const RUNS = 3;
+const OURS = fileURLToPath(new URL('./start-burst-case.ts', import.meta.url));
+const PYTHON = fileURLToPath(new URL('./start_burst_py.py', import.meta.url));
+
+function once(command: string, args: string[]): number {
+  return JSON.parse(execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })) as number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Median of RUNS alternating runs of our case and Python's (if given). */
+function measure(ours: string[], python?: string[]): { ours: number; python: number } {
+  const mine: number[] = [];
+  const theirs: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    mine.push(once(process.execPath, ['--import', 'tsx', OURS, ...ours]));
+    if (python) theirs.push(once('python3', [PYTHON, ...python]));
+  }
+  return { ours: median(mine), python: python ? median(theirs) : NaN };
+}
+
+export async function runStartBurstBench(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const count of [8, 64]) {
+    for (const method of ['fork', 'forkserver'] as const) {
+      const { ours, python } = measure(['burst', method, String(count)], ['burst', method, String(count)]);
+      rows.push({ name: `${count} processes started together, then joined (${method})`, unit: 'ms', ours, anchor: python, anchorName: `Python ${method}`, higherIsBetter: false });
+    }
+  }
+  for (const method of ['fork', 'forkserver'] as const) {
+    const { ours, python } = measure(['pool', method], ['pool', 'fork']);
+    rows.push({ name: `cold Pool(8) + map of 100 tiny items (${method})`, unit: 'ms', ours, anchor: python, anchorName: 'Python fork', higherIsBetter: false });
+  }
+  const forked = measure(['loop', 'forkserver']).ours;
+  const spawned = measure(['loop', 'spawn']).ours;
+  rows.push({ name: 'CPU-bound loop in a zygote-forked child (vs a spawned child)', unit: 'ms', ours: forked, anchor: spawned, anchorName: 'spawned child', higherIsBetter: false });
+  const forkedPss = measure(['pss', 'forkserver', '32']).ours / 1024;
+  const spawnedPss = measure(['pss', 'spawn', '32']).ours / 1024;
+  rows.push({ name: 'total PSS of 32 idle zygote-forked children (vs 32 spawned)', unit: 'MiB', ours: forkedPss, anchor: spawnedPss, anchorName: '32 spawned children', higherIsBetter: false });
+  return rows;
+}
