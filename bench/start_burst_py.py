@@ -34,21 +34,9 @@ def cold_pool(ctx):
     return (time.perf_counter() - begin) * 1000
 
 
-def back_to_back(ctx, count):
-    first = ctx.Process(target=noop)
-    first.start()
-    first.join()
-    begin = time.perf_counter()
-    for _ in range(count):
-        p = ctx.Process(target=noop)
-        p.start()
-        p.join()
-    return (time.perf_counter() - begin) * 1000 / count
-
-
 if __name__ == '__main__':
     kind, method = sys.argv[1], sys.argv[2]
     count = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     ctx = mp.get_context(method)
-    cases = {'burst': lambda: burst(ctx, count), 'pool': lambda: cold_pool(ctx), 'backtoback': lambda: back_to_back(ctx, count)}
+    cases = {'burst': lambda: burst(ctx, count), 'pool': lambda: cold_pool(ctx)}
     print(json.dumps(cases[kind]()))
