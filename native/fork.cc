@@ -297,6 +297,9 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 struct IdleWatch {
   uv_check_t check;
   uv_timer_t keeper;
+  // Active (unref'd) while handles are closing, so that the next poll does
+  // not block and this check runs again once their close callbacks have run.
+  uv_idle_t nudge;
   napi_env env;
   Napi::FunctionReference callback;
   Napi::AsyncContext* context;
@@ -304,12 +307,22 @@ struct IdleWatch {
 };
 
 void NoOp(uv_timer_t*) {}
+void NoOpIdle(uv_idle_t*) {}
 
 void OnCheck(uv_check_t* check) {
   IdleWatch* watch = static_cast<IdleWatch*>(check->data);
   uv_loop_t* loop = check->loop;
+  if (watch->fired) return;
+  // Close callbacks run after this phase, and a socket's 'close' (a peer
+  // gone) may still have JavaScript to run: look again after them (seen: a
+  // child exited before its rejected proxy call could record the error).
+  if (loop->closing_handles != nullptr) {
+    uv_idle_start(&watch->nudge, NoOpIdle);
+    return;
+  }
+  uv_idle_stop(&watch->nudge);
   // The keeper is the one ref'd active handle left, and no request is in flight.
-  if (watch->fired || loop->active_handles > 1 || loop->active_reqs.count > 0) return;
+  if (loop->active_handles > 1 || loop->active_reqs.count > 0) return;
   watch->fired = true;
   Napi::Env env(watch->env);
   Napi::HandleScope scope(env);
@@ -331,6 +344,8 @@ Napi::Value OnLoopIdle(const Napi::CallbackInfo& info) {
   uv_check_init(loop, &watch->check);
   uv_check_start(&watch->check, OnCheck);
   uv_unref(reinterpret_cast<uv_handle_t*>(&watch->check));
+  uv_idle_init(loop, &watch->nudge);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&watch->nudge));
   uv_timer_init(loop, &watch->keeper);
   uv_timer_start(&watch->keeper, NoOp, 1u << 30, 1u << 30);
   return env.Undefined();

@@ -140,3 +140,10 @@ test('processOrigin() tells a forked child from a booted one and from the main p
   assert.equal(readResult(forked).origin, 'forked');
   assert.equal(readResult(booted).origin, 'booted');
 });
+
+test('under a loader thread (tsx), a zygote child refuses a module the zygote never loaded, clearly, instead of waiting forever', async () => {
+  const run = await runProgram(fileURLToPath(new URL('./fixtures/zygote-unloaded-module.ts', import.meta.url)));
+  assert.equal(run.code, 0, run.stderr);
+  assert.doesNotMatch(run.stdout, /result:/);
+  assert.match(run.stdout, /^failed: ERR_MP_NOT_IN_FORKED_CHILD .*zygote-late-module\.ts.*setForkserverPreload/m, 'the task fails, naming the module and the way out');
+});

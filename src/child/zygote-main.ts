@@ -13,7 +13,7 @@ import { ControlChannel } from '../channels/control-channel.ts';
 import { runChild } from './child-bootstrap.ts';
 import { adoptForkedIdentity } from './forked-child.ts';
 import { warmUpInspector } from '../transfer/inspector-session.ts';
-import { importDefiningModule, preloadModule, resolveFunction } from '../transfer/function-resolver.ts';
+import { importDefiningModule, preloadModule, refuseNewImports, resolveFunction } from '../transfer/function-resolver.ts';
 import type { LaunchPayload } from '../process/launch-payload.ts';
 import { currentState } from '../process/process-identity.ts';
 import { closeFd, forkProcess, onLoopIdle, receiveMessage, sendMessage, watchExit } from '../process/fork-native.ts';
@@ -137,6 +137,12 @@ function leaveZygote(): void {
   closeFd(FD_SOCKET);
 }
 
+/** Whether this process loads modules through hooks on a thread of their own (module.register, --import, --loader). */
+function loaderHooksThread(): boolean {
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  return flags.some((flag) => /^--(import|loader|experimental-loader)\b/.test(flag));
+}
+
 async function becomeChild(payload: LaunchPayload, channelFd: number, preparationError: unknown): Promise<void> {
   leaveZygote();
   if (preparationError !== null) {
@@ -146,6 +152,14 @@ async function becomeChild(payload: LaunchPayload, channelFd: number, preparatio
   }
   // process.pid still holds the zygote's pid, which is now the parent's.
   adoptForkedIdentity(process.pid);
+  // Under a loader whose hooks run on their own thread (tsx's --import), an
+  // import() the zygote did not do would wait forever for that thread here.
+  if (loaderHooksThread()) {
+    refuseNewImports(
+      'a child forked from the forkserver zygote cannot load modules the zygote did not load while a module loader ' +
+        "runs its hooks on a thread (node --import tsx); list the module in setForkserverPreload([...]), or run compiled JS with plain node",
+    );
+  }
   // The loop's natural end would wait for V8 worker threads this child lacks; exit just before it.
   onLoopIdle(() => process.exit());
   const own = new ControlChannel(new Socket({ fd: channelFd, readable: true, writable: true }));

@@ -148,9 +148,10 @@ export class BaseManager {
     };
     const [reader, writer] = Pipe({ duplex: false });
     const chosen = this.#context?.Process ?? Process;
-    // A server forked from the forkserver zygote was seen to stall on a futex
-    // (issue 9, not yet understood), so under forkserver the server is booted
-    // as under spawn; its clients may still be forkserver children.
+    // The server imports the registered types' modules, which a child forked
+    // from the forkserver zygote cannot do under a loader thread (tsx): the
+    // import waits forever for that thread (seen). So under forkserver the
+    // server is booted as under spawn; its clients may be forkserver children.
     const ProcessClass = startMethodOf(chosen).name === 'forkserver' ? processClassFor('spawn') : chosen;
     // A daemon, so that it never keeps this program alive and is stopped when it exits.
     const child = new ProcessClass({ target: runManagerServer, args: [config, writer], name: 'SyncManager', daemon: true });

@@ -3,6 +3,7 @@
  * same function there (exported or not), else rebuild it from source.
  */
 import { pathToFileURL } from 'node:url';
+import { MultiprocError } from '../errors.ts';
 import { findFunctionOnHeap, isDefinedAt, learnPositions } from './inspector-session.ts';
 import { capturedFunction, importCapturingTopLevel } from './module-capture.ts';
 import { describePosition } from './source-position.ts';
@@ -50,6 +51,16 @@ function fromSource(reference: FunctionReference): Function {
 
 type Namespace = Record<string, unknown>;
 const namespaces = new Map<string, Namespace>();
+let importsRefused: string | null = null;
+
+/**
+ * From now on, importModule() fails with `reason` for any module not
+ * imported before, instead of importing it: for a forked child whose module
+ * loader would wait forever on a hooks thread it does not have.
+ */
+export function refuseNewImports(reason: string): void {
+  importsRefused = reason;
+}
 
 /**
  * import(), remembering the namespace: importing a module again only
@@ -59,6 +70,9 @@ const namespaces = new Map<string, Namespace>();
 export async function importModule(specifier: string): Promise<Namespace> {
   let namespace = namespaces.get(specifier);
   if (!namespace) {
+    if (importsRefused !== null) {
+      throw new MultiprocError('ERR_MP_NOT_IN_FORKED_CHILD', `cannot import ${specifier} here: ${importsRefused}`);
+    }
     namespace = (await import(specifier)) as Namespace;
     namespaces.set(specifier, namespace);
   }
