@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cerrno>
+#include <node.h>
 #include "common.h"
 
 namespace multiproc {
@@ -75,6 +76,24 @@ static Napi::Value ExitImmediately(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// exitDirectly(): from now on, any exit through Node's Environment::Exit
+// (process.exit, process.reallyExit, a fatal exception) is exitImmediately.
+// For a forked child: Node's own exit shuts its platform's worker threads
+// down, and the child has none of them, only their condition variable with
+// the parent's threads counted as waiters, so that shutdown can wait forever
+// (seen on Node 24: pthread_cond_broadcast in WorkerThreadsTaskRunner::Shutdown).
+static Napi::Value ExitDirectly(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  node::Environment* nodeEnv = node::GetCurrentEnvironment(isolate->GetCurrentContext());
+  if (nodeEnv == nullptr) throw Napi::Error::New(env, "exitDirectly: no Node environment");
+  node::SetProcessExitHandler(nodeEnv, [](node::Environment*, int code) {
+    StartTeardownProxy();
+    _exit(code);
+  });
+  return env.Undefined();
+}
+
 // reapChild(pid, block): waitpid for a teardown proxy; whether it was reaped.
 static Napi::Value ReapChild(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -90,6 +109,7 @@ static Napi::Value ReapChild(const Napi::CallbackInfo& info) {
 }
 
 void InitExitProxy(Napi::Env env, Napi::Object exports) {
+  exports.Set("exitDirectly", Napi::Function::New(env, ExitDirectly, "exitDirectly"));
   exports.Set("exitImmediately", Napi::Function::New(env, ExitImmediately, "exitImmediately"));
   exports.Set("reapChild", Napi::Function::New(env, ReapChild, "reapChild"));
   exports.Set("teardownProxyName", Napi::String::New(env, kTeardownProxyName));

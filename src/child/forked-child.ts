@@ -3,7 +3,7 @@
  * a copy of its parent's state, some of which names the parent.
  */
 import { readlinkSync } from 'node:fs';
-import { setParentDeathSignal } from '../platform/native.ts';
+import { exitDirectly, setParentDeathSignal } from '../platform/native.ts';
 import { setProcessOrigin } from '../process/fork-support.ts';
 
 const SIGKILL = 9;
@@ -20,6 +20,8 @@ export function adoptForkedIdentity(expectedParent: number): void {
     configurable: true,
   });
   setProcessOrigin('forked');
+  // Node's own exit would shut down worker threads this child does not have.
+  exitDirectly();
   setParentDeathSignal(SIGKILL);
   if (process.ppid !== expectedParent) process.exit(1);
 }

@@ -56,6 +56,7 @@ interface NativeAddon {
   pendingWaits(): number;
   setParentDeathSignal(signal: number): void;
   exitImmediately(code: number): never;
+  exitDirectly(): void;
   reapChild(pid: number, block: boolean): boolean;
   teardownProxyName: string;
   gettid(): number;
@@ -274,6 +275,15 @@ export function exitImmediately(code: number): never {
     throw new RangeError(`code must be an integer exit status in [0, 255] (got ${String(code)})`);
   }
   return addon.exitImmediately(code);
+}
+
+/**
+ * From now on, every exit through Node (process.exit, a fatal exception)
+ * ends as exitImmediately does, skipping Node's teardown: for a forked child,
+ * whose copy of Node's worker-thread platform can wait forever at shutdown.
+ */
+export function exitDirectly(): void {
+  addon.exitDirectly();
 }
 
 /** The name (comm) a child's teardown proxy runs under. */
