@@ -57,7 +57,15 @@ test('Lock, RLock, Semaphore and BoundedSemaphore behave as Python\'s', async ()
   const bounded = await manager.BoundedSemaphore(1);
   await assert.rejects(bounded.release(), /released too many times/);
   await assert.rejects(manager.Semaphore(-1), /non-negative integer/);
-  await assert.rejects(lock.acquire({ timeout: -5 }), /timeout must be a non-negative number/);
+  await assert.rejects(lock.acquire({ timeout: 'soon' as never }), /Lock.acquire: timeout must be a number of milliseconds/);
+  // A negative timeout does not wait, as in Python: a free lock is taken, a held one is not.
+  assert.equal(await lock.acquire({ timeout: -5 }), true);
+  assert.equal(await lock.acquire({ timeout: -5 }), false);
+  await lock.release();
+  assert.equal(await sem.acquire({ timeout: -1 }), true, 'a free permit is still taken');
+  await sem.release();
+  const q = await manager.Queue();
+  await assert.rejects(q.get({ timeout: -1 }), Empty);
 });
 
 test('Event, Condition (with a synchronous child) and Barrier', async () => {

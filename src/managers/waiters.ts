@@ -4,6 +4,8 @@
  * passes, and a timed-out waiter leaves the list, so a wake is never spent
  * on it. Waiting never blocks the server: it is a pending Promise.
  */
+import { checkTimeout } from '../checks.ts';
+
 export class Waiters {
   private readonly list: ((woken: boolean) => void)[] = [];
 
@@ -41,13 +43,13 @@ export class Waiters {
   }
 }
 
-/** Validates a timeout option (ms, or null/undefined for none), naming the method. */
+/**
+ * Validates a timeout option, naming the method: ms, negative meaning "do not
+ * wait" (as everywhere in multiproc, and in Python), or null/undefined for none.
+ */
 export function checkTimeoutOption(timeout: unknown, method: string): number | null {
-  if (timeout === undefined || timeout === null) return null;
-  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
-    throw new TypeError(`${method}: timeout must be a non-negative number of milliseconds or null, got ${String(timeout)}`);
-  }
-  return timeout;
+  checkTimeout(timeout, `${method}: timeout`);
+  return timeout === undefined || timeout === null ? null : Math.max(0, timeout);
 }
 
 /** Milliseconds left until `deadline` (a performance.now() value), or null for no deadline. */
