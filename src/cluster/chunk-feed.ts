@@ -5,6 +5,7 @@
  * order or as they arrive. map, starmap, imap, imapUnordered and apply are
  * all built on it.
  */
+import { ChunkOutcomes } from '../pool/chunk-outcomes.ts';
 import { randomUUID } from 'node:crypto';
 import { abortError } from '../pool/task-failures.ts';
 import { argumentList } from '../pool/pool-checks.ts';
@@ -41,17 +42,14 @@ export async function* feedChunks(
   const source: Iterator<unknown> | AsyncIterator<unknown> =
     Symbol.asyncIterator in items ? (items as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (items as Iterable<unknown>)[Symbol.iterator]();
   const callId = randomUUID();
-  const finished = new Map<number, FedChunk>();
-  const arrivals: number[] = [];
+  const outcomes = new ChunkOutcomes<FedChunk>(options.ordered);
   const out = new Map<number, string>();
   const progress = new Map<number, number>();
   let sent = 0;
-  let consumed = 0;
   let itemIndex = 0;
   let completed = 0;
   let exhausted = false;
-  let wake: (() => void) | null = null;
-  const onAbort = () => wake?.();
+  const onAbort = () => outcomes.nudge();
   options.signal?.addEventListener('abort', onAbort);
 
   const report = (index: number, done: number) => {
@@ -65,9 +63,9 @@ export async function* feedChunks(
 
   const fill = async () => {
     // Refill once half the window is free, in one addBulk, rather than one job per completion.
-    if (sent > 0 && sent - consumed > options.window / 2) return;
+    if (sent > 0 && sent - outcomes.taken > options.window / 2) return;
     const batch: { jobId: string; watch: Parameters<JobTracker['add']>[0][number]['watch'] }[] = [];
-    while (!exhausted && sent - consumed < options.window) {
+    while (!exhausted && sent - outcomes.taken < options.window) {
       const chunk: unknown[] = [];
       while (chunk.length < options.chunksize) {
         const step = await source.next();
@@ -102,9 +100,7 @@ export async function* feedChunks(
           settle: (outcome) => {
             out.delete(index);
             if (outcome.results) report(index, size);
-            finished.set(index, { ...outcome, start });
-            if (!options.ordered) arrivals.push(index);
-            wake?.();
+            outcomes.settle(index, { ...outcome, start });
           },
         },
       });
@@ -116,19 +112,15 @@ export async function* feedChunks(
     for (;;) {
       if (options.signal?.aborted) throw abortError(options.signal);
       await fill();
-      const index = options.ordered ? (finished.has(consumed) ? consumed : -1) : (arrivals.shift() ?? -1);
-      if (index >= 0) {
-        const outcome = finished.get(index)!;
-        finished.delete(index);
-        consumed++;
+      const outcome = outcomes.take();
+      if (outcome) {
         // Redis unreachable ends the whole call at once; other errors are the caller's to weigh.
         if (outcome.fatal) throw outcome.error;
         yield outcome;
         continue;
       }
-      if (exhausted && consumed === sent) return;
-      await new Promise<void>((resolve) => (wake = resolve));
-      wake = null;
+      if (exhausted && outcomes.taken === sent) return;
+      await outcomes.nextSettled();
     }
   } finally {
     options.signal?.removeEventListener('abort', onAbort);

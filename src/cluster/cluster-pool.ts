@@ -18,7 +18,7 @@ import {
   argumentList,
 } from '../pool/pool-checks.ts';
 import { defaultChunksize } from '../pool/map-chunks.ts';
-import type { ApplyAsyncOptions, ImapOptions, MapAsyncOptions, MapOptions, TaskOptions } from '../pool/pool.ts';
+import { PoolFront, type ApplyAsyncOptions, type Fn, type ImapOptions, type MapAsyncOptions, type TaskOptions } from '../pool/pool-front.ts';
 import { checkTimeout, timeoutMs } from '../checks.ts';
 import { feedChunks, type FeedOptions } from './chunk-feed.ts';
 import { JobTracker } from './job-tracker.ts';
@@ -43,7 +43,6 @@ export interface ClusterPoolOptions {
   connectTimeout?: number;
 }
 
-type Fn<A extends unknown[], R> = (...args: A) => R | PromiseLike<R>;
 
 function checkPositiveInteger(value: unknown, name: string): void {
   if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 1)) {
@@ -52,7 +51,7 @@ function checkPositiveInteger(value: unknown, name: string): void {
 }
 
 /** A Pool whose workers are `multiproc worker` processes on any machine that reaches the same Redis. */
-export class ClusterPool {
+export class ClusterPool extends PoolFront {
   /** The BullMQ queue name. */
   readonly queueName: string;
   private readonly link: RedisLink;
@@ -69,6 +68,7 @@ export class ClusterPool {
   private closed: Promise<void> | null = null;
 
   constructor(options: ClusterPoolOptions) {
+    super();
     checkObject(options, 'ClusterPool options');
     checkConnection(options.connection, "ClusterPool option 'connection'");
     if (typeof options.queue !== 'string' || options.queue === '' || options.queue.includes(':')) {
@@ -119,36 +119,6 @@ export class ClusterPool {
       throw new Error('applyAsync: the job ended without a result');
     });
     return result;
-  }
-
-  /** `fn` over every item, in order; rejects with the first error once all chunks have run (as Python). */
-  async map<T, R>(fn: Fn<[T], R>, items: Iterable<T>, options: MapOptions = {}): Promise<R[]> {
-    return this.mapAsync(fn, items, options).get();
-  }
-
-  /** Like map, but returns an AsyncResult at once. */
-  mapAsync<T, R>(fn: Fn<[T], R>, items: Iterable<T>, options: MapAsyncOptions<R> = {}): AsyncResult<R[]> {
-    return this.mapChunks(fn, items, false, options, 'mapAsync');
-  }
-
-  /** `fn(...args)` for every argument list in `items`. */
-  async starmap<A extends unknown[], R>(fn: Fn<A, R>, items: Iterable<A>, options: MapOptions = {}): Promise<R[]> {
-    return this.starmapAsync(fn, items, options).get();
-  }
-
-  /** Like starmap, but returns an AsyncResult at once. */
-  starmapAsync<A extends unknown[], R>(fn: Fn<A, R>, items: Iterable<A>, options: MapAsyncOptions<R> = {}): AsyncResult<R[]> {
-    return this.mapChunks(fn, items, true, options, 'starmapAsync');
-  }
-
-  /** Results of `fn` over `items` in order, as an async iterator; the input is read lazily, `lookahead` chunks ahead at most. */
-  imap<T, R>(fn: Fn<[T], R>, items: Iterable<T> | AsyncIterable<T>, options: ImapOptions = {}): AsyncGenerator<R, void, undefined> {
-    return this.iterate(fn, items, options, true, 'imap');
-  }
-
-  /** Like imap, but yields results as chunks complete. */
-  imapUnordered<T, R>(fn: Fn<[T], R>, items: Iterable<T> | AsyncIterable<T>, options: ImapOptions = {}): AsyncGenerator<R, void, undefined> {
-    return this.iterate(fn, items, options, false, 'imapUnordered');
   }
 
   /** No more calls; join() then waits for the calls made so far. */
@@ -222,7 +192,7 @@ export class ClusterPool {
     void call.finally(() => this.calls.delete(call));
   }
 
-  private mapChunks<R>(fn: Function, items: Iterable<unknown>, star: boolean, options: MapAsyncOptions<R>, method: string): AsyncResult<R[]> {
+  protected mapChunks<R>(fn: Function, items: Iterable<unknown>, star: boolean, options: MapAsyncOptions<R>, method: string): AsyncResult<R[]> {
     this.checkRunning();
     checkFunction(fn, method);
     const task = this.checkTaskOptions(options, method);
@@ -249,7 +219,7 @@ export class ClusterPool {
     return result;
   }
 
-  private iterate<R>(
+  protected iterate<R>(
     fn: Function,
     items: Iterable<unknown> | AsyncIterable<unknown>,
     options: ImapOptions,

@@ -3,6 +3,7 @@
  * input (sync or async, possibly endless) only as far as a window of chunks
  * in flight allows, and withdraws queued chunks when the consumer stops.
  */
+import { ChunkOutcomes } from './chunk-outcomes.ts';
 import type { ChunkResults } from './pool-protocol.ts';
 import { argumentList } from './pool-checks.ts';
 import { encodeChunk } from './map-chunks.ts';
@@ -39,18 +40,15 @@ export async function* iterateResults<R, J = unknown>(
 ): AsyncGenerator<R, void, undefined> {
   const source: Iterator<unknown> | AsyncIterator<unknown> =
     Symbol.asyncIterator in items ? (items as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (items as Iterable<unknown>)[Symbol.iterator]();
-  const finished = new Map<number, { error: Error | null; results: ChunkResults | null }>();
-  const arrivals: number[] = [];
+  const outcomes = new ChunkOutcomes<{ error: Error | null; results: ChunkResults | null }>(options.ordered);
   const jobs = new Map<number, J>();
   let sent = 0;
-  let consumed = 0;
   let itemIndex = 0;
   let completed = 0;
   let exhausted = false;
-  let wake: (() => void) | null = null;
 
   const fill = async () => {
-    while (!exhausted && sent - consumed < options.window) {
+    while (!exhausted && sent - outcomes.taken < options.window) {
       const chunk: unknown[] = [];
       while (chunk.length < options.chunksize) {
         const step = await source.next();
@@ -67,11 +65,9 @@ export async function* iterateResults<R, J = unknown>(
       const size = chunk.length;
       const job = dispatcher.submit(fnId, options.star, encoded, (error, results) => {
         jobs.delete(index);
-        finished.set(index, { error, results });
-        if (!options.ordered) arrivals.push(index);
         completed += size;
         options.progress.report?.(completed, options.total);
-        wake?.();
+        outcomes.settle(index, { error, results });
       });
       jobs.set(index, job);
     }
@@ -80,18 +76,14 @@ export async function* iterateResults<R, J = unknown>(
   try {
     for (;;) {
       await fill();
-      const index = options.ordered ? (finished.has(consumed) ? consumed : -1) : (arrivals.shift() ?? -1);
-      if (index >= 0) {
-        const outcome = finished.get(index)!;
-        finished.delete(index);
-        consumed++;
+      const outcome = outcomes.take();
+      if (outcome) {
         if (outcome.error) throw outcome.error;
         for (const result of outcome.results!) yield result as R;
         continue;
       }
-      if (exhausted && consumed === sent) return;
-      await new Promise<void>((resolve) => (wake = resolve));
-      wake = null;
+      if (exhausted && outcomes.taken === sent) return;
+      await outcomes.nextSettled();
     }
   } finally {
     options.progress.finish();

@@ -33,6 +33,7 @@ import { progressReporter, type ProgressCallback } from './progress.ts';
 import { workerSettings, type WorkerOptions } from './worker-settings.ts';
 import type { PoolStats } from './pool-stats.ts';
 import { SharedArguments } from './shared-arguments.ts';
+import { PoolFront, type ApplyAsyncOptions, type Fn, type ImapOptions, type MapAsyncOptions, type TaskOptions } from './pool-front.ts';
 
 /** Options for `new Pool(...)`: Python's Pool arguments, plus worker state, recycling, idle exit and backpressure. */
 export interface PoolOptions extends WorkerOptions {
@@ -40,56 +41,15 @@ export interface PoolOptions extends WorkerOptions {
   processes?: number | null;
 }
 
-/** Per-task limits: beyond Python. A task with either runs alone in its worker. */
-export interface TaskOptions {
-  /** Milliseconds a task (each chunk, for map) may run; then its worker is killed and it rejects with TimeoutError. */
-  timeout?: number | null;
-  /** Aborting withdraws a queued task, or kills the worker running it; it rejects with the signal's reason. */
-  signal?: AbortSignal | null;
-}
-
-/** Options of `Pool.applyAsync`: Python-style callbacks besides the returned AsyncResult. */
-export interface ApplyAsyncOptions<R> extends TaskOptions {
-  /** Called with the result on success. */
-  callback?: ((result: R) => void) | null;
-  /** Called with the error on failure. */
-  errorCallback?: ((error: Error) => void) | null;
-}
-
-/** Options of `Pool.map` and `Pool.starmap`. */
-export interface MapOptions extends TaskOptions {
-  /** Items per task sent to a worker; default ceil(n / (4 × workers)) as in Python. */
-  chunksize?: number;
-  /** Called as chunks complete with (items completed, total items). */
-  onProgress?: ProgressCallback | null;
-  /** Draw a progress bar on stderr (a terminal), or print a line at every tenth (not a terminal). */
-  progress?: boolean;
-}
-
-/** Options of `Pool.mapAsync` and `Pool.starmapAsync`. */
-export interface MapAsyncOptions<R> extends MapOptions {
-  callback?: ((results: R[]) => void) | null;
-  errorCallback?: ((error: Error) => void) | null;
-}
-
-/** Options of `Pool.imap` and `Pool.imapUnordered`. */
-export interface ImapOptions {
-  /** Items per task; default 1, as in Python. */
-  chunksize?: number;
-  /** Called as chunks complete with (items completed, total items or null if the input's length is unknown). */
-  onProgress?: ProgressCallback | null;
-  /** Draw a progress bar on stderr (a terminal), or print a line at every tenth (not a terminal). */
-  progress?: boolean;
-}
-
-type Fn<A extends unknown[], R> = (...args: A) => R | PromiseLike<R>;
+export type { TaskOptions, ApplyAsyncOptions, MapOptions, MapAsyncOptions, ImapOptions } from './pool-front.ts';
 
 /** A pool of worker processes, as Python's multiprocessing.Pool. */
-export class Pool {
+export class Pool extends PoolFront {
   private readonly dispatcher: Dispatcher;
   private readonly sharedArguments = new SharedArguments();
 
   constructor(options: PoolOptions = {}) {
+    super();
     checkObject(options, 'Pool options');
     checkProcesses(options.processes, "Pool option 'processes'");
     const settings = workerSettings('Pool', options);
@@ -128,44 +88,6 @@ export class Pool {
       signal,
     );
     return result;
-  }
-
-  /** `fn` over every item, in order; rejects with the first error once all chunks have run (as Python). */
-  async map<T, R>(fn: Fn<[T], R>, items: Iterable<T>, options: MapOptions = {}): Promise<R[]> {
-    return this.mapAsync(fn, items, options).get();
-  }
-
-  /** Like map, but returns an AsyncResult at once. */
-  mapAsync<T, R>(fn: Fn<[T], R>, items: Iterable<T>, options: MapAsyncOptions<R> = {}): AsyncResult<R[]> {
-    return this.mapChunks(fn, items, false, options, 'mapAsync');
-  }
-
-  /** `fn(...args)` for every argument list in `items`. */
-  async starmap<A extends unknown[], R>(fn: Fn<A, R>, items: Iterable<A>, options: MapOptions = {}): Promise<R[]> {
-    return this.starmapAsync(fn, items, options).get();
-  }
-
-  /** Like starmap, but returns an AsyncResult at once. */
-  starmapAsync<A extends unknown[], R>(fn: Fn<A, R>, items: Iterable<A>, options: MapAsyncOptions<R> = {}): AsyncResult<R[]> {
-    return this.mapChunks(fn, items, true, options, 'starmapAsync');
-  }
-
-  /**
-   * Results of `fn` over `items` in order, as an async iterator. The input
-   * (sync or async iterable, possibly endless) is read lazily and only a
-   * bounded number of chunks is in flight.
-   */
-  imap<T, R>(fn: Fn<[T], R>, items: Iterable<T> | AsyncIterable<T>, options: ImapOptions = {}): AsyncGenerator<R, void, undefined> {
-    return this.iterate(fn, items, options, true, 'imap');
-  }
-
-  /** Like imap, but yields results as they complete. */
-  imapUnordered<T, R>(
-    fn: Fn<[T], R>,
-    items: Iterable<T> | AsyncIterable<T>,
-    options: ImapOptions = {},
-  ): AsyncGenerator<R, void, undefined> {
-    return this.iterate(fn, items, options, false, 'imapUnordered');
   }
 
   /** No more tasks; workers exit once the submitted work is done. */
@@ -236,7 +158,7 @@ export class Pool {
     return { timeout: ms === Infinity ? null : ms, signal: options.signal ?? null };
   }
 
-  private mapChunks<R>(fn: Function, items: Iterable<unknown>, star: boolean, options: MapAsyncOptions<R>, method: string): AsyncResult<R[]> {
+  protected mapChunks<R>(fn: Function, items: Iterable<unknown>, star: boolean, options: MapAsyncOptions<R>, method: string): AsyncResult<R[]> {
     this.checkRunning();
     checkFunction(fn, method);
     const { timeout, signal } = this.checkTaskOptions(options, method);
@@ -291,7 +213,7 @@ export class Pool {
     return result;
   }
 
-  private iterate<R>(
+  protected iterate<R>(
     fn: Function,
     items: Iterable<unknown> | AsyncIterable<unknown>,
     options: ImapOptions,
