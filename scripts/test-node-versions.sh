@@ -29,5 +29,5 @@ for major in "${majors[@]}"; do
   PATH="$nodedir/bin:$PATH" npm_config_nodedir="$nodedir" npm run build:native --silent >/dev/null
   PATH="$nodedir/bin:$PATH" npx tsc -p tsconfig.build.json
   echo "== Node $("$nodedir/bin/node" --version): ${tests[*]}"
-  PATH="$nodedir/bin:$PATH" node --import tsx --test --test-concurrency=1 "${tests[@]}"
+  PATH="$nodedir/bin:$PATH" node --import tsx --test --test-concurrency=1 --test-timeout=600000 "${tests[@]}"
 done
