@@ -137,11 +137,10 @@ function leaveZygote(): void {
   closeFd(FD_SOCKET);
 }
 
-/** Whether this process loads modules through hooks on a thread of their own (module.register, --import, --loader). */
-function loaderHooksThread(): boolean {
-  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  return flags.some((flag) => /^--(import|loader|experimental-loader)\b/.test(flag));
-}
+/** Whether the zygote loads modules through hooks on a thread of their own (module.register, --import, --loader); read once, every child inherits it. */
+const LOADER_HOOKS_THREAD = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((flag) =>
+  /^--(import|loader|experimental-loader)\b/.test(flag),
+);
 
 async function becomeChild(payload: LaunchPayload, channelFd: number, preparationError: unknown): Promise<void> {
   leaveZygote();
@@ -154,7 +153,7 @@ async function becomeChild(payload: LaunchPayload, channelFd: number, preparatio
   adoptForkedIdentity(process.pid);
   // Under a loader whose hooks run on their own thread (tsx's --import), an
   // import() the zygote did not do would wait forever for that thread here.
-  if (loaderHooksThread()) {
+  if (LOADER_HOOKS_THREAD) {
     refuseNewImports(
       'a child forked from the forkserver zygote cannot load modules the zygote did not load while a module loader ' +
         "runs its hooks on a thread (node --import tsx); list the module in setForkserverPreload([...]), or run compiled JS with plain node",

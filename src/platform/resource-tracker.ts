@@ -65,8 +65,8 @@ function adoptInheritedTracker(): void {
 
 /**
  * Returns the tracker directory of this program, starting the tracker if
- * this process is the first to need one. Call before starting children so
- * they inherit it (it is cheap once started).
+ * this process is the first to need one (it is cheap once started). Children
+ * get it through trackerEnvironment().
  */
 export function ensureResourceTracker(): string {
   const known = holder[DIRECTORY];
