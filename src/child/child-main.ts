@@ -27,6 +27,9 @@ const channel = new ControlChannel(new Socket({ fd: 3, readable: true, writable:
 // Without a parent there is nobody to report to; a spare must not linger either.
 channel.onClose(() => process.exit(1));
 
+// Warm-up, not registration: a target's module almost always imports the
+// library's public entry, which is then loaded already when work arrives.
+await import(new URL(`../index${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url).href);
 for (const specifier of JSON.parse(process.env.MULTIPROC_PRELOAD ?? '[]') as string[]) {
   await preloadModule(specifier);
 }
