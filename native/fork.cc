@@ -63,6 +63,11 @@ int MarkAllForkable() {
 }
 
 // forkProcess(cloneParent): the child's pid in the parent, 0 in the child.
+// Requests in flight when this process was forked, as a child sees them: a
+// thread-pool request (an fs write, a DNS lookup) went on in the parent's
+// threads, which the child lacks, so it stays counted forever here.
+unsigned int requestsLostAtFork = 0;
+
 Napi::Value ForkProcess(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   bool cloneParent = info.Length() > 0 && info[0].ToBoolean().Value();
@@ -95,6 +100,7 @@ Napi::Value ForkProcess(const Napi::CallbackInfo& info) {
       fprintf(stderr, "multiproc: uv_loop_fork failed in a forked child: %s\n", uv_strerror(err));
       _exit(70);
     }
+    requestsLostAtFork = loop->active_reqs.count;
   }
   return Napi::Number::New(env, pid);
 }
@@ -281,6 +287,14 @@ Napi::Value ReceiveMessage(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// pendingRequests(): libuv requests in flight on this loop (fs, DNS, writes);
+// the zygote forks once they are done, so that a child inherits none half-done.
+Napi::Value PendingRequests(const Napi::CallbackInfo& info) {
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(info.Env(), &loop);
+  return Napi::Number::New(info.Env(), loop->active_reqs.count);
+}
+
 // closeFd(fd): for descriptors that no Node handle owns.
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -321,8 +335,8 @@ void OnCheck(uv_check_t* check) {
     return;
   }
   uv_idle_stop(&watch->nudge);
-  // The keeper is the one ref'd active handle left, and no request is in flight.
-  if (loop->active_handles > 1 || loop->active_reqs.count > 0) return;
+  // The keeper is the one ref'd active handle left, and no request of this child's own is in flight.
+  if (loop->active_handles > 1 || loop->active_reqs.count > requestsLostAtFork) return;
   watch->fired = true;
   Napi::Env env(watch->env);
   Napi::HandleScope scope(env);
@@ -361,6 +375,7 @@ void InitFork(Napi::Env env, Napi::Object exports) {
   exports.Set("receiveMessage", Napi::Function::New(env, ReceiveMessage, "receiveMessage"));
   exports.Set("onLoopIdle", Napi::Function::New(env, OnLoopIdle, "onLoopIdle"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+  exports.Set("pendingRequests", Napi::Function::New(env, PendingRequests, "pendingRequests"));
 }
 
 }  // namespace multiproc

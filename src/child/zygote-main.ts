@@ -16,7 +16,7 @@ import { warmUpInspector } from '../transfer/inspector-session.ts';
 import { importDefiningModule, preloadModule, refuseNewImports, resolveFunction } from '../transfer/function-resolver.ts';
 import type { LaunchPayload } from '../process/launch-payload.ts';
 import { currentState } from '../process/process-identity.ts';
-import { closeFd, forkProcess, onLoopIdle, receiveMessage, sendMessage, watchExit } from '../process/fork-native.ts';
+import { closeFd, forkProcess, onLoopIdle, receiveMessage, requestsSettled, sendMessage, watchExit } from '../process/fork-native.ts';
 import { exitImmediately, setParentDeathSignal } from '../platform/native.ts';
 import { CANARY_TIMEOUT_MS, runCanaryChecks } from './fork-canary.ts';
 import { watchTeardownProxies } from '../platform/teardown-proxies.ts';
@@ -26,6 +26,8 @@ const SIGKILL = 9;
 /** Carries each child's channel fd from the program and the child's pid back (see zygote.ts). */
 const FD_SOCKET = 4;
 const PROTOCOL_TIMEOUT_MS = 10_000;
+/** How long a fork waits for the zygote's own requests in flight to finish (see requestsSettled). */
+const SETTLE_BOUND_MS = 2_000;
 const programPid = Number(process.env.MULTIPROC_PARENT_PID);
 setParentDeathSignal(SIGKILL);
 if (process.ppid !== programPid) process.exit(1);
@@ -57,6 +59,7 @@ async function canaryFailure(): Promise<string | null> {
   if (process.env.MULTIPROC_FORK_CANARY === 'fail') return 'forced by MULTIPROC_FORK_CANARY=fail';
   let pid: number;
   try {
+    await requestsSettled(SETTLE_BOUND_MS);
     pid = forkProcess(false);
   } catch (error) {
     return String(error);
@@ -112,6 +115,7 @@ async function serve(payload: LaunchPayload, canary: string | null): Promise<voi
     // The child reports it: importing again there could wait forever on a loader thread it lacks.
     preparationError = error;
   }
+  await requestsSettled(SETTLE_BOUND_MS);
   let pid: number;
   try {
     pid = forkProcess(false);

@@ -22,6 +22,7 @@ interface ForkAddon {
   receiveMessage(socket: number, maxBytes: number, timeoutMs: number): { bytes: Buffer; fd: number } | null;
   closeFd(fd: number): void;
   onLoopIdle(callback: () => void): void;
+  pendingRequests(): number;
 }
 
 const requireCjs = createRequire(import.meta.url);
@@ -49,3 +50,19 @@ export const closeFd: (fd: number) => void = addon.closeFd;
  * platform worker threads the child does not have (see native/fork.cc).
  */
 export const onLoopIdle: (callback: () => void) => void = addon.onLoopIdle;
+/** libuv requests in flight on this process's loop: fs calls, DNS lookups, stream writes. */
+export const pendingRequests: () => number = addon.pendingRequests;
+
+const SETTLE_POLL_MS = 1;
+
+/**
+ * Resolves once no libuv request is in flight, or after `boundMs`. Forking
+ * with one in flight (tsx writing its cache, a user's async read) loses it
+ * in the child: the thread that would finish it stays in the parent.
+ */
+export async function requestsSettled(boundMs: number): Promise<void> {
+  const deadline = Date.now() + boundMs;
+  while (pendingRequests() > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+  }
+}
