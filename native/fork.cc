@@ -306,14 +306,15 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 // there Node waits for its platform worker threads to finish their tasks
 // (NodePlatform::DrainTasks), and the child has none of those threads, so
 // a task V8 handed them waits forever. onLoopIdle(callback) calls back
-// instead as soon as nothing but its own keeper keeps the loop alive, from a
-// check handle that runs after every poll phase; the callback exits.
+// instead as soon as nothing but its own keeper keeps the loop alive. It
+// looks from a prepare handle, which runs just before every poll: the one
+// moment the loop would otherwise block. (A check handle, after the poll,
+// misses a handle that JavaScript unrefs later in the same iteration, a
+// timer cleared or a socket unref'd, and the loop then sleeps until some
+// unrelated timer: seen, a child idle for 7 s after its target returned.)
 struct IdleWatch {
-  uv_check_t check;
+  uv_prepare_t prepare;
   uv_timer_t keeper;
-  // Active (unref'd) while handles are closing, so that the next poll does
-  // not block and this check runs again once their close callbacks have run.
-  uv_idle_t nudge;
   napi_env env;
   Napi::FunctionReference callback;
   Napi::AsyncContext* context;
@@ -321,20 +322,15 @@ struct IdleWatch {
 };
 
 void NoOp(uv_timer_t*) {}
-void NoOpIdle(uv_idle_t*) {}
 
-void OnCheck(uv_check_t* check) {
-  IdleWatch* watch = static_cast<IdleWatch*>(check->data);
-  uv_loop_t* loop = check->loop;
+void BeforePoll(uv_prepare_t* prepare) {
+  IdleWatch* watch = static_cast<IdleWatch*>(prepare->data);
+  uv_loop_t* loop = prepare->loop;
   if (watch->fired) return;
-  // Close callbacks run after this phase, and a socket's 'close' (a peer
-  // gone) may still have JavaScript to run: look again after them (seen: a
-  // child exited before its rejected proxy call could record the error).
-  if (loop->closing_handles != nullptr) {
-    uv_idle_start(&watch->nudge, NoOpIdle);
-    return;
-  }
-  uv_idle_stop(&watch->nudge);
+  // Handles closed earlier in this iteration still have close callbacks (and
+  // perhaps a socket's 'close' JavaScript) to run; the poll will not block
+  // while they are pending, so this runs again right after them.
+  if (loop->closing_handles != nullptr) return;
   // The keeper is the one ref'd active handle left, and no request of this child's own is in flight.
   if (loop->active_handles > 1 || loop->active_reqs.count > requestsLostAtFork) return;
   watch->fired = true;
@@ -354,12 +350,10 @@ Napi::Value OnLoopIdle(const Napi::CallbackInfo& info) {
   watch->callback = Napi::Persistent(info[0].As<Napi::Function>());
   watch->context = new Napi::AsyncContext(env, "multiproc.onLoopIdle");
   watch->fired = false;
-  watch->check.data = watch;
-  uv_check_init(loop, &watch->check);
-  uv_check_start(&watch->check, OnCheck);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&watch->check));
-  uv_idle_init(loop, &watch->nudge);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&watch->nudge));
+  watch->prepare.data = watch;
+  uv_prepare_init(loop, &watch->prepare);
+  uv_prepare_start(&watch->prepare, BeforePoll);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&watch->prepare));
   uv_timer_init(loop, &watch->keeper);
   uv_timer_start(&watch->keeper, NoOp, 1u << 30, 1u << 30);
   return env.Undefined();

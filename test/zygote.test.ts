@@ -10,6 +10,8 @@ import { runProgram } from './support/run-program.ts';
 import { isGone, isRunning } from './support/processes.ts';
 
 const forkserver = getContext('forkserver');
+/** How long a test waits for a child that should exit at once; a child still running then has hung. */
+const JOIN_BOUND_MS = 60_000;
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
 async function waitFor(what: string, check: () => boolean, boundMs = 30_000): Promise<void> {
@@ -54,6 +56,14 @@ test('async fs works in a zygote child (libuv thread pool made anew)', async () 
   await p.join();
   assert.equal(p.exitCode, 0);
   assert.ok(readResult(out).bytes > 0);
+});
+
+test('a zygote child exits once its last timer is cleared, whatever phase of the event loop clears it', async () => {
+  const p = new forkserver.Process({ target: targets.clearTimerAfterTheCheck });
+  p.start();
+  await p.join(JOIN_BOUND_MS);
+  if (p.exitCode === null) p.kill();
+  assert.equal(p.exitCode, 0, `the child was still running after ${JOIN_BOUND_MS} ms`);
 });
 
 test('a burst of 100 processes started at once all run and are joined', async () => {
