@@ -32,6 +32,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <vector>
 #include <node.h>
 #include "common.h"
 
@@ -68,9 +70,8 @@ int MarkAllForkable() {
 // threads, which the child lacks, so it stays counted forever here.
 unsigned int requestsLostAtFork = 0;
 
-Napi::Value ForkProcess(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  bool cloneParent = info.Length() > 0 && info[0].ToBoolean().Value();
+// Forks (see the top of this file); the child's pid, 0 in the child.
+pid_t ForkNow(Napi::Env env, bool cloneParent) {
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
     throw Napi::Error::New(env, "forkProcess: no event loop");
@@ -102,7 +103,83 @@ Napi::Value ForkProcess(const Napi::CallbackInfo& info) {
     }
     requestsLostAtFork = loop->active_reqs.count;
   }
-  return Napi::Number::New(env, pid);
+  return pid;
+}
+
+Napi::Value ForkProcess(const Napi::CallbackInfo& info) {
+  bool cloneParent = info.Length() > 0 && info[0].ToBoolean().Value();
+  return Napi::Number::New(info.Env(), ForkNow(info.Env(), cloneParent));
+}
+
+// A program that forks itself does so inside Process.start(), deep in the
+// caller's JavaScript stack; the child must not return into it (that is the
+// parent's business, which would then run twice). forkAndUnwind(entry, atFork) forks
+// like forkProcess(false); in the child it calls `atFork` (if given), then
+// terminates JavaScript execution,
+// which no try/catch or finally can stop, so the whole inherited stack
+// unwinds to the event loop, and the pending microtasks are dropped with it.
+// Just before the loop next polls, a prepare handle cancels the termination
+// and calls `entry` on a clean stack: the child's life starts there.
+struct ForkedEntry {
+  uv_prepare_t prepare;
+  napi_env env;
+  Napi::FunctionReference entry;
+  Napi::AsyncContext* context;
+};
+
+void RunForkedEntry(uv_prepare_t* prepare) {
+  ForkedEntry* start = static_cast<ForkedEntry*>(prepare->data);
+  uv_prepare_stop(prepare);
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  isolate->CancelTerminateExecution();
+  Napi::Env env(start->env);
+  Napi::HandleScope scope(env);
+  start->entry.MakeCallback(env.Global(), {}, *start->context);
+}
+
+Napi::Value ForkAndUnwind(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "entry must be a function");
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  // Made before the fork, so that the child needs no allocation from V8 for it.
+  ForkedEntry* start = new ForkedEntry();
+  start->env = env;
+  start->entry = Napi::Persistent(info[0].As<Napi::Function>());
+  start->context = new Napi::AsyncContext(env, "multiproc.forkedEntry");
+  pid_t pid;
+  try {
+    pid = ForkNow(env, false);
+  } catch (...) {
+    delete start->context;
+    delete start;
+    throw;
+  }
+  if (pid > 0) {
+    start->entry.Reset();
+    delete start->context;
+    delete start;
+    return Napi::Number::New(env, pid);
+  }
+  // What must be undone before the unwinding reaches Node's callback scopes
+  // (the async context stack), still on the inherited stack.
+  if (info.Length() > 1 && info[1].IsFunction()) info[1].As<Napi::Function>().Call({});
+  start->prepare.data = start;
+  uv_prepare_init(loop, &start->prepare);
+  // Ref'd: the loop must not end before the child's life has started.
+  uv_prepare_start(&start->prepare, RunForkedEntry);
+  // Termination is an interrupt, taken at the next JavaScript stack check;
+  // the caller's native calls right after this one (closing a descriptor,
+  // say) would run first. Entering JavaScript here takes it at once, so the
+  // caller gets back an exception already under way.
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  isolate->TerminateExecution();
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  v8::Local<v8::Script> script;
+  if (v8::Script::Compile(context, v8::String::NewFromUtf8Literal(isolate, "0")).ToLocal(&script)) {
+    (void)script->Run(context);
+  }
+  return env.Undefined();
 }
 
 // One child being watched for its exit through a pidfd, polled by the event loop.
@@ -287,6 +364,29 @@ Napi::Value ReceiveMessage(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// execProgram(file, args): replaces this process's program (execv), keeping
+// its pid, environment (process.env writes reach environ) and descriptors:
+// how `multiproc app.ts` restarts Node fork-ready without a process between
+// the program and its parent. Returns only on failure, by throwing.
+Napi::Value ExecProgram(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !info[1].IsArray()) throw Napi::TypeError::New(env, "execProgram(file, args) expects a string and an array");
+  std::string file = info[0].As<Napi::String>().Utf8Value();
+  Napi::Array list = info[1].As<Napi::Array>();
+  std::vector<std::string> args;
+  for (uint32_t i = 0; i < list.Length(); i++) args.push_back(list.Get(i).ToString().Utf8Value());
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  // Node marks stdin, stdout and stderr close-on-exec; the new program needs them.
+  for (int fd = 0; fd <= 2; fd++) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0) fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+  }
+  execv(file.c_str(), argv.data());
+  throw SystemError(env, errno, "execv", file.c_str());
+}
+
 // pendingRequests(): libuv requests in flight on this loop (fs, DNS, writes);
 // the zygote forks once they are done, so that a child inherits none half-done.
 Napi::Value PendingRequests(const Napi::CallbackInfo& info) {
@@ -363,12 +463,14 @@ Napi::Value OnLoopIdle(const Napi::CallbackInfo& info) {
 
 void InitFork(Napi::Env env, Napi::Object exports) {
   exports.Set("forkProcess", Napi::Function::New(env, ForkProcess, "forkProcess"));
+  exports.Set("forkAndUnwind", Napi::Function::New(env, ForkAndUnwind, "forkAndUnwind"));
   exports.Set("watchExit", Napi::Function::New(env, WatchExit, "watchExit"));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
   exports.Set("sendMessage", Napi::Function::New(env, SendMessage, "sendMessage"));
   exports.Set("receiveMessage", Napi::Function::New(env, ReceiveMessage, "receiveMessage"));
   exports.Set("onLoopIdle", Napi::Function::New(env, OnLoopIdle, "onLoopIdle"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+  exports.Set("execProgram", Napi::Function::New(env, ExecProgram, "execProgram"));
   exports.Set("pendingRequests", Napi::Function::New(env, PendingRequests, "pendingRequests"));
 }
 

@@ -18,6 +18,28 @@ test('examples/globals-fork.ts prints the seed\'s fork output line for line', as
   ]);
 });
 
+test('examples/globals-fork-ready.ts, run fork-ready (multiproc FILE), prints the seed\'s four lines with a module-level let', async () => {
+  const run = await runProgram(example('globals-fork-ready.ts'), { mergeStderr: true, forkReady: true });
+  assert.equal(run.code, 0, run.stdout);
+  assert.deepEqual(run.stdout.trimEnd().split('\n'), [
+    'main process: Hello there',
+    'child process before: Hello there',
+    'child process after: hello hello!',
+    'main process: Hello there',
+  ]);
+});
+
+test('examples/globals-fork-ready.ts under plain tsx: fork is emulated, and the child sees the module\'s initial value', async () => {
+  const run = await runProgram(example('globals-fork-ready.ts'), { mergeStderr: true });
+  assert.equal(run.code, 0, run.stdout);
+  assert.deepEqual(run.stdout.trimEnd().split('\n'), [
+    'main process: Hello there',
+    'child process before: initial',
+    'child process after: hello hello!',
+    'main process: Hello there',
+  ]);
+});
+
 test('examples/globals-spawn.ts prints the seed\'s spawn output, with ReferenceError for NameError', async () => {
   const run = await runProgram(example('globals-spawn.ts'), { mergeStderr: true });
   assert.equal(run.code, 0);

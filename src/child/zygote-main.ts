@@ -11,7 +11,7 @@ import { Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { ControlChannel } from '../channels/control-channel.ts';
 import { runChild } from './child-bootstrap.ts';
-import { adoptForkedIdentity } from './forked-child.ts';
+import { adoptForkedIdentity } from '../process/forked-identity.ts';
 import { warmUpInspector } from '../transfer/inspector-session.ts';
 import { importDefiningModule, preloadModule, refuseNewImports, resolveFunction } from '../transfer/function-resolver.ts';
 import type { LaunchPayload } from '../process/launch-payload.ts';
@@ -19,6 +19,7 @@ import { currentState } from '../process/process-identity.ts';
 import { closeFd, forkProcess, onLoopIdle, receiveMessage, requestsSettled, sendMessage, watchExit } from '../process/fork-native.ts';
 import { exitImmediately, setParentDeathSignal } from '../platform/native.ts';
 import { CANARY_TIMEOUT_MS, runCanaryChecks } from './fork-canary.ts';
+import { loaderHooksOnThread, NEW_IMPORT_REFUSAL } from '../process/fork-support.ts';
 import { watchTeardownProxies } from '../platform/teardown-proxies.ts';
 import '../shareable-kinds.ts';
 
@@ -141,10 +142,8 @@ function leaveZygote(): void {
   closeFd(FD_SOCKET);
 }
 
-/** Whether the zygote loads modules through hooks on a thread of their own (module.register, --import, --loader); read once, every child inherits it. */
-const LOADER_HOOKS_THREAD = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((flag) =>
-  /^--(import|loader|experimental-loader)\b/.test(flag),
-);
+/** Read once: every child inherits it. */
+const LOADER_HOOKS_THREAD = loaderHooksOnThread();
 
 async function becomeChild(payload: LaunchPayload, channelFd: number, preparationError: unknown): Promise<void> {
   leaveZygote();
@@ -158,10 +157,7 @@ async function becomeChild(payload: LaunchPayload, channelFd: number, preparatio
   // Under a loader whose hooks run on their own thread (tsx's --import), an
   // import() the zygote did not do would wait forever for that thread here.
   if (LOADER_HOOKS_THREAD) {
-    refuseNewImports(
-      'a child forked from the forkserver zygote cannot load modules the zygote did not load while a module loader ' +
-        "runs its hooks on a thread (node --import tsx); list the module in setForkserverPreload([...]), or run compiled JS with plain node",
-    );
+    refuseNewImports(NEW_IMPORT_REFUSAL);
   }
   // The loop's natural end would wait for V8 worker threads this child lacks; exit just before it.
   onLoopIdle(() => process.exit());

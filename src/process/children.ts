@@ -10,12 +10,15 @@ import type { Process } from './process.ts';
 import { startMethodFor } from './start-methods.ts';
 import { internalsOf } from './process-internals.ts';
 import { onProcessExit, ExitOrder } from '../platform/exit-hooks.ts';
+import { registerAfterFork } from './fork-support.ts';
 
 /** Context-made Process classes (see processClassFor) and the start method each is bound to. */
 export const contextMethods = new WeakMap<Function, StartMethodName>();
 let defaultStartMethod: StartMethodName = 'fork';
 /** Started children whose process has not exited, with the popen that runs each. */
 const children = new Map<Process, Popen>();
+// A child forked from the program starts with no children, as in Python.
+registerAfterFork(() => children.clear());
 
 /** Sets the start method of Process and of classes not bound to a context (setStartMethod). */
 export function setDefaultStartMethod(method: StartMethodName): void {

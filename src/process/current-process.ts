@@ -4,8 +4,8 @@
  * (parentProcess()). A child's bootstrap installs both.
  */
 import { currentState } from './process-identity.ts';
-import { Process } from './process.ts';
-import { attach } from './process-internals.ts';
+import type { Process } from './process.ts';
+import { attach, blankProcess, internalsIfAny, type Internals } from './process-internals.ts';
 import type { ControlChannel } from '../channels/control-channel.ts';
 
 let current: Process | null = null;
@@ -14,7 +14,7 @@ let parent: Process | null = null;
 /** The Process object for the running process: MainProcess, or the child's own Process. */
 export function currentProcess(): Process {
   if (!current) {
-    current = Object.create(Process.prototype) as Process;
+    current = blankProcess();
     attach(current, {
       role: 'current',
       name: currentState.name,
@@ -31,9 +31,13 @@ export function currentProcess(): Process {
   return current;
 }
 
-/** In a child, installs the rebuilt Process object as the current process. */
+/**
+ * In a child, installs its Process object as the current process: one
+ * rebuilt from a payload, or, in a child forked from the program, the
+ * parent's handle as copied by the fork, whose internals change role.
+ */
 export function adoptCurrentProcess(instance: Process, target: Function | null, args: unknown[]): void {
-  attach(instance, {
+  const internals: Internals = {
     role: 'current',
     name: currentState.name,
     identity: currentState.identity,
@@ -44,7 +48,10 @@ export function adoptCurrentProcess(instance: Process, target: Function | null, 
     popen: null,
     closed: false,
     pid: process.pid,
-  });
+  };
+  const inherited = internalsIfAny(instance);
+  if (inherited) Object.assign(inherited, internals);
+  else attach(instance, internals);
   current = instance;
 }
 
@@ -54,7 +61,7 @@ export function adoptCurrentProcess(instance: Process, target: Function | null, 
  * parent dies.
  */
 export function adoptParentProcess(pid: number, name: string, channel: ControlChannel): void {
-  parent = Object.create(Process.prototype) as Process;
+  parent = blankProcess();
   attach(parent, {
     role: 'parent',
     name,

@@ -23,6 +23,8 @@ interface ForkAddon {
   closeFd(fd: number): void;
   onLoopIdle(callback: () => void): void;
   pendingRequests(): number;
+  forkAndUnwind(entry: () => void, atFork?: () => void): number;
+  execProgram(file: string, args: string[]): never;
 }
 
 const requireCjs = createRequire(import.meta.url);
@@ -50,6 +52,16 @@ export const closeFd: (fd: number) => void = addon.closeFd;
  * platform worker threads the child does not have (see native/fork.cc).
  */
 export const onLoopIdle: (callback: () => void) => void = addon.onLoopIdle;
+/**
+ * fork() for a program that forks itself: returns the child's pid in the
+ * parent; in the child it never returns. The child's inherited JavaScript
+ * stack is unwound (no catch or finally runs there) and `entry` is called on
+ * a clean stack just before the event loop next polls (see native/fork.cc).
+ * `atFork` runs in the child first, still on the inherited stack.
+ */
+export const forkAndUnwind: (entry: () => void, atFork?: () => void) => number = addon.forkAndUnwind;
+/** execv(): replaces this process's program, keeping its pid, environment and descriptors; throws on failure. */
+export const execProgram: (file: string, args: string[]) => never = addon.execProgram;
 /** libuv requests in flight on this process's loop: fs calls, DNS lookups, stream writes. */
 export const pendingRequests: () => number = addon.pendingRequests;
 

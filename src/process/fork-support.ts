@@ -16,6 +16,62 @@ export function forkUnsupportedReason(): string | null {
   return canaryFailure;
 }
 
+/** Environment variable set by `multiproc app.ts` to the pid of the program it runs fork-ready. */
+export const FORK_READY_ENV = 'MULTIPROC_FORK_READY';
+
+/**
+ * The Node flags of a fork-ready program: V8 on the main thread alone (one
+ * platform worker, see zygote.ts for why not four), and Node's internal
+ * modules, for the one internal call a forked child needs: clearing the
+ * async context stack its inherited JavaScript stack left behind.
+ */
+export const FORK_READY_FLAGS = ['--single-threaded', '--v8-pool-size=1', '--expose-internals'] as const;
+
+/**
+ * Whether this very process was started fork-ready by `multiproc app.ts`
+ * (single-threaded V8, so a fork lacks no thread it needs): then the fork
+ * start method forks the program itself.
+ */
+export function programIsForkReady(): boolean {
+  return (
+    process.env[FORK_READY_ENV] === String(process.pid) &&
+    FORK_READY_FLAGS.every((flag) => process.execArgv.includes(flag)) &&
+    forkUnsupportedReason() === null
+  );
+}
+
+/**
+ * Whether this process loads modules through hooks on a thread of their own
+ * (module.register: `--import tsx`, `--loader`). A forked child lacks that
+ * thread, so it cannot import a module its parent did not load.
+ */
+export function loaderHooksOnThread(): boolean {
+  return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((flag) =>
+    /^--(import|loader|experimental-loader)\b/.test(flag),
+  );
+}
+
+/** What a forked child says when it is asked for a module its parent never loaded (see loaderHooksOnThread). */
+export const NEW_IMPORT_REFUSAL =
+  'a forked child cannot load modules its parent did not load while a module loader runs its hooks on a thread ' +
+  "(node --import tsx); import the module in the parent (or list it in setForkserverPreload([...])), or run compiled JS with plain node";
+
+const afterForkHooks: Array<() => void> = [];
+
+/**
+ * Registers what a child forked from this program must drop of the
+ * program's state (Python's util.register_after_fork): registries of
+ * processes that are the parent's, not the child's.
+ */
+export function registerAfterFork(hook: () => void): void {
+  afterForkHooks.push(hook);
+}
+
+/** Runs the registered after-fork hooks, in a child forked from this program. */
+export function runAfterForkHooks(): void {
+  for (const hook of afterForkHooks) hook();
+}
+
 /** Records that a zygote's canary child failed: no more forking in this program. */
 export function recordCanaryFailure(reason: string): void {
   canaryFailure = `the fork canary failed: ${reason}`;

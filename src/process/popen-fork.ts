@@ -1,13 +1,17 @@
 /**
- * fork, emulated: Node cannot fork() safely (its helper threads do not
- * survive it), so the child is booted like spawn and then given a snapshot
- * of the parent's globals taken at start(): every enumerable own data
- * property of globalThis that structured clone accepts, plus multiproc's
- * shareable objects. Functions, classes and module bindings come from
- * importing the modules again, as under spawn.
+ * fork. In a program run fork-ready (`multiproc app.ts`), a real fork of
+ * the program itself (popen-self-fork.ts). Otherwise emulated: Node started
+ * the ordinary way cannot fork() safely (its helper threads do not survive
+ * it), so the child is booted like spawn and then given a snapshot of the
+ * parent's globals taken at start(): every enumerable own data property of
+ * globalThis that structured clone accepts, plus multiproc's shareable
+ * objects. Functions, classes and module bindings come from importing the
+ * modules again, as under spawn.
  */
 import type { StartMethod } from './popen.ts';
 import { osProcessVehicle } from './vehicle-os-process.ts';
+import { programIsForkReady } from './fork-support.ts';
+import { forkThisProgram } from './popen-self-fork.ts';
 import { encodeForTransfer, UnserializableError } from '../transfer/shareable.ts';
 
 function snapshotGlobals(): Record<string, unknown> {
@@ -28,7 +32,8 @@ function snapshotGlobals(): Record<string, unknown> {
 
 export const forkStartMethod: StartMethod = {
   name: 'fork',
-  launch(payload) {
-    return osProcessVehicle.launch({ ...payload, globals: snapshotGlobals() }, { preload: [], spares: 1 });
+  launch(request) {
+    if (programIsForkReady()) return forkThisProgram(request);
+    return osProcessVehicle.launch({ ...request.payload(), globals: snapshotGlobals() }, { preload: [], spares: 1 });
   },
 };

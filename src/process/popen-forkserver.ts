@@ -24,7 +24,8 @@ export function setForkserverPreload(modules: string[]): void {
 
 export const forkserverStartMethod: StartMethod = {
   name: 'forkserver',
-  launch(payload) {
+  launch(request) {
+    const payload = request.payload();
     try {
       return forkFromZygote(payload, preload);
     } catch (error) {

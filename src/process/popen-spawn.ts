@@ -4,7 +4,7 @@ import { osProcessVehicle } from './vehicle-os-process.ts';
 
 export const spawnStartMethod: StartMethod = {
   name: 'spawn',
-  launch(payload) {
-    return osProcessVehicle.launch(payload, { preload: [], spares: 1 });
+  launch(request) {
+    return osProcessVehicle.launch(request.payload(), { preload: [], spares: 1 });
   },
 };

@@ -1,6 +1,7 @@
 /**
  * The two strategies behind Process.start(), as CPython's popen_*.py files:
- * a StartMethod decides what the child starts from (popen-fork.ts,
+ * a StartMethod decides what the child starts from (popen-fork.ts, which
+ * forks a fork-ready program itself through popen-self-fork.ts,
  * popen-spawn.ts, popen-forkserver.ts); a Vehicle decides what the child is
  * (an OS process today: vehicle-os-process.ts; a worker thread later).
  */
@@ -36,7 +37,15 @@ export interface Vehicle {
   launch(payload: LaunchPayload, options: VehicleOptions): Popen;
 }
 
+/** What Process.start() hands its start method. */
+export interface StartRequest {
+  /** The launch payload, built on demand: building it encodes the target, arguments and fields. */
+  payload(): LaunchPayload;
+  /** Runs the Process in this very process: what a child forked from the program does with its copy. */
+  runHere(channel: ControlChannel): Promise<void>;
+}
+
 export interface StartMethod {
   readonly name: StartMethodName;
-  launch(payload: LaunchPayload): Popen;
+  launch(request: StartRequest): Popen;
 }

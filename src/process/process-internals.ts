@@ -39,6 +39,11 @@ export function internalsOf(process: Process): Internals {
   return found;
 }
 
+/** The internals of `process`, or undefined if it has none yet. */
+export function internalsIfAny(process: Process): Internals | undefined {
+  return (process as unknown as Record<symbol, Internals | undefined>)[INTERNALS];
+}
+
 /** Gives `process` its internals, once. */
 export function attach(process: Process, internals: Internals): void {
   Object.defineProperty(process, INTERNALS, { value: internals, enumerable: false, writable: false });
@@ -56,4 +61,21 @@ export function controlChannel(process: Process): ControlChannel {
   if (self.role === 'current') throw new Error('the current process has no control channel to itself');
   if (!self.popen) throw new Error('the process has not been started');
   return self.popen.channel;
+}
+
+let processClass: { prototype: Process } | null = null;
+
+/**
+ * process.ts hands its Process class here when it loads, so that the modules
+ * below it that make Process objects (current-process.ts) need not import it:
+ * process.ts imports them, and the other way round would be a cycle.
+ */
+export function provideProcessClass(cls: { prototype: Process }): void {
+  processClass = cls;
+}
+
+/** A Process object with no internals yet, for attach(). */
+export function blankProcess(): Process {
+  if (!processClass) throw new Error('multiproc internal error: Process made before process.ts loaded');
+  return Object.create(processClass.prototype) as Process;
 }

@@ -10,7 +10,10 @@ import { referenceFunction } from '../transfer/function-reference.ts';
 import { encodeForTransfer } from '../transfer/shareable.ts';
 import type { LaunchPayload, StartMethodName } from './launch-payload.ts';
 import type { Popen } from './popen.ts';
-import { attach, internalsOf, type Internals } from './process-internals.ts';
+import { attach, internalsOf, provideProcessClass, type Internals } from './process-internals.ts';
+import { adoptCurrentProcess } from './current-process.ts';
+import { enterChildLife, reportAndExit } from './child-life.ts';
+import type { ControlChannel } from '../channels/control-channel.ts';
 import { contextMethods, forgetChild, startMethodOf, trackChild } from './children.ts';
 import { adoptProcessAuthkey, processAuthkey } from './process-authkey.ts';
 import { checkTimeout } from '../checks.ts';
@@ -89,10 +92,29 @@ export class Process<Args extends unknown[] = unknown[]> {
       );
     }
     const method = startMethodOf(this.constructor);
-    const payload = this.buildPayload(self, method.name);
-    self.popen = method.launch(payload);
+    const parent = { pid: process.pid, name: currentState.name };
+    self.popen = method.launch({
+      payload: () => this.buildPayload(self, method.name),
+      runHere: (channel) => this.runInForkedChild(self, parent, channel),
+    });
     self.popen.keepParentAlive(!self.daemon);
     trackChild(this, self.popen);
+  }
+
+  /** In a child forked from the program: this object is the child's copy; become it and run. */
+  private async runInForkedChild(self: Internals, parent: { pid: number; name: string }, channel: ControlChannel): Promise<void> {
+    const identity = { name: self.name, identity: self.identity, daemon: self.daemon, target: self.target, args: self.args };
+    enterChildLife(
+      { ...identity, parentPid: parent.pid, parentName: parent.name, authkey: this.authkey },
+      channel,
+    );
+    currentState.bootstrapping = false;
+    adoptCurrentProcess(this, identity.target, identity.args);
+    try {
+      await this.run();
+    } catch (error) {
+      reportAndExit(error);
+    }
   }
 
   private buildPayload(self: Internals, startMethod: StartMethodName): LaunchPayload {
@@ -280,3 +302,5 @@ export function processClassFor(method: StartMethodName): typeof Process {
   contextMethods.set(bound, method);
   return bound as unknown as typeof Process;
 }
+
+provideProcessClass(Process);

@@ -16,6 +16,7 @@ import { ControlChannel } from '../channels/control-channel.ts';
 import { trackerEnvironment } from '../platform/resource-tracker.ts';
 import { watchTeardownProxies, whenTeardownProxiesGone } from '../platform/teardown-proxies.ts';
 import type { LaunchPayload } from './launch-payload.ts';
+import { registerAfterFork } from './fork-support.ts';
 import type { Popen, Vehicle, VehicleOptions } from './popen.ts';
 import { onProcessExit, ExitOrder } from '../platform/exit-hooks.ts';
 
@@ -98,6 +99,8 @@ class OsProcessChild implements Popen {
 
 const REFILL_DELAY_MS = 50;
 const spares = new Map<string, OsProcessChild[]>();
+// A child forked from the program: the spares are the program's.
+registerAfterFork(() => spares.clear());
 const launches = new Map<string, number>();
 /** Refills scheduled but not yet done; whenSparesReady() runs them at once. */
 const pendingRefills = new Set<() => void>();

@@ -30,7 +30,8 @@ import type { LaunchPayload } from './launch-payload.ts';
 import type { Popen } from './popen.ts';
 import { childExecArgv, pidHasExited } from './vehicle-os-process.ts';
 import { closeFd, receiveMessage, sendMessage, socketPair } from './fork-native.ts';
-import { forkUnsupportedReason, recordCanaryFailure } from './fork-support.ts';
+import { ForkedChild } from './forked-child-handle.ts';
+import { forkUnsupportedReason, recordCanaryFailure, registerAfterFork } from './fork-support.ts';
 
 const ZYGOTE_MAIN = fileURLToPath(
   new URL(`../child/zygote-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
@@ -40,54 +41,6 @@ const REPLY_TIMEOUT_MS = 60_000;
 const ONE_BYTE = new Uint8Array([0]);
 
 const SIGKILL = 9;
-
-/** A child forked by a zygote, as its parent sees it. */
-class ForkedChild implements Popen {
-  exitCode: number | null = null;
-  readonly exited: Promise<number>;
-  readonly channel: ControlChannel;
-  private settle!: (code: number) => void;
-
-  constructor(
-    readonly pid: number,
-    channelFd: number,
-    private readonly zygote: Zygote,
-  ) {
-    this.channel = new ControlChannel(new Socket({ fd: channelFd, readable: true, writable: true }));
-    this.exited = new Promise((resolve) => (this.settle = resolve));
-  }
-
-  /** Called by the zygote's report (or its death). */
-  reportExit(code: number): void {
-    if (this.exitCode !== null) return;
-    this.exitCode = code;
-    this.zygote.keepAliveFor(this, false);
-    this.channel.close();
-    this.settle(code);
-  }
-
-  hasExited(): boolean {
-    return this.exitCode !== null || pidHasExited(this.pid);
-  }
-
-  signal(signal: NodeJS.Signals): void {
-    if (this.exitCode !== null) return;
-    try {
-      process.kill(this.pid, signal);
-    } catch {
-      // It exited meanwhile; the exit watch reports it.
-    }
-  }
-
-  keepParentAlive(keep: boolean): void {
-    this.zygote.keepAliveFor(this, keep && this.exitCode === null);
-    this.channel.unref();
-  }
-
-  close(): void {
-    this.channel.close();
-  }
-}
 
 /** The zygote could not fork this child; the caller boots a fresh Node instead. */
 export class ZygoteUnavailable extends MultiprocError {
@@ -175,7 +128,7 @@ class Zygote {
         throw new ZygoteUnavailable(`the fork canary failed: ${answer.canary}`);
       }
       if (!answer.pid) throw new ZygoteUnavailable(`the forkserver zygote could not fork: ${answer.error}`);
-      const child = new ForkedChild(answer.pid, ours, this);
+      const child = new ForkedChild(answer.pid, ours, (c, keep) => this.keepAliveFor(c, keep));
       this.children.set(answer.pid, child);
       return child;
     } catch (error) {
@@ -186,6 +139,13 @@ class Zygote {
     } finally {
       closeFd(theirs);
     }
+  }
+
+  /** In a child forked from the program: this zygote is the parent's; drop our copy of its socket. */
+  dropInherited(): void {
+    this.dead = true;
+    closeFd(this.fdSocket);
+    this.children.clear();
   }
 
   stop(): void {
@@ -199,6 +159,10 @@ class Zygote {
 }
 
 const zygotes = new Map<string, Zygote>();
+registerAfterFork(() => {
+  for (const zygote of zygotes.values()) zygote.dropInherited();
+  zygotes.clear();
+});
 
 /**
  * The program's main module, which the zygote imports as Python's

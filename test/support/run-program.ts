@@ -14,7 +14,11 @@ export interface ProgramOptions {
   env?: NodeJS.ProcessEnv;
   /** Send stderr into the stdout pipe, so that `stdout` holds both in the order written. */
   mergeStderr?: boolean;
+  /** Run it fork-ready, through the package's command (`multiproc FILE`), instead of under tsx. */
+  forkReady?: boolean;
 }
+
+const MULTIPROC_BIN = new URL('../../bin/multiproc.mjs', import.meta.url).pathname;
 
 // The loader, not the tsx CLI: the CLI runs the program in a second process,
 // and a signal sent to the CLI would not reach the program.
@@ -26,9 +30,11 @@ export function runProgram(
   options: ProgramOptions = {},
   onStdout?: (stdoutSoFar: string, pid: number) => void,
 ): Promise<ProgramResult> {
-  const { args = [], env = {}, mergeStderr = false } = options;
+  const { args = [], env = {}, mergeStderr = false, forkReady = false } = options;
   return new Promise((resolve, reject) => {
-    const command = [process.execPath, '--import', TSX_LOADER, file, ...args];
+    const command = forkReady
+      ? [process.execPath, MULTIPROC_BIN, file, ...args]
+      : [process.execPath, '--import', TSX_LOADER, file, ...args];
     const child = mergeStderr
       ? spawn('/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', ...command], { stdio: ['ignore', 'pipe', 'pipe'], env: envFor(env) })
       : spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: envFor(env) });

@@ -4,7 +4,7 @@
  */
 import { readlinkSync } from 'node:fs';
 import { exitDirectly, setParentDeathSignal } from '../platform/native.ts';
-import { setProcessOrigin } from '../process/fork-support.ts';
+import { setProcessOrigin } from './fork-support.ts';
 
 const SIGKILL = 9;
 

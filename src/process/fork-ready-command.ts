@@ -1,0 +1,40 @@
+/**
+ * `multiproc app.ts [args…]`: runs a program fork-ready, so that the fork
+ * start method forks the program itself (popen-self-fork.ts). It replaces
+ * itself (execv, same pid, no process in between) with
+ * `node FORK_READY_FLAGS [--import tsx] app.ts args…` (see fork-support.ts):
+ * single-threaded V8 compiles and collects on the main thread, so a forked
+ * child lacks no thread it needs. `.ts` files get tsx's loader unless the
+ * command was given one. Where forking is off (not Linux, an unchecked Node),
+ * the program runs as usual, with fork emulated, after a one-line warning.
+ */
+import { existsSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { execProgram } from './fork-native.ts';
+import { FORK_READY_ENV, FORK_READY_FLAGS, forkUnsupportedReason, loaderHooksOnThread } from './fork-support.ts';
+import { childExecArgv } from './vehicle-os-process.ts';
+
+const TYPESCRIPT = new Set(['.ts', '.mts', '.cts', '.tsx']);
+const USAGE = 'usage: multiproc PROGRAM [ARGS...]   (runs PROGRAM, .js or .ts, fork-ready)\n';
+
+/** The command's entry (bin/multiproc.mjs); `argv` is the program and its arguments. */
+export function main(argv: string[]): void {
+  const [program, ...args] = argv;
+  if (program === undefined || program === '--help' || program === '-h') {
+    process.stderr.write(USAGE);
+    process.exitCode = program === undefined ? 2 : 0;
+    return;
+  }
+  const file = resolve(program);
+  if (!existsSync(file)) {
+    process.stderr.write(`multiproc: no such program: ${program}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  const loader = TYPESCRIPT.has(extname(file)) && !loaderHooksOnThread() ? ['--import', 'tsx'] : [];
+  const reason = forkUnsupportedReason();
+  const flags = reason === null ? [...FORK_READY_FLAGS] : [];
+  if (reason === null) process.env[FORK_READY_ENV] = String(process.pid);
+  else process.stderr.write(`multiproc: running ${program} without real fork (${reason})\n`);
+  execProgram(process.execPath, [process.execPath, ...flags, ...childExecArgv(), ...loader, file, ...args]);
+}

@@ -1,0 +1,65 @@
+// A program run fork-ready (`multiproc FILE`) forks itself in start():
+// real programs, run through the package's command, as a user would.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { runProgram } from './support/run-program.ts';
+import { isGone } from './support/processes.ts';
+
+const PROGRAM = fileURLToPath(new URL('./fixtures/fork-ready-program.ts', import.meta.url));
+
+async function runCase(name: string): Promise<any> {
+  const run = await runProgram(PROGRAM, { args: [name], forkReady: true });
+  assert.equal(run.code, 0, run.stderr);
+  return JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+}
+
+test('the child has the closure, module-level let and class instance as of start(), and changes go neither way', async () => {
+  const seen = await runCase('inheritance');
+  assert.deepEqual(seen, {
+    exitCode: 0,
+    // The child's counter.bump() on its copy of the instance (41 -> 42), under the closure's checks.
+    seen: 42,
+    forked: 1,
+    moduleLevel: 'changed by the parent after start()',
+    // The parent's instance never saw the child's bumps.
+    parentCounter: 42,
+  });
+});
+
+test("the parent's setInterval and HTTP server do not act in the child", async () => {
+  const seen = await runCase('parentBusiness');
+  assert.equal(seen.exitCode, 0);
+  assert.equal(seen.childTicks, 0, "the parent's interval ticked in the child");
+  assert.deepEqual(seen.responders, [seen.parent], 'a request was answered by the child');
+});
+
+test('exit codes, a failing target and terminate() are reported as for other children', async () => {
+  const run = await runProgram(PROGRAM, { args: ['exits'], forkReady: true });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout.trim()), { exiting: 7, failing: 1, sleeping: -15 });
+  assert.match(run.stderr, /^Process Process-2:\nRangeError: boom in a forked child/m);
+});
+
+test('a SIGKILLed fork-ready program leaves none of its forked children behind', async () => {
+  let pids: number[] = [];
+  await runProgram(PROGRAM, { args: ['orphans'], forkReady: true }, (stdout, pid) => {
+    const line = stdout.split('\n').find((l) => l.startsWith('{"pids"'));
+    if (line && pids.length === 0) {
+      pids = (JSON.parse(line) as { pids: number[] }).pids;
+      process.kill(pid, 'SIGKILL');
+    }
+  });
+  assert.equal(pids.length, 3);
+  const deadline = Date.now() + 30_000;
+  while (!pids.every(isGone)) {
+    if (Date.now() > deadline) assert.fail(`waited 30 s for the forked children ${pids} to die with their parent`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+});
+
+test('multiproc with no program, or a missing one, says how to use it and exits with 2', async () => {
+  const missing = await runProgram('/nonexistent/app.ts', { forkReady: true });
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /no such program: \/nonexistent\/app\.ts/);
+});
