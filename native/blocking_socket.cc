@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <uv.h>
 #include <cerrno>
 #include <climits>
 #include <cmath>
@@ -223,6 +224,79 @@ Napi::Value CloseSocket(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// A socket watched by the event loop for the peer's hang-up only: data that
+// arrives wakes nothing, so replies stay with the blocking calls above.
+struct HangupWatch {
+  uv_poll_t poll;
+  napi_env env;
+  Napi::FunctionReference callback;
+  Napi::AsyncContext* context;
+  // Shared with the JS stop(), which must not touch a freed watch.
+  std::shared_ptr<bool> closed;
+};
+
+void FreeHangupWatch(uv_handle_t* handle) {
+  HangupWatch* watch = static_cast<HangupWatch*>(handle->data);
+  delete watch->context;
+  delete watch;
+}
+
+// Closes the watch once; it is freed on a later loop turn.
+void CloseHangupWatch(HangupWatch* watch) {
+  if (*watch->closed) return;
+  *watch->closed = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(&watch->poll), FreeHangupWatch);
+}
+
+void OnHangup(uv_poll_t* poll, int status, int events) {
+  HangupWatch* watch = static_cast<HangupWatch*>(poll->data);
+  if (status == 0 && (events & UV_DISCONNECT) == 0) return;
+  uv_poll_stop(poll);
+  {
+    Napi::Env env(watch->env);
+    Napi::HandleScope scope(env);
+    watch->callback.MakeCallback(env.Global(), {}, *watch->context);
+  }
+  CloseHangupWatch(watch);
+}
+
+// watchHangup(fd, callback()) -> stop(): calls back once when the peer has
+// closed or the connection broke; unref'd, so it never keeps the loop alive.
+// stop() must be called before the descriptor is closed. The descriptor
+// stays blocking (libuv makes a polled one non-blocking; this undoes it).
+Napi::Value WatchHangup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = SocketArgument(env, info[0]);
+  if (!info[1].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) throw SystemError(env, errno, "fcntl", "");
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  HangupWatch* watch = new HangupWatch();
+  watch->env = env;
+  watch->closed = std::make_shared<bool>(false);
+  watch->poll.data = watch;
+  int err = uv_poll_init(loop, &watch->poll, fd);
+  if (err != 0) {
+    delete watch;
+    throw SystemError(env, -err, "uv_poll_init", "");
+  }
+  fcntl(fd, F_SETFL, flags);
+  watch->callback = Napi::Persistent(info[1].As<Napi::Function>());
+  watch->context = new Napi::AsyncContext(env, "multiproc.watchHangup");
+  err = uv_poll_start(&watch->poll, UV_DISCONNECT, OnHangup);
+  if (err != 0) {
+    CloseHangupWatch(watch);
+    throw SystemError(env, -err, "uv_poll_start", "");
+  }
+  uv_unref(reinterpret_cast<uv_handle_t*>(&watch->poll));
+  std::shared_ptr<bool> closed = watch->closed;
+  return Napi::Function::New(env, [watch, closed](const Napi::CallbackInfo& i) {
+    if (!*closed) CloseHangupWatch(watch);
+    return i.Env().Undefined();
+  }, "stop");
+}
+
 }  // namespace
 
 void InitBlockingSocket(Napi::Env env, Napi::Object exports) {
@@ -230,6 +304,7 @@ void InitBlockingSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("connectTcp", Napi::Function::New(env, ConnectTcp, "connectTcp"));
   exports.Set("sendAll", Napi::Function::New(env, SendAll, "sendAll"));
   exports.Set("receiveInto", Napi::Function::New(env, ReceiveInto, "receiveInto"));
+  exports.Set("watchHangup", Napi::Function::New(env, WatchHangup, "watchHangup"));
   exports.Set("closeSocket", Napi::Function::New(env, CloseSocket, "closeSocket"));
 }
 

@@ -28,6 +28,7 @@ import {
   NarrowManager,
   trySyncThenAsync,
   useInheritedProxy,
+  watchSyncConnection,
   waitOnQueue,
 } from './fixtures/manager-targets.ts';
 
@@ -140,6 +141,21 @@ test('forkserver: synchronous proxy calls work in a zygote-forked child, beside 
   assert.deepEqual(readResult(out), { sync: 'ok', async: 'ok', origin: 'forked' });
   assert.equal(await d.get('sync'), 1);
   assert.equal(await d.get('async'), 1);
+});
+
+test('forkserver: a sync-only child closes its CLOEXEC manager socket as soon as the manager dies, with no call pending', async () => {
+  const manager = await Manager();
+  const d = await manager.dict<string, number>();
+  const ready = await manager.Event();
+  const out = resultPath();
+  const child = new (getContext('forkserver').Process)({ target: watchSyncConnection, args: [d, ready, out] });
+  child.start();
+  assert.equal(await ready.wait({ timeout: 30_000 }), true);
+  process.kill(manager.pid!, 'SIGKILL');
+  await child.join(30_000);
+  assert.equal(child.exitCode, 0, 'the child saw its descriptor closed');
+  assert.deepEqual(readResult(out), { opened: 1, cloexec: true, later: 'ERR_MP_MANAGER_GONE', origin: 'forked' });
+  await manager.shutdown();
 });
 
 test('fork: a proxy in a global is inherited by a forked child, as in Python', async () => {

@@ -7,11 +7,13 @@
  * is the same code as the async client's. The descriptor is close-on-exec,
  * belongs to no libuv handle (so it never keeps a process alive, and works in
  * a child forked from the forkserver zygote), and is closed when the manager
- * shuts down, when this process's async connection to it drops, or when a
- * call finds it gone: from then on every call fails at once with
- * ManagerGoneError.
+ * shuts down, when the event loop sees it hang up between calls (main
+ * thread), when this process's async connection to it drops, or when a call
+ * finds it gone (EOF, reset): from then on every call fails at once with
+ * ManagerGoneError, and none ever waits for a manager that is not there.
  */
 import { deserialize } from 'node:v8';
+import { isMainThread } from 'node:worker_threads';
 import { ManagerGoneError } from '../errors.ts';
 import { BlockingSocket } from '../platform/blocking-socket.ts';
 import { FrameReader, frame, DEFAULT_MAX_FRAME_BYTES } from './frames.ts';
@@ -41,11 +43,16 @@ export class SyncClient {
     private readonly socket: BlockingSocket,
   ) {}
 
+  /** Whether this process may send on this connection: open, and made by this process. */
+  get usable(): boolean {
+    return this.closed === null && this.pid === process.pid;
+  }
+
   /** This process's synchronous connection to `address`, made and authenticated on first use. */
   static for(address: ManagerAddress, authkey: Uint8Array): SyncClient {
     const key = connectionKey(address, authkey);
     const known = clients.get(key);
-    if (known && known.closed === null && known.pid === process.pid) return known;
+    if (known?.usable) return known;
     if (known && known.pid !== process.pid) known.forget();
     let socket: BlockingSocket;
     try {
@@ -61,6 +68,8 @@ export class SyncClient {
       throw error;
     }
     clients.set(key, client);
+    // Between calls, the event loop notices the manager going away, and the descriptor goes with it.
+    if (isMainThread) socket.onHangup(() => client.close('the manager closed the connection'));
     return client;
   }
 

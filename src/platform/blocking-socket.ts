@@ -16,6 +16,7 @@ interface BlockingSocketAddon {
   connectTcp(host: string, port: number, timeoutMs: number): number;
   sendAll(fd: number, bytes: Uint8Array): void;
   receiveInto(fd: number, target: Uint8Array, timeoutMs: number): number;
+  watchHangup(fd: number, callback: () => void): () => void;
   closeSocket(fd: number): void;
 }
 
@@ -32,6 +33,7 @@ const RECEIVE_BYTES = 64 * 1024;
 
 export class BlockingSocket {
   #fd: number;
+  #stopWatch: (() => void) | null = null;
   // Received bytes land here first; receive() hands out a copy of what came.
   readonly #incoming = Buffer.allocUnsafe(RECEIVE_BYTES);
 
@@ -64,11 +66,24 @@ export class BlockingSocket {
     return got === 0 ? null : Buffer.from(this.#incoming.subarray(0, got));
   }
 
-  /** Closes the descriptor; idempotent. */
+  /**
+   * Calls `callback` once, from the event loop, if the peer closes or the
+   * connection breaks while this socket is not in use (between blocking
+   * calls); an unref'd watch, stopped by close(). Main thread only: a
+   * worker's loop must end without foreign handles.
+   */
+  onHangup(callback: () => void): void {
+    if (this.#stopWatch) throw new Error('onHangup: a hang-up callback is already set');
+    this.#stopWatch = addon.watchHangup(this.#open('watch'), callback);
+  }
+
+  /** Closes the descriptor (stopping the hang-up watch first); idempotent. */
   close(): void {
     const fd = this.#fd;
     if (fd < 0) return;
     this.#fd = -1;
+    this.#stopWatch?.();
+    this.#stopWatch = null;
     addon.closeSocket(fd);
   }
 
