@@ -11,7 +11,8 @@
         "native/buffer_pool.cc",
         "native/exit_proxy.cc",
         "native/fork.cc",
-        "native/read_only_guard.cc"
+        "native/read_only_guard.cc",
+        "native/blocking_socket.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -47,6 +47,7 @@ void InitBufferPool(Napi::Env env, Napi::Object exports);
 void InitExitProxy(Napi::Env env, Napi::Object exports);
 void InitFork(Napi::Env env, Napi::Object exports);
 void InitReadOnlyGuard(Napi::Env env, Napi::Object exports);
+void InitBlockingSocket(Napi::Env env, Napi::Object exports);
 
 /** Marks a read-only mapping, so that a write to it is reported before the fault kills the process. */
 bool GuardReadOnly(void* address, size_t length);

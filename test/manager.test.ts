@@ -28,18 +28,11 @@ import {
   NarrowManager,
   trySyncThenAsync,
   useInheritedProxy,
+  watchSyncConnection,
   waitOnQueue,
 } from './fixtures/manager-targets.ts';
 
 const METHODS: StartMethodName[] = ['fork', 'spawn', 'forkserver'];
-/**
- * Synchronous proxy calls need a worker thread, which a child forked from
- * the forkserver zygote cannot start: there they fail with
- * ERR_MP_NOT_IN_FORKED_CHILD (checked below), so forkserver children use the
- * async calls where the other methods mix both.
- */
-const syncCallsWork = (method: StartMethodName) => method !== 'forkserver';
-
 /** Polls `check` every 20 ms for up to `ms`, failing with `what` if it never holds. */
 async function eventually(check: () => boolean, what: string, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -62,9 +55,8 @@ for (const method of METHODS) {
     const l = await manager.list<string>();
     const lock = await manager.Lock();
     const n = 25;
-    const syncTarget = syncCallsWork(method) ? fillUnderLockSync : fillUnderLock;
     const children = [0, 1, 2, 3].map(
-      (worker) => new ctx.Process({ target: worker % 2 ? syncTarget : fillUnderLock, args: [d, l, lock, worker, n] }),
+      (worker) => new ctx.Process({ target: worker % 2 ? fillUnderLockSync : fillUnderLock, args: [d, l, lock, worker, n] }),
     );
     for (const child of children) child.start();
     for (const child of children) await child.join();
@@ -115,7 +107,7 @@ for (const method of METHODS) {
     const q = await manager.Queue();
     const ready = [await manager.Event(), await manager.Event()];
     const outs = [resultPath(), resultPath()];
-    const children = [false, syncCallsWork(method)].map(
+    const children = [false, true].map(
       (sync, i) => new ctx.Process({ target: waitOnQueue, args: [q, ready[i], outs[i], sync] }),
     );
     for (const child of children) child.start();
@@ -138,7 +130,7 @@ for (const method of METHODS) {
   });
 }
 
-test('forkserver: a synchronous proxy call in a zygote-forked child fails clearly; the async one works', async () => {
+test('forkserver: synchronous proxy calls work in a zygote-forked child, beside the async ones', async () => {
   await using manager = await Manager();
   const d = await manager.dict<string, number>();
   const out = resultPath();
@@ -146,8 +138,24 @@ test('forkserver: a synchronous proxy call in a zygote-forked child fails clearl
   child.start();
   await child.join();
   assert.equal(child.exitCode, 0);
-  assert.deepEqual(readResult(out), { sync: 'ERR_MP_NOT_IN_FORKED_CHILD', async: 'ok' });
+  assert.deepEqual(readResult(out), { sync: 'ok', async: 'ok', origin: 'forked' });
+  assert.equal(await d.get('sync'), 1);
   assert.equal(await d.get('async'), 1);
+});
+
+test('forkserver: a sync-only child closes its CLOEXEC manager socket as soon as the manager dies, with no call pending', async () => {
+  const manager = await Manager();
+  const d = await manager.dict<string, number>();
+  const ready = await manager.Event();
+  const out = resultPath();
+  const child = new (getContext('forkserver').Process)({ target: watchSyncConnection, args: [d, ready, out] });
+  child.start();
+  assert.equal(await ready.wait({ timeout: 30_000 }), true);
+  process.kill(manager.pid!, 'SIGKILL');
+  await child.join(30_000);
+  assert.equal(child.exitCode, 0, 'the child saw its descriptor closed');
+  assert.deepEqual(readResult(out), { opened: 1, cloexec: true, later: 'ERR_MP_MANAGER_GONE', origin: 'forked' });
+  await manager.shutdown();
 });
 
 test('fork: a proxy in a global is inherited by a forked child, as in Python', async () => {

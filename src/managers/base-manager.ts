@@ -279,6 +279,7 @@ export class BaseManager {
       }
       child.close();
     }
+    SyncClient.existing(address, this.#authkey)?.close('the manager was shut down');
     (await ManagerClient.existing(address, this.#authkey)?.catch(() => null))?.close('the manager was shut down');
   }
 

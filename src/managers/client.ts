@@ -55,6 +55,13 @@ export async function openAuthenticated(address: ManagerAddress, authkey: Uint8A
 
 const clients = new Map<string, Promise<ManagerClient>>();
 
+const lostListeners: ((key: string, reason: string) => void)[] = [];
+
+/** Calls `listener` with the connection key and reason whenever this process's async connection to a manager drops. */
+export function onConnectionLost(listener: (key: string, reason: string) => void): void {
+  lostListeners.push(listener);
+}
+
 export class ManagerClient {
   private readonly pending = new Map<number, Pending>();
   private nextCallId = 1;
@@ -139,5 +146,6 @@ export class ManagerClient {
     clients.delete(this.key);
     for (const pending of this.pending.values()) pending.reject(this.gone);
     this.pending.clear();
+    for (const listener of lostListeners) listener(this.key, reason);
   }
 }

@@ -8,7 +8,8 @@ import type { Socket } from 'node:net';
 import { FrameReader, frame } from './frames.ts';
 import { HANDSHAKE_MAX_FRAME_BYTES, type HandshakeLink } from './auth.ts';
 
-const HANDSHAKE_TIMEOUT_MS = 20_000;
+/** How long a peer may stay silent during the handshake (and a connect may take, for the sync client). */
+export const HANDSHAKE_TIMEOUT_MS = 20_000;
 
 export class FramedSocket implements HandshakeLink {
   private readonly reader = new FrameReader(HANDSHAKE_MAX_FRAME_BYTES);

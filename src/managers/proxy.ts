@@ -58,6 +58,7 @@ export class BaseProxy {
   readonly #authkey: Uint8Array;
   readonly #reference: Reference;
   #client: ManagerClient | null = null;
+  #syncClient: SyncClient | null = null;
 
   constructor(token: ProxyToken, authkey: Uint8Array, holder: Reference['holder']) {
     this.#token = token;
@@ -86,7 +87,8 @@ export class BaseProxy {
 
   /** Calls an exposed method by name and blocks until the manager replies. */
   callMethodSync(method: string, args: unknown[] = []): unknown {
-    const client = SyncClient.for(this.#token.address, this.#authkey);
+    let client = this.#syncClient;
+    if (!client?.usable) client = this.#syncClient = SyncClient.for(this.#token.address, this.#authkey);
     const reference = this.#reference;
     if (reference.released) throw this.releasedError();
     if (reference.holder === null) {

@@ -1,101 +1,82 @@
 /**
  * The synchronous side of a manager connection, for `…Sync` proxy methods
- * in synchronous child code. Node has no blocking socket read, so a small
- * worker thread owns the socket and only pumps bytes: each chunk it reads is
- * posted to this thread and signalled through a shared counter, which this
- * thread blocks on with Atomics.wait and then takes with
- * receiveMessageOnPort. Everything else (handshake, framing, encoding) runs
- * here, with the same code as the async client. The worker is plain
- * JavaScript evaluated from a string, so it loads the same under tsx and from
- * compiled JS, and it is unref'd so it never keeps a process alive.
+ * in synchronous code. It owns a second socket to the manager, driven with
+ * blocking calls on the calling thread through the native core
+ * (src/platform/blocking-socket.ts): a call sends its request and blocks in
+ * recv until its reply is in. Everything else (handshake, framing, encoding)
+ * is the same code as the async client's. The descriptor is close-on-exec,
+ * belongs to no libuv handle (so it never keeps a process alive, and works in
+ * a child forked from the forkserver zygote), and is closed when the manager
+ * shuts down, when the event loop sees it hang up between calls (main
+ * thread), when this process's async connection to it drops, or when a call
+ * finds it gone (EOF, reset): from then on every call fails at once with
+ * ManagerGoneError, and none ever waits for a manager that is not there.
  */
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { deserialize } from 'node:v8';
-import { ManagerGoneError, MultiprocError } from '../errors.ts';
-import { processOrigin } from '../process/fork-support.ts';
+import { isMainThread } from 'node:worker_threads';
+import { ManagerGoneError } from '../errors.ts';
+import { BlockingSocket } from '../platform/blocking-socket.ts';
 import { FrameReader, frame, DEFAULT_MAX_FRAME_BYTES } from './frames.ts';
 import { answerFor, answerIsRight, checkVerdict, makeChallenge, verdictFrame, wrongAnswer, HANDSHAKE_MAX_FRAME_BYTES } from './auth.ts';
+import { HANDSHAKE_TIMEOUT_MS } from './framed-socket.ts';
 import { encodeRequest, decodeReply } from './request-encoding.ts';
-import { connectionKey, processOwnerId } from './client.ts';
+import { connectionKey, onConnectionLost, processOwnerId } from './client.ts';
 import { Op, formatAddress, type ManagerAddress } from './protocol.ts';
-
-const PUMP = `
-const { workerData } = require('node:worker_threads');
-const net = require('node:net');
-const { port, signal, address } = workerData;
-const counter = new Int32Array(signal);
-function post(message) {
-  port.postMessage(message);
-  Atomics.add(counter, 0, 1);
-  Atomics.notify(counter, 0);
-}
-let reason = 'the manager closed the connection';
-// Never leave the blocked thread waiting: a failure here ends the connection.
-process.on('uncaughtException', (error) => { reason = 'the socket pump failed: ' + error.message; socket.destroy(); });
-const socket = typeof address === 'string' ? net.connect(address) : net.connect(address.port, address.host);
-socket.setNoDelay(true);
-socket.on('connect', () => post({ connected: true }));
-socket.on('data', (chunk) => post({ chunk }));
-socket.on('error', (error) => { reason = error.message; });
-socket.on('close', () => { post({ closed: reason }); port.close(); });
-port.on('message', (message) => {
-  if (message.write) socket.write(message.write);
-  else if (message.close) socket.destroy();
-});
-`;
 
 const clients = new Map<string, SyncClient>();
 
+// The manager is gone for this process's async connection: then for this one too.
+onConnectionLost((key, reason) => clients.get(key)?.close(reason));
+
 export class SyncClient {
-  private readonly counter = new Int32Array(new SharedArrayBuffer(4));
-  private readonly port: MessagePort;
   private readonly reader = new FrameReader(HANDSHAKE_MAX_FRAME_BYTES);
   private readonly frames: Buffer[] = [];
   private closed: string | null = null;
-  private connected = false;
   private nextCallId = 1;
+  /** A child forked with this client in its memory shares the socket: only the process that connected uses it. */
+  private readonly pid = process.pid;
+  /** Replies are awaited without a limit once authenticated; the manager's side enforces call timeouts. */
+  private timeoutMs = HANDSHAKE_TIMEOUT_MS;
 
-  private constructor(readonly address: ManagerAddress) {
-    // The pump is a worker thread, and a child forked from the zygote cannot
-    // start one (V8's thread platform is not forked with it): fail clearly
-    // instead of hanging.
-    if (processOrigin() === 'forked') {
-      throw new MultiprocError(
-        'ERR_MP_NOT_IN_FORKED_CHILD',
-        'synchronous proxy calls need a worker thread, which a child forked from the forkserver zygote cannot start; use the async form (await proxy.method()) there',
-      );
-    }
-    const { port1, port2 } = new MessageChannel();
-    this.port = port1;
-    const worker = new Worker(PUMP, {
-      eval: true,
-      workerData: { port: port2, signal: this.counter.buffer, address },
-      transferList: [port2],
-    });
-    worker.unref();
-    this.port.unref();
+  private constructor(
+    readonly address: ManagerAddress,
+    private readonly socket: BlockingSocket,
+  ) {}
+
+  /** Whether this process may send on this connection: open, and made by this process. */
+  get usable(): boolean {
+    return this.closed === null && this.pid === process.pid;
   }
 
   /** This process's synchronous connection to `address`, made and authenticated on first use. */
   static for(address: ManagerAddress, authkey: Uint8Array): SyncClient {
     const key = connectionKey(address, authkey);
-    let client = clients.get(key);
-    if (!client || client.closed !== null) {
-      client = new SyncClient(address);
-      try {
-        client.handshake(authkey);
-      } catch (error) {
-        client.port.postMessage({ close: true });
-        throw error;
-      }
-      clients.set(key, client);
+    const known = clients.get(key);
+    if (known?.usable) return known;
+    if (known && known.pid !== process.pid) known.forget();
+    let socket: BlockingSocket;
+    try {
+      socket = BlockingSocket.connect(address, HANDSHAKE_TIMEOUT_MS);
+    } catch (error) {
+      throw new ManagerGoneError(`cannot connect to the manager at ${formatAddress(address)}: ${(error as Error).message}`);
     }
+    const client = new SyncClient(address, socket);
+    try {
+      client.handshake(authkey);
+    } catch (error) {
+      client.close('authentication failed');
+      throw error;
+    }
+    clients.set(key, client);
+    // Between calls, the event loop notices the manager going away, and the descriptor goes with it.
+    if (isMainThread) socket.onHangup(() => client.close('the manager closed the connection'));
     return client;
   }
 
   /** This process's synchronous connection to `address` if one was made, without making one. */
   static existing(address: ManagerAddress, authkey: Uint8Array): SyncClient | undefined {
-    return clients.get(connectionKey(address, authkey));
+    const client = clients.get(connectionKey(address, authkey));
+    return client?.pid === process.pid ? client : undefined;
   }
 
   /** Sends one request and blocks until its reply; throws ManagerGoneError if the manager is gone. */
@@ -104,14 +85,40 @@ export class SyncClient {
     const callId = this.nextCallId++;
     this.send(encodeRequest(op, callId, rest).body);
     for (;;) {
-      const [replyId, status, value] = deserialize(this.nextFrame()) as [number, number, unknown];
+      const next = this.nextFrame();
+      let reply: [number, number, unknown];
+      try {
+        reply = deserialize(next);
+      } catch (error) {
+        this.close(`the manager sent an undecodable frame: ${(error as Error).message}`);
+        throw this.goneError();
+      }
+      const [replyId, status, value] = reply;
       if (replyId === callId) return decodeReply(status, value);
     }
   }
 
-  /** A request with no reply (decref). */
+  /** A request with no reply (decref): silently dropped once the manager is gone. */
   notify(op: number, ...rest: unknown[]): void {
-    if (this.closed === null) this.send(encodeRequest(op, 0, rest).body);
+    if (this.closed !== null) return;
+    try {
+      this.send(encodeRequest(op, 0, rest).body);
+    } catch {
+      // The connection is closed now; the manager drops its references with it.
+    }
+  }
+
+  /** Closes the socket, once; every later call fails with ManagerGoneError citing `reason`. */
+  close(reason: string): void {
+    if (this.closed !== null) return;
+    this.closed = reason;
+    this.socket.close();
+  }
+
+  /** In a forked child: drops the parent's connection without a word to the manager (the parent still uses it). */
+  private forget(): void {
+    this.closed = 'inherited from the parent process';
+    this.socket.close();
   }
 
   private handshake(authkey: Uint8Array): void {
@@ -123,11 +130,17 @@ export class SyncClient {
     this.send(verdictFrame(accepted));
     if (!accepted) throw wrongAnswer();
     this.reader.maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
+    this.timeoutMs = Infinity;
     this.request(Op.hello, processOwnerId);
   }
 
   private send(body: Buffer): void {
-    this.port.postMessage({ write: frame(body) });
+    try {
+      this.socket.send(frame(body));
+    } catch (error) {
+      this.close((error as Error).message);
+      throw this.goneError();
+    }
   }
 
   private nextFrame(): Buffer {
@@ -135,28 +148,27 @@ export class SyncClient {
       const ready = this.frames.shift();
       if (ready) return ready;
       if (this.closed !== null) throw this.goneError();
-      const seen = Atomics.load(this.counter, 0);
-      const received = receiveMessageOnPort(this.port);
-      if (!received) {
-        Atomics.wait(this.counter, 0, seen);
+      let chunk: Buffer | null;
+      try {
+        chunk = this.socket.receive(this.timeoutMs);
+      } catch (error) {
+        const { code, message } = error as NodeJS.ErrnoException;
+        this.close(code === 'ETIMEDOUT' ? 'the manager sent nothing during the handshake' : message);
         continue;
       }
-      const message = received.message as { chunk?: Uint8Array; closed?: string; connected?: boolean };
-      if (message.connected) this.connected = true;
-      else if (message.closed !== undefined) this.closed = message.closed;
-      else if (message.chunk) {
-        try {
-          this.frames.push(...this.reader.push(Buffer.from(message.chunk.buffer, message.chunk.byteOffset, message.chunk.length)));
-        } catch (error) {
-          this.closed = (error as Error).message;
-          this.port.postMessage({ close: true });
-        }
+      if (chunk === null) {
+        this.close('the manager closed the connection');
+        continue;
+      }
+      try {
+        this.frames.push(...this.reader.push(chunk));
+      } catch (error) {
+        this.close((error as Error).message);
       }
     }
   }
 
   private goneError(): ManagerGoneError {
-    const what = this.connected ? 'is gone' : 'could not be reached';
-    return new ManagerGoneError(`the manager at ${formatAddress(this.address)} ${what} (${this.closed}); the call cannot complete`);
+    return new ManagerGoneError(`the manager at ${formatAddress(this.address)} is gone (${this.closed}); the call cannot complete`);
   }
 }
