@@ -255,7 +255,7 @@ void OnHangup(uv_poll_t* poll, int status, int events) {
   {
     Napi::Env env(watch->env);
     Napi::HandleScope scope(env);
-    watch->callback.MakeCallback(env.Global(), {}, *watch->context);
+    CallBackFromLoop(env, watch->callback, {}, *watch->context);
   }
   CloseHangupWatch(watch);
 }

@@ -26,6 +26,15 @@ double TimeoutArgument(const Napi::CallbackInfo& info, size_t arg);
 /** Blocking shared FUTEX_WAIT with an absolute deadline (nullptr: none), retried on EINTR. */
 WaitResult WaitShared(int* addr, int expected, const timespec* deadline);
 
+/**
+ * Calls JavaScript back from a libuv callback. A C++ exception must not leave
+ * a libuv callback (std::terminate): an error the callback threw becomes the
+ * process's uncaught exception, as for Node's own callbacks, and a call that
+ * cannot run at all (the environment is exiting) is dropped.
+ */
+void CallBackFromLoop(Napi::Env env, Napi::FunctionReference& callback, const std::initializer_list<napi_value>& args,
+                      Napi::AsyncContext& context);
+
 /** Wraps a V8 handle as a Napi::Value (N-API lacks the few V8 calls the core needs). */
 Napi::Value FromV8(Napi::Env env, v8::Local<v8::Value> value);
 

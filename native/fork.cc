@@ -39,6 +39,16 @@
 
 namespace multiproc {
 
+void CallBackFromLoop(Napi::Env env, Napi::FunctionReference& callback, const std::initializer_list<napi_value>& args,
+                      Napi::AsyncContext& context) {
+  try {
+    callback.MakeCallback(env.Global(), args, context);
+  } catch (const Napi::Error& error) {
+    // Empty when no JavaScript could run (an exiting environment): nothing to report to.
+    if (!error.Value().IsEmpty() && !error.Value().IsUndefined()) napi_fatal_exception(env, error.Value());
+  }
+}
+
 namespace {
 
 // Re-marks every MADV_DONTFORK region MADV_DOFORK; returns how many, or -errno.
@@ -134,7 +144,7 @@ void RunForkedEntry(uv_prepare_t* prepare) {
   isolate->CancelTerminateExecution();
   Napi::Env env(start->env);
   Napi::HandleScope scope(env);
-  start->entry.MakeCallback(env.Global(), {}, *start->context);
+  CallBackFromLoop(env, start->entry, {}, *start->context);
 }
 
 Napi::Value ForkAndUnwind(const Napi::CallbackInfo& info) {
@@ -220,7 +230,7 @@ void OnPidfdReadable(uv_poll_t* poll, int status, int events) {
     if (reaped == watch->pid) {
       code = Napi::Number::New(env, WIFSIGNALED(wstatus) ? -WTERMSIG(wstatus) : WEXITSTATUS(wstatus));
     }
-    watch->callback.MakeCallback(env.Global(), {code}, *watch->context);
+    CallBackFromLoop(env, watch->callback, {code}, *watch->context);
   }
   uv_close(reinterpret_cast<uv_handle_t*>(poll), FreeWatch);
 }
@@ -436,7 +446,7 @@ void BeforePoll(uv_prepare_t* prepare) {
   watch->fired = true;
   Napi::Env env(watch->env);
   Napi::HandleScope scope(env);
-  watch->callback.MakeCallback(env.Global(), {}, *watch->context);
+  CallBackFromLoop(env, watch->callback, {}, *watch->context);
 }
 
 Napi::Value OnLoopIdle(const Napi::CallbackInfo& info) {
