@@ -28,6 +28,10 @@ export interface ScratchProject extends Disposable {
   tsx(file: string, args?: string[]): Promise<ScratchRun>;
   /** Compiles the project's .ts files with tsc into out/ (once) and runs out/FILE.js with plain node. */
   compileAndNode(file: string, args?: string[], nodeArgs?: string[]): Promise<ScratchRun>;
+  /** Compiles the project's .ts files with tsc into out/ (once); returns the path of FILE's output. */
+  compile(file: string): string;
+  /** Runs `npx multiproc FILE ARGS` (the package's command, from node_modules/.bin). */
+  multiproc(file: string, args?: string[]): Promise<ScratchRun>;
 }
 
 function run(command: string, args: string[], cwd: string): Promise<ScratchRun> {
@@ -70,7 +74,21 @@ export function scratchProject(): ScratchProject {
   mkdirSync(join(dir, 'node_modules'));
   symlinkSync(REPO, join(dir, 'node_modules/multiproc'), 'dir');
   symlinkSync(join(REPO, 'node_modules/tsx'), join(dir, 'node_modules/tsx'), 'dir');
+  // What npm install makes of the package's "bin".
+  mkdirSync(join(dir, 'node_modules/.bin'));
+  symlinkSync('../multiproc/bin/multiproc.mjs', join(dir, 'node_modules/.bin/multiproc'));
   let compiled = false;
+  const compile = (file: string): string => {
+    if (!compiled) {
+      try {
+        execFileSync(process.execPath, [TSC, '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8' });
+      } catch (error) {
+        throw new Error(`tsc failed in the scratch project:\n${(error as { stdout?: string }).stdout}`);
+      }
+      compiled = true;
+    }
+    return join('out', file.replace(/\.(m|c)?ts$/, (_, kind) => `.${kind ?? ''}js`));
+  };
   return {
     dir,
     write(files) {
@@ -82,17 +100,10 @@ export function scratchProject(): ScratchProject {
     node: (file, args = []) => run(process.execPath, [file, ...args], dir),
     tsx: (file, args = []) => run(process.execPath, [TSX_CLI, file, ...args], dir),
     async compileAndNode(file, args = [], nodeArgs = []) {
-      if (!compiled) {
-        try {
-          execFileSync(process.execPath, [TSC, '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8' });
-        } catch (error) {
-          throw new Error(`tsc failed in the scratch project:\n${(error as { stdout?: string }).stdout}`);
-        }
-        compiled = true;
-      }
-      const output = join('out', file.replace(/\.(m|c)?ts$/, (_, kind) => `.${kind ?? ''}js`));
-      return run(process.execPath, [...nodeArgs, output, ...args], dir);
+      return run(process.execPath, [...nodeArgs, compile(file), ...args], dir);
     },
+    compile,
+    multiproc: (file, args = []) => run('npx', ['--no-install', 'multiproc', file, ...args], dir),
     [Symbol.dispose]() {
       rmSync(dir, { recursive: true, force: true });
     },
