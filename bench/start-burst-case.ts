@@ -47,6 +47,21 @@ async function burst(method: StartMethodName, count: number): Promise<number> {
   return performance.now() - begin;
 }
 
+/** Mean ms of one start+join, `count` times back to back after a warm-up start. */
+async function serial(method: StartMethodName, count: number): Promise<number> {
+  const ctx = getContext(method);
+  const first = new ctx.Process({ target: noop });
+  first.start();
+  await first.join();
+  const begin = performance.now();
+  for (let i = 0; i < count; i++) {
+    const child = new ctx.Process({ target: noop });
+    child.start();
+    await child.join();
+  }
+  return (performance.now() - begin) / count;
+}
+
 async function coldPool(method: StartMethodName): Promise<number> {
   const begin = performance.now();
   const pool = new (getContext(method).Pool)({ processes: 8 });
@@ -85,6 +100,7 @@ if (isMainModule(import.meta)) {
   const [kind, method, count] = process.argv.slice(2) as [string, StartMethodName, string?];
   const cases: Record<string, () => Promise<number>> = {
     burst: () => burst(method, Number(count)),
+    serial: () => serial(method, Number(count)),
     pool: () => coldPool(method),
     loop: () => loopInChild(method),
     pss: () => idlePss(method, Number(count)),

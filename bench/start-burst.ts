@@ -12,6 +12,8 @@ import type { BenchRow } from './bench-row.ts';
 const RUNS = 3;
 const OURS = fileURLToPath(new URL('./start-burst-case.ts', import.meta.url));
 const PYTHON = fileURLToPath(new URL('./start_burst_py.py', import.meta.url));
+/** The package's command: `multiproc FILE` runs FILE fork-ready, so fork is a real fork of it. */
+const MULTIPROC_BIN = fileURLToPath(new URL('../bin/multiproc.mjs', import.meta.url));
 
 function once(command: string, args: string[]): number {
   return JSON.parse(execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })) as number;
@@ -22,12 +24,13 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** Median of RUNS alternating runs of our case and Python's (if given). */
-function measure(ours: string[], python?: string[]): { ours: number; python: number } {
+/** Median of RUNS alternating runs of our case (fork-ready if asked) and Python's (if given). */
+function measure(ours: string[], python?: string[], forkReady = false): { ours: number; python: number } {
   const mine: number[] = [];
   const theirs: number[] = [];
+  const launcher = forkReady ? [MULTIPROC_BIN] : ['--import', 'tsx'];
   for (let i = 0; i < RUNS; i++) {
-    mine.push(once(process.execPath, ['--import', 'tsx', OURS, ...ours]));
+    mine.push(once(process.execPath, [...launcher, OURS, ...ours]));
     if (python) theirs.push(once('python3', [PYTHON, ...python]));
   }
   return { ours: median(mine), python: python ? median(theirs) : NaN };
@@ -40,6 +43,14 @@ export async function runStartBurstBench(): Promise<BenchRow[]> {
       const { ours, python } = measure(['burst', method, String(count)], ['burst', method, String(count)]);
       rows.push({ name: `${count} processes started together, then joined (${method})`, unit: 'ms', ours, anchor: python, anchorName: `Python ${method}`, higherIsBetter: false });
     }
+  }
+  {
+    const { ours, python } = measure(['serial', 'fork', '50'], ['serial', 'fork', '50'], true);
+    rows.push({ name: 'real fork start+join, back to back (fork-ready program, multiproc FILE)', unit: 'ms', ours, anchor: python, anchorName: 'Python fork', higherIsBetter: false });
+  }
+  for (const count of [8, 64]) {
+    const { ours, python } = measure(['burst', 'fork', String(count)], ['burst', 'fork', String(count)], true);
+    rows.push({ name: `${count} processes started together, then joined (fork, fork-ready program)`, unit: 'ms', ours, anchor: python, anchorName: 'Python fork', higherIsBetter: false });
   }
   for (const method of ['fork', 'forkserver'] as const) {
     const { ours, python } = measure(['pool', method], ['pool', 'fork']);

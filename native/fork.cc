@@ -44,8 +44,10 @@ void CallBackFromLoop(Napi::Env env, Napi::FunctionReference& callback, const st
   try {
     callback.MakeCallback(env.Global(), args, context);
   } catch (const Napi::Error& error) {
-    // Empty when no JavaScript could run (an exiting environment): nothing to report to.
-    if (!error.Value().IsEmpty() && !error.Value().IsUndefined()) napi_fatal_exception(env, error.Value());
+    // No value (empty, undefined or null) when no JavaScript could run: the
+    // environment is exiting (process.exit() from the callback), nothing to report.
+    Napi::Value thrown = error.Value();
+    if (!thrown.IsEmpty() && !thrown.IsUndefined() && !thrown.IsNull()) napi_fatal_exception(env, thrown);
   }
 }
 

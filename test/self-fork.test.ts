@@ -11,6 +11,8 @@ const PROGRAM = fileURLToPath(new URL('./fixtures/fork-ready-program.ts', import
 async function runCase(name: string): Promise<any> {
   const run = await runProgram(PROGRAM, { args: [name], forkReady: true });
   assert.equal(run.code, 0, run.stderr);
+  // Nothing on stderr: a child's exit from its idle watch once printed "Uncaught null" there.
+  assert.equal(run.stderr, '');
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!);
 }
 
