@@ -42,8 +42,10 @@ test('Lock, RLock, Semaphore: block: false with a timeout returns false at once;
 });
 
 test('Condition and Barrier take a number too', async () => {
-  const condition = new Condition();
+  const condition = new Condition(new Lock());
   await condition.acquire();
+  assert.equal(await condition.acquire({ block: false, timeout: 60_000 }), false, 'Condition.acquire: block: false ignores the timeout');
+  assert.equal(condition.acquireSync(-1), false);
   assert.equal(await condition.wait(5), false);
   assert.equal(condition.waitSync(-1), false);
   assert.equal(await condition.waitFor(() => 0, -1), 0);
@@ -100,18 +102,19 @@ test('in a child: event.waitSync(ms) wakes when the parent sets the event', asyn
 
 test('in a child: block: false with a timeout, and negative timeouts, return false at once on held primitives', async () => {
   const lock = new Lock();
+  const rlock = new RLock();
   const sem = new Semaphore(1);
-  await lock.acquire();
-  await sem.acquire();
+  const bounded = new BoundedSemaphore(1);
+  const condition = new Condition();
+  for (const primitive of [lock, rlock, sem, bounded, condition]) await primitive.acquire();
   const result = new Value('i', -1);
-  const child = new Process({ target: tryHeld, args: [{ lock, sem, result }] });
+  const child = new Process({ target: tryHeld, args: [{ lock, rlock, sem, bounded, condition, result }] });
   child.start();
   // The child would wait 60 s on any try that honoured its timeout; the join bound says it did not.
   await child.join(30_000);
   assert.equal(child.exitCode, 0, 'the child returned from every try without waiting for its timeout');
-  assert.equal(result.value, 4);
-  lock.release();
-  sem.release();
+  assert.equal(result.value, 10, 'Lock, RLock, Semaphore, BoundedSemaphore and Condition each refused twice');
+  for (const primitive of [lock, rlock, sem, bounded, condition]) primitive.release();
 });
 
 test('in a child: Queue.get with { block: false, timeout } and with a negative number throws Empty at once', async () => {
