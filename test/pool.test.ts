@@ -246,8 +246,8 @@ test('every entry point validates its arguments and names the bad one', async ()
   assert.throws(() => pool.applyAsync(tasks.add, [1, 2], { callback: 1 as never }), /callback must be a function/);
   assert.throws(() => pool.imap(tasks.square, 3 as never), /items must be an iterable/);
   await assert.rejects(pool.join(), /Pool is still running/);
-  await assert.rejects(pool.applyAsync(tasks.add, [1, 2]).get('x' as never), (e: unknown) => e instanceof TypeError && /timeoutMs must be a number/.test(e.message));
-  await assert.rejects(pool.applyAsync(tasks.add, [1, 2]).wait(NaN), (e: unknown) => e instanceof TypeError && /timeoutMs must be a number/.test(e.message));
+  await assert.rejects(pool.applyAsync(tasks.add, [1, 2]).get('x' as never), (e: unknown) => e instanceof TypeError && /AsyncResult.get: the wait argument must be a timeout/.test(e.message));
+  await assert.rejects(pool.applyAsync(tasks.add, [1, 2]).wait(NaN), (e: unknown) => e instanceof TypeError && /AsyncResult.wait: timeout must be a number/.test(e.message));
 });
 
 test('AsyncResult.get(timeoutMs) rejects with TimeoutError while the task runs', async () => {

@@ -3,9 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Barrier, BoundedSemaphore, BrokenBarrierError, Condition, Empty, Event, Full, JoinableQueue, Lock, Pipe,
-  Process, Queue, RLock, Semaphore, Value,
+  Barrier, BoundedSemaphore, BrokenBarrierError, BrokenProcessPool, Condition, Empty, Event, Full, JoinableQueue, Lock,
+  Pipe, Pool, Process, ProcessPoolExecutor, Queue, RLock, Semaphore, TimeoutError, Value,
 } from '../src/index.ts';
+import { sleepForever } from './fixtures/targets.ts';
+import * as poolTasks from './fixtures/pool-tasks.ts';
 import { getEmpty, tryHeld, waitEventNumber } from './fixtures/wait-targets.ts';
 
 test('Event: wait(50) and waitSync(50) take a number; a negative number does not wait', async () => {
@@ -126,4 +128,46 @@ test('in a child: Queue.get with { block: false, timeout } and with a negative n
   assert.equal(child.exitCode, 0, 'the child did not wait for its timeouts');
   assert.equal(result.value, 2);
   queue.close();
+});
+
+test('join, AsyncResult.wait/get and Future.result/exception take the same wait argument: a number, { timeout }, { block: false }, { signal }', async () => {
+  const child = new Process({ target: sleepForever });
+  child.start();
+  await child.join({ timeout: 5 });
+  await child.join({ block: false, timeout: 60_000 });
+  assert.equal(child.exitCode, null, 'neither join waited for an exit');
+  const stopJoin = new AbortController();
+  const joining = child.join({ signal: stopJoin.signal });
+  stopJoin.abort(new Error('stop joining'));
+  await assert.rejects(joining, /stop joining/);
+  child.kill();
+  await child.join({ timeout: null });
+  assert.equal(child.exitCode, -9);
+
+  const pool = new Pool({ processes: 1 });
+  const stopTask = new AbortController();
+  const stuck = pool.applyAsync(poolTasks.sleepForever, [], { signal: stopTask.signal });
+  await stuck.wait({ timeout: 5 });
+  assert.equal(stuck.ready(), false);
+  await assert.rejects(stuck.get({ block: false, timeout: 60_000 }), TimeoutError);
+  const stopGet = new AbortController();
+  const getting = stuck.get({ signal: stopGet.signal });
+  stopGet.abort(new Error('stop getting'));
+  await assert.rejects(getting, /stop getting/);
+  stopTask.abort(new Error('stop the task'));
+  await assert.rejects(stuck.get(), /stop the task/);
+  pool.terminate();
+  await pool.join();
+
+  const executor = new ProcessPoolExecutor({ maxWorkers: 1 });
+  const running = executor.submit(poolTasks.sleepForever);
+  await assert.rejects(running.result({ timeout: 5 }), TimeoutError);
+  await assert.rejects(running.exception({ block: false, timeout: 60_000 }), TimeoutError);
+  const stopResult = new AbortController();
+  const waiting = running.result({ signal: stopResult.signal });
+  stopResult.abort(new Error('stop waiting'));
+  await assert.rejects(waiting, /stop waiting/);
+  for (const pid of executor.workerPids) process.kill(pid, 'SIGKILL');
+  assert.ok((await running.exception({ timeout: null })) instanceof BrokenProcessPool);
+  await executor.shutdown();
 });

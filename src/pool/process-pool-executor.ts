@@ -6,7 +6,7 @@
  * with BrokenProcessPool, as in Python.
  */
 import { cpuCount } from '../platform/cpu-count.ts';
-import { checkTimeout, timeoutMs } from '../checks.ts';
+import { checkTimeout, parseWait, timeoutMs, type Wait } from '../checks.ts';
 import { settleWithin } from '../sync/settle-within.ts';
 import { BrokenProcessPool, CancelledError, TimeoutError } from '../errors.ts';
 import { Dispatcher } from './pool-dispatcher.ts';
@@ -35,17 +35,18 @@ export type Future<T> = Promise<T> & {
   /** True while the call has been handed to a worker and has not finished. */
   running(): boolean;
   /**
-   * The call's result, waiting at most `timeoutMs` (negative: not at all;
+   * The call's result, waiting at most the wait's timeout (ms, or
+   * `{ timeout, block, signal }`; negative or `block: false`: not at all;
    * omitted or null: no limit); rejects with the call's error
    * (CancelledError if cancelled), or with TimeoutError if not done in time.
    */
-  result(timeoutMs?: number | null): Promise<T>;
+  result(wait?: Wait): Promise<T>;
   /**
-   * The call's error, or null if it succeeded, waiting at most `timeoutMs`
-   * as result() does; rejects with CancelledError if cancelled, or with
-   * TimeoutError if not done in time.
+   * The call's error, or null if it succeeded, waiting as result() does;
+   * rejects with CancelledError if cancelled, or with TimeoutError if not
+   * done in time.
    */
-  exception(timeoutMs?: number | null): Promise<Error | null>;
+  exception(wait?: Wait): Promise<Error | null>;
 };
 
 /** Options of `ProcessPoolExecutor.map`. */
@@ -204,12 +205,12 @@ export class ProcessPoolExecutor {
       cancelled: () => cancelled,
       done: () => job.state === 'done',
       running: () => job.state === 'running',
-      result: async (timeoutMs?: number | null) => {
-        await settledWithin(promise, timeoutMs, 'Future.result');
+      result: async (wait?: Wait) => {
+        await settledWithin(promise, wait, 'Future.result');
         return promise;
       },
-      exception: async (timeoutMs?: number | null) => {
-        await settledWithin(promise, timeoutMs, 'Future.exception');
+      exception: async (wait?: Wait) => {
+        await settledWithin(promise, wait, 'Future.exception');
         try {
           await promise;
           return null;
@@ -222,11 +223,11 @@ export class ProcessPoolExecutor {
   }
 }
 
-/** Waits until `promise` has settled, at most `timeoutMs`; TimeoutError if it has not. */
-async function settledWithin(promise: Promise<unknown>, timeoutMs: unknown, method: string): Promise<void> {
-  checkTimeout(timeoutMs, `${method}: timeoutMs`);
-  if (!(await settleWithin(promise.catch(() => {}), timeoutMs))) {
-    throw new TimeoutError(`${method}: the call did not finish within ${timeoutMs} ms`);
+/** Waits until `promise` has settled, within the wait argument; TimeoutError if it has not. */
+async function settledWithin(promise: Promise<unknown>, wait: unknown, method: string): Promise<void> {
+  const parsed = parseWait(wait, method);
+  if (!(await settleWithin(promise, parsed))) {
+    throw new TimeoutError(`${method}: the call did not finish within ${parsed.timeout} ms`);
   }
 }
 

@@ -16,7 +16,7 @@ import { enterChildLife, reportAndExit } from './child-life.ts';
 import type { ControlChannel } from '../channels/control-channel.ts';
 import { contextMethods, forgetChild, startMethodOf, trackChild } from './children.ts';
 import { adoptProcessAuthkey, processAuthkey } from './process-authkey.ts';
-import { checkTimeout } from '../checks.ts';
+import { parseWait, type Wait } from '../checks.ts';
 import { settleWithin } from '../sync/settle-within.ts';
 import { pidAlive } from '../platform/owner-liveness.ts';
 import { sentinelOf, type ProcessSentinel } from './process-sentinel.ts';
@@ -142,21 +142,23 @@ export class Process<Args extends unknown[] = unknown[]> {
   }
 
   /**
-   * Resolves once the child has exited, or after `timeoutMs` (negative: at
-   * once; omitted or null: no limit); it never rejects on timeout, so check
-   * `exitCode` afterwards.
+   * Resolves once the child has exited, or after the wait's timeout: a
+   * number of ms or `{ timeout, block, signal }` (negative or `block: false`:
+   * at once; omitted or null: no limit). It never rejects on timeout, so check
+   * `exitCode` afterwards; an aborted `signal` rejects with its reason. The
+   * blocking form is `waitSync([p], timeout)`.
    */
-  async join(timeoutMs?: number | null): Promise<void> {
+  async join(wait?: Wait): Promise<void> {
     const self = this.checkOpen();
-    checkTimeout(timeoutMs, 'timeoutMs');
+    const parsed = parseWait(wait, 'join');
     if (self.role === 'current') throw new Error('cannot join current process');
-    if (self.role === 'parent') return void (await settleWithin(self.parentGone!, timeoutMs));
+    if (self.role === 'parent') return void (await settleWithin(self.parentGone!, parsed));
     if (self.creatorPid !== process.pid) throw new Error('can only join a child process');
     if (!self.popen) throw new Error('can only join a started process');
     // A daemon child does not keep the program alive, but a pending join must.
     self.popen.keepParentAlive(true);
     try {
-      await settleWithin(self.popen.exited, timeoutMs);
+      await settleWithin(self.popen.exited, parsed);
     } finally {
       self.popen.keepParentAlive(!self.daemon);
     }
