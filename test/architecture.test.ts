@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
+const TEST = fileURLToPath(new URL('./', import.meta.url));
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -83,3 +84,51 @@ test('shareable kinds are registered in one module, which only index.ts and the 
   const registering = files.filter((file) => /^\s*registerShareable\(/m.test(readFileSync(file, 'utf8')));
   assert.deepEqual(registering.map((file) => path.relative(SRC, file)), ['shareable-kinds.ts']);
 });
+
+/** The names a public entry (index.ts, cluster/index.ts) exports, values and types. */
+function publicNames(entry: string): Set<string> {
+  const text = readFileSync(path.join(SRC, entry), 'utf8');
+  const names = new Set<string>();
+  for (const [, list] of text.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)) {
+    for (const part of list!.split(',')) {
+      const name = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop()!.trim();
+      if (name) names.add(name);
+    }
+  }
+  return names;
+}
+
+test('tests take public names from the public entries, not from internal modules', () => {
+  const publicByName = new Map<string, string>();
+  for (const entry of ['cluster/index.ts', 'index.ts']) for (const name of publicNames(entry)) publicByName.set(name, entry);
+  assert.ok(publicByName.has('Process') && publicByName.has('ClusterPool'), 'read the public entries');
+  const IMPORT = /^import\s+(type\s+)?\{([^}]*)\}\s+from\s+'((?:\.\.\/)+src\/[^']+)'/gm;
+  const offences: string[] = [];
+  const testFiles = sourceFiles(TEST).filter((file) => !file.includes(`${path.sep}scratch${path.sep}`));
+  assert.ok(testFiles.length > 20, `expected the test files under ${TEST}`);
+  for (const file of testFiles) {
+    for (const [, , list, specifier] of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+      const target = path.relative(SRC, path.resolve(path.dirname(file), specifier!));
+      if (['index.ts', 'testing.ts', 'cluster/index.ts'].includes(target)) continue;
+      for (const part of list!.split(',')) {
+        const [imported] = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/);
+        const entry = imported && publicByName.get(imported.trim());
+        // The same name may be a different internal thing (the ring's own waitSync); only re-exports count.
+        if (entry && reexports(entry, imported!.trim(), target)) {
+          offences.push(`${path.relative(TEST, file)}: ${imported!.trim()} from src/${target} (public in src/${entry})`);
+        }
+      }
+    }
+  }
+  assert.deepEqual(offences, []);
+});
+
+/** Whether public entry `entry` re-exports `name` from module `target` (paths relative to src/). */
+function reexports(entry: string, name: string, target: string): boolean {
+  const text = readFileSync(path.join(SRC, entry), 'utf8');
+  for (const [, list, from] of text.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'([^']+)'/g)) {
+    const names = list!.split(',').map((part) => part.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0]!.trim());
+    if (names.includes(name) && path.relative(SRC, path.resolve(path.dirname(path.join(SRC, entry)), from!)) === target) return true;
+  }
+  return false;
+}

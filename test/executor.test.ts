@@ -2,8 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { ProcessPoolExecutor } from '../src/pool/process-pool-executor.ts';
-import { BrokenProcessPool, CancelledError, TimeoutError } from '../src/index.ts';
+import { BrokenProcessPool, CancelledError, TimeoutError, ProcessPoolExecutor } from '../src/index.ts';
 import * as tasks from './fixtures/pool-tasks.ts';
 import { resultPath } from './support/result-files.ts';
 import { isGone } from './support/processes.ts';

@@ -2,9 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { Pool } from '../src/pool/pool.ts';
-import { Lock, Queue, Value } from '../src/index.ts';
-import { getContext } from '../src/context.ts';
+import { Lock, Queue, Value, Pool, getContext } from '../src/index.ts';
 import { BrokenProcessPool, RemoteTraceback, TimeoutError, WorkerDiedError } from '../src/index.ts';
 import * as tasks from './fixtures/pool-tasks.ts';
 import { resultPath } from './support/result-files.ts';

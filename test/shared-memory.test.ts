@@ -1,12 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { SharedMemory } from '../src/shared/shared-memory.ts';
-import { ShareableList } from '../src/shared/shareable-list.ts';
-import { SharedArray } from '../src/shared/shared-array.ts';
-import { Value } from '../src/shared/shared-value.ts';
 import { TRACKER_ENV } from '../src/testing.ts';
 import { fixture, runChild, shmNames } from './sync-helpers.ts';
+import { SharedMemory, ShareableList, SharedArray, Value } from '../src/index.ts';
 
 test('SharedMemory: create, attach by name, size, close, unlink', () => {
   const shm = new SharedMemory({ create: true, size: 100 });
