@@ -1,4 +1,5 @@
-// The shape of src/: no import cycles among the modules that load at run time.
+// The shape of src/: no import cycles, imports only down the layers, no file over 400 lines,
+// tests on the public entries, and a README Layout section that matches the tree.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -132,3 +133,67 @@ function reexports(entry: string, name: string, target: string): boolean {
   }
   return false;
 }
+
+test("the README's Layout section matches the tree: every path it names exists, every part of src/ has a row", () => {
+  const root = path.join(SRC, '..');
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const start = readme.indexOf('\n## Layout');
+  assert.ok(start >= 0, 'the README has a "## Layout" section');
+  const next = readme.indexOf('\n## ', start + 1);
+  const section = readme.slice(start, next < 0 ? undefined : next);
+  const rows = section.split('\n').filter((line) => line.startsWith('| `'));
+  const listed = new Set<string>();
+  const problems: string[] = [];
+  for (const row of rows) {
+    const [, first = '', second = ''] = row.split('|');
+    const paths = [...first.matchAll(/`([^`]+)`/g)].map(([, p]) => p!);
+    for (const p of paths) {
+      listed.add(p.replace(/\/$/, ''));
+      try {
+        readdirSync(path.join(root, p.endsWith('/') ? p : path.dirname(p)));
+        if (!p.endsWith('/')) readFileSync(path.join(root, p));
+      } catch {
+        problems.push(`${p} is in the table but not in the tree`);
+      }
+    }
+    // Files a folder's row names must be in that folder.
+    const folder = paths.length === 1 && paths[0]!.endsWith('/') ? path.join(root, paths[0]!) : null;
+    if (!folder || !folder.startsWith(SRC)) continue;
+    const present = new Set(sourceFiles(folder).map((file) => path.relative(folder, file)));
+    for (const [, name] of second.matchAll(/`([\w./-]+\.ts)`/g)) {
+      if (![...present].some((file) => file === name || file.endsWith(`/${name}`))) problems.push(`${paths[0]}: ${name} is not in that folder`);
+    }
+  }
+  for (const entry of readdirSync(SRC, { withFileTypes: true })) {
+    const p = `src/${entry.name}`;
+    if ((entry.isDirectory() || entry.name.endsWith('.ts')) && !listed.has(p)) problems.push(`${p} has no row in the table`);
+  }
+  assert.deepEqual(problems, []);
+});
+
+// The README's order of layers: a module may import its own layer or a lower one, never a higher one or a sibling.
+const LAYERS: Record<string, number> = {
+  'errors.ts': 0, 'checks.ts': 0, platform: 1, transfer: 2, sync: 3, shared: 4, channels: 5, process: 6,
+  pool: 7, managers: 7, cluster: 8, 'shareable-kinds.ts': 9, 'context.ts': 10, 'index.ts': 11, 'testing.ts': 11, child: 12,
+};
+
+test('imports point down the layers the README names', () => {
+  const top = (file: string): string => path.relative(SRC, file).split(path.sep)[0]!;
+  const upward: string[] = [];
+  for (const file of sourceFiles(SRC)) {
+    const from = top(file);
+    assert.ok(from in LAYERS, `src/${from} has no layer here: add it to LAYERS and to the README's Layout`);
+    for (const target of runtimeImports(file)) {
+      const to = top(target);
+      if (to !== from && LAYERS[to]! >= LAYERS[from]!) upward.push(`${path.relative(SRC, file)} -> ${path.relative(SRC, target)}`);
+    }
+  }
+  assert.deepEqual(upward, []);
+});
+
+test('no source file in src/ is over 400 lines', () => {
+  const long = sourceFiles(SRC)
+    .map((file) => ({ file: path.relative(SRC, file), lines: readFileSync(file, 'utf8').split('\n').length - 1 }))
+    .filter(({ lines }) => lines > 400);
+  assert.deepEqual(long, [], 'split these by concern');
+});
