@@ -47,6 +47,18 @@ test('ShareableList: items, capacity, attach, count/index', () => {
   list.shm.unlink();
 });
 
+test('ShareableList: the constructor only creates (from any iterable, a generator too); attaching is ShareableList.attach', () => {
+  const fromGenerator = new ShareableList((function* () {
+    yield 1;
+    yield 'two';
+  })());
+  assert.deepEqual(fromGenerator.toArray(), [1, 'two'], 'a generator is read once and every item is stored');
+  assert.throws(() => new ShareableList(null as never), /values must be an iterable/);
+  assert.throws(() => new ShareableList(null as never, { name: fromGenerator.shm.name }), /values must be an iterable/, 'no hidden attach mode');
+  assert.throws(() => ShareableList.attach(5 as never), /name must be a string, got a number 5/);
+  fromGenerator.shm.unlink();
+});
+
 test('objects passed to a child share memory with the parent', async () => {
   const shm = new SharedMemory({ create: true, size: 16 });
   const list = new ShareableList(['parent', 0]);
