@@ -24,6 +24,7 @@ import { feedChunks, type FeedOptions } from './chunk-feed.ts';
 import { JobTracker } from './job-tracker.ts';
 import { checkConnection, RedisLink, type RedisConnection } from './redis-link.ts';
 import { taskReference } from './task-module.ts';
+import { InvalidStateError, MultiprocError } from '../errors.ts';
 
 /** Options of `new ClusterPool(...)`. */
 export interface ClusterPoolOptions {
@@ -130,12 +131,12 @@ export class ClusterPool extends PoolFront {
   terminate(): void {
     if (this.state === 'terminate') return;
     this.state = 'terminate';
-    this.terminator.abort(new Error('the pool was terminated before the task finished'));
+    this.terminator.abort(new MultiprocError('ERR_MP_POOL_TERMINATED', 'the pool was terminated before the task finished'));
   }
 
   /** Waits for the calls in progress, then closes the Redis connections; call close() or terminate() first. */
   async join(): Promise<void> {
-    if (this.state === 'run') throw new Error('ClusterPool is still running: call close() or terminate() before join()');
+    if (this.state === 'run') throw new InvalidStateError('ClusterPool is still running: call close() or terminate() before join()');
     while (this.calls.size > 0) await Promise.allSettled([...this.calls]);
     this.closed ??= this.shutDown();
     await this.closed;
@@ -157,7 +158,7 @@ export class ClusterPool extends PoolFront {
   }
 
   private checkRunning(): void {
-    if (this.state !== 'run') throw new Error('ClusterPool not running');
+    if (this.state !== 'run') throw new InvalidStateError('ClusterPool not running');
   }
 
   private checkTaskOptions(options: TaskOptions, method: string): { timeout: number | null; signal: AbortSignal } {

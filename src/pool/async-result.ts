@@ -6,7 +6,7 @@
  */
 import { parseWait, type Wait } from '../checks.ts';
 import { settleWithin } from '../sync/settle-within.ts';
-import { TimeoutError } from '../errors.ts';
+import { InvalidStateError, TimeoutError } from '../errors.ts';
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error };
 
@@ -56,7 +56,7 @@ export class AsyncResult<T> implements PromiseLike<T> {
 
   /** Whether the call completed without error; throws if it is not ready yet (as Python's ValueError). */
   successful(): boolean {
-    if (!this.outcome) throw new Error('the result is not ready');
+    if (!this.outcome) throw new InvalidStateError('the result is not ready');
     return this.outcome.ok;
   }
 

@@ -11,7 +11,7 @@
  */
 import { cpuCount } from '../platform/cpu-count.ts';
 import { checkTimeout, timeoutMs } from '../checks.ts';
-import { BrokenProcessPool } from '../errors.ts';
+import { BrokenProcessPool, InvalidStateError, MultiprocError } from '../errors.ts';
 import { AsyncResult } from './async-result.ts';
 import { Dispatcher } from './pool-dispatcher.ts';
 import { encodeValue, packNumbers } from './pool-protocol.ts';
@@ -97,13 +97,13 @@ export class Pool extends PoolFront {
 
   /** Stops the workers now (SIGTERM); unfinished tasks reject. */
   terminate(): void {
-    this.dispatcher.terminate(new Error('the pool was terminated before the task finished'));
+    this.dispatcher.terminate(new MultiprocError('ERR_MP_POOL_TERMINATED', 'the pool was terminated before the task finished'));
     this.sharedArguments.release();
   }
 
   /** Waits for the workers to exit; call close() or terminate() first. */
   async join(): Promise<void> {
-    if (this.dispatcher.state === 'run') throw new Error('Pool is still running: call close() or terminate() before join()');
+    if (this.dispatcher.state === 'run') throw new InvalidStateError('Pool is still running: call close() or terminate() before join()');
     await this.dispatcher.join();
     this.sharedArguments.release();
   }
@@ -146,7 +146,7 @@ export class Pool extends PoolFront {
   }
 
   private checkRunning(): void {
-    if (this.dispatcher.state !== 'run') throw new Error('Pool not running');
+    if (this.dispatcher.state !== 'run') throw new InvalidStateError('Pool not running');
   }
 
   private checkTaskOptions(options: TaskOptions, method: string): { timeout: number | null; signal: AbortSignal | null } {

@@ -8,7 +8,7 @@
 import { cpuCount } from '../platform/cpu-count.ts';
 import { checkTimeout, parseWait, timeoutMs, type Wait } from '../checks.ts';
 import { settleWithin } from '../sync/settle-within.ts';
-import { BrokenProcessPool, CancelledError, TimeoutError } from '../errors.ts';
+import { BrokenProcessPool, CancelledError, InvalidStateError, TimeoutError } from '../errors.ts';
 import { Dispatcher } from './pool-dispatcher.ts';
 import type { Job } from './pool-job.ts';
 import { encodeValue, type ChunkResults } from './pool-protocol.ts';
@@ -179,7 +179,7 @@ export class ProcessPoolExecutor {
 
   private checkOpen(method: string): void {
     if (this.dispatcher.broken) throw this.dispatcher.broken;
-    if (this.shuttingDown) throw new Error(`${method}: cannot schedule new futures after shutdown`);
+    if (this.shuttingDown) throw new InvalidStateError(`${method}: cannot schedule new futures after shutdown`);
   }
 
   private schedule<R>(fnId: number, star: boolean, items: unknown[], pick: (results: ChunkResults) => R): Future<R> {

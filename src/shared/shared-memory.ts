@@ -6,6 +6,7 @@ import { createSegment, openSegment, unlinkSegment } from '../platform/native.ts
 import { freshSegmentName } from '../platform/shared-heap.ts';
 import { registerSegment, unregisterSegment } from '../platform/resource-tracker.ts';
 import { reduceForTransfer, revive, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { InvalidStateError } from '../errors.ts';
 
 /** Options of SharedMemory. */
 export interface SharedMemoryOptions {
@@ -76,7 +77,7 @@ export class SharedMemory implements Shareable {
 
   /** The memory, as bytes. Throws after close(). */
   get buf(): Uint8Array {
-    if (this.buffer === undefined) throw new Error('SharedMemory is closed');
+    if (this.buffer === undefined) throw new InvalidStateError('SharedMemory is closed');
     return this.buffer;
   }
 
