@@ -197,3 +197,10 @@ test('no source file in src/ is over 400 lines', () => {
     .filter(({ lines }) => lines > 400);
   assert.deepEqual(long, [], 'split these by concern');
 });
+
+test("one exit-hook registry: only platform/exit-hooks.ts listens for this process's 'exit'", () => {
+  const listening = sourceFiles(SRC)
+    .filter((file) => /\bprocess\.(?:on|once|addListener|prependListener)\(\s*['"]exit['"]/.test(readFileSync(file, 'utf8')))
+    .map((file) => path.relative(SRC, file));
+  assert.deepEqual(listening, ['platform/exit-hooks.ts']);
+});
