@@ -204,3 +204,17 @@ test("one exit-hook registry: only platform/exit-hooks.ts listens for this proce
     .map((file) => path.relative(SRC, file));
   assert.deepEqual(listening, ['platform/exit-hooks.ts']);
 });
+
+test('one module of argument checks: only checks.ts defines describe() and the check… helpers it exports', () => {
+  const checks = readFileSync(path.join(SRC, 'checks.ts'), 'utf8');
+  const shared = [...checks.matchAll(/^export function (\w+)/gm)].map(([, name]) => name!);
+  const copies: string[] = [];
+  for (const file of sourceFiles(SRC)) {
+    if (file === path.join(SRC, 'checks.ts')) continue;
+    for (const [, name] of readFileSync(file, 'utf8').matchAll(/^(?:export )?function (\w+)/gm)) {
+      if (shared.includes(name!)) copies.push(`${path.relative(SRC, file)}: ${name}`);
+    }
+  }
+  assert.ok(shared.includes('describe') && shared.includes('parseWait'), 'read checks.ts');
+  assert.deepEqual(copies, []);
+});

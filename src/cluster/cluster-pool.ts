@@ -7,19 +7,27 @@
  */
 import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import { AsyncResult } from '../pool/async-result.ts';
+import { defaultChunksize } from '../pool/map-chunks.ts';
 import {
+  PoolFront,
+  type ApplyAsyncOptions,
+  type Fn,
+  type ImapOptions,
+  type MapAsyncOptions,
+  type TaskOptions,
+} from '../pool/pool-front.ts';
+import {
+  argumentList,
   checkChunksize,
   checkFunction,
   checkObject,
   checkOptionalFunction,
   checkSignal,
+  checkTimeout,
   describe,
+  timeoutMs,
   toArray,
-  argumentList,
-} from '../pool/pool-checks.ts';
-import { defaultChunksize } from '../pool/map-chunks.ts';
-import { PoolFront, type ApplyAsyncOptions, type Fn, type ImapOptions, type MapAsyncOptions, type TaskOptions } from '../pool/pool-front.ts';
-import { checkTimeout, timeoutMs } from '../checks.ts';
+} from '../checks.ts';
 import { feedChunks, type FeedOptions } from './chunk-feed.ts';
 import { JobTracker } from './job-tracker.ts';
 import { checkConnection, RedisLink, type RedisConnection } from './redis-link.ts';
@@ -106,7 +114,7 @@ export class ClusterPool extends PoolFront {
   /** Like apply, but returns an AsyncResult at once; callbacks as in Python. */
   applyAsync<A extends unknown[], R>(fn: Fn<A, R>, args?: A, options: ApplyAsyncOptions<R> = {}): AsyncResult<R> {
     this.checkRunning();
-    checkFunction(fn, 'applyAsync');
+    checkFunction(fn, 'applyAsync: fn');
     if (args !== undefined && !Array.isArray(args)) throw new TypeError(`applyAsync: args must be an array, got ${describe(args)}`);
     const task = this.checkTaskOptions(options, 'applyAsync');
     checkOptionalFunction(options.callback, 'applyAsync: callback');
@@ -195,7 +203,7 @@ export class ClusterPool extends PoolFront {
 
   protected mapChunks<R>(fn: Function, items: Iterable<unknown>, star: boolean, options: MapAsyncOptions<R>, method: string): AsyncResult<R[]> {
     this.checkRunning();
-    checkFunction(fn, method);
+    checkFunction(fn, `${method}: fn`);
     const task = this.checkTaskOptions(options, method);
     checkChunksize(options.chunksize, method);
     checkOptionalFunction(options.onProgress, `${method}: onProgress`);
@@ -228,7 +236,7 @@ export class ClusterPool extends PoolFront {
     method: string,
   ): AsyncGenerator<R, void, undefined> {
     this.checkRunning();
-    checkFunction(fn, method);
+    checkFunction(fn, `${method}: fn`);
     checkObject(options, `${method}: options`);
     checkChunksize(options.chunksize, method);
     checkOptionalFunction(options.onProgress, `${method}: onProgress`);

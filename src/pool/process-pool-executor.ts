@@ -6,13 +6,23 @@
  * with BrokenProcessPool, as in Python.
  */
 import { cpuCount } from '../platform/cpu-count.ts';
-import { checkTimeout, parseWait, timeoutMs, type Wait } from '../checks.ts';
+import {
+  checkChunksize,
+  checkFunction,
+  checkObject,
+  checkOptionalFunction,
+  checkTimeout,
+  describe,
+  parseWait,
+  timeoutMs,
+  toArray,
+  type Wait,
+} from '../checks.ts';
 import { settleWithin } from '../sync/settle-within.ts';
 import { BrokenProcessPool, CancelledError, InvalidStateError, TimeoutError } from '../errors.ts';
 import { Dispatcher } from './pool-dispatcher.ts';
 import type { Job } from './pool-job.ts';
 import { encodeValue, type ChunkResults } from './pool-protocol.ts';
-import { checkChunksize, checkFunction, checkObject, checkOptionalFunction, describe, toArray } from './pool-checks.ts';
 import { encodeChunk } from './map-chunks.ts';
 import type { ProgressCallback } from './progress.ts';
 import { workerSettings, type WorkerOptions } from './worker-settings.ts';
@@ -99,7 +109,7 @@ export class ProcessPoolExecutor {
   /** Schedules `fn(...args)` in a worker. Throws BrokenProcessPool once the executor is broken. */
   submit<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>, ...args: A): Future<R> {
     this.checkOpen('submit');
-    checkFunction(fn, 'submit');
+    checkFunction(fn, 'submit: fn');
     const fnId = this.dispatcher.functionId(fn);
     const encoded = encodeValue(this.sharedArguments.shareAll(args), 'args');
     this.dispatcher.checkRoom('submit');
@@ -112,7 +122,7 @@ export class ProcessPoolExecutor {
    */
   map<T, R>(fn: (item: T) => R | PromiseLike<R>, items: Iterable<T>, options: ExecutorMapOptions = {}): AsyncGenerator<R, void, undefined> {
     this.checkOpen('map');
-    checkFunction(fn, 'map');
+    checkFunction(fn, 'map: fn');
     checkObject(options, 'map: options');
     checkTimeout(options.timeout, 'map: timeout');
     checkChunksize(options.chunksize, 'map');
