@@ -221,3 +221,14 @@ test('one module of argument checks: only checks.ts defines describe() and the c
   assert.ok(shared.includes('describe') && shared.includes('parseWait'), 'read checks.ts');
   assert.deepEqual(copies, []);
 });
+
+test('futex-word protocols in one place: ring clients make no raw Atomics calls, sleepers are counted only by counted-wait.ts', () => {
+  const clients = ['channels/queue.ts', 'channels/joinable-queue.ts', 'channels/simple-queue.ts', 'channels/connection.ts'];
+  for (const client of clients) {
+    assert.doesNotMatch(readFileSync(path.join(SRC, client), 'utf8'), /\bAtomics\./, `${client} reaches ring cells through shm-ring-cells.ts`);
+  }
+  const counting = sourceFiles(SRC)
+    .filter((file) => /Atomics\.(?:add|sub)\([^;]*(?:SLEEPERS|sleepers)/.test(readFileSync(file, 'utf8')))
+    .map((file) => path.relative(SRC, file));
+  assert.deepEqual(counting, ['sync/counted-wait.ts']);
+});
