@@ -232,3 +232,16 @@ test('futex-word protocols in one place: ring clients make no raw Atomics calls,
     .map((file) => path.relative(SRC, file));
   assert.deepEqual(counting, ['sync/counted-wait.ts']);
 });
+
+test('one revive idiom: every shareable class is registered as the class itself and revives through its static [revive]', async () => {
+  const kinds = readFileSync(path.join(SRC, 'shareable-kinds.ts'), 'utf8');
+  const registered = [...kinds.matchAll(/^registerShareable\(([^,]+),\s*([^)]+)\);/gm)].map(([, kind, how]) => ({ kind: kind!, how: how!.trim() }));
+  assert.ok(registered.length > 15, 'read shareable-kinds.ts');
+  const api = (await import('../src/index.ts')) as Record<string, unknown>;
+  const { revive } = await import('../src/transfer/shareable.ts');
+  for (const { kind, how } of registered) {
+    if (!/^'multiproc\./.test(kind)) continue; // proxies and pool shared arguments are not classes of their own
+    assert.match(how, /^[A-Z]\w*$/, `${kind} is registered as a class, not as a function`);
+    assert.equal(typeof (api[how] as Record<symbol, unknown>)?.[revive], 'function', `${how} has a static [revive]`);
+  }
+});
