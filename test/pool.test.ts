@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { Lock, Queue, Value, Pool, getContext } from '../src/index.ts';
-import { BrokenProcessPool, RemoteTraceback, TimeoutError, WorkerDiedError } from '../src/index.ts';
+import { BrokenProcessPool, MultiprocError, RemoteTraceback, TimeoutError, WorkerDiedError } from '../src/index.ts';
 import * as tasks from './fixtures/pool-tasks.ts';
 import { resultPath } from './support/result-files.ts';
 import { isGone } from './support/processes.ts';
@@ -215,6 +215,10 @@ test('an AbortSignal withdraws a queued task or stops a running one', async () =
   const running = pool.apply(tasks.sleepForever, [], { signal: controller.signal });
   setImmediate(() => controller.abort());
   await assert.rejects(running, (e: unknown) => (e as Error).name === 'AbortError');
+  const withText = new AbortController();
+  const stopped = pool.apply(tasks.sleepForever, [], { signal: withText.signal });
+  setImmediate(() => withText.abort('no longer needed'));
+  await assert.rejects(stopped, (e: unknown) => e instanceof MultiprocError && e.name === 'AbortError' && e.code === 'ERR_MP_ABORTED' && /no longer needed/.test(e.message));
   assert.deepEqual(await pool.map(tasks.square, [2, 3]), [4, 9]);
 });
 
