@@ -11,6 +11,7 @@
         "native/buffer_pool.cc",
         "native/exit_proxy.cc",
         "native/fork.cc",
+        "native/child_link.cc",
         "native/read_only_guard.cc",
         "native/blocking_socket.cc"
       ],

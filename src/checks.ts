@@ -71,6 +71,54 @@ export function timeoutMs(value: number | null | undefined): number {
   return Math.max(0, value);
 }
 
+/** Throws a TypeError naming `name` unless `value` is an object (or undefined). */
+export function checkObject(value: unknown, name: string): void {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    throw new TypeError(`${name} must be an object, got ${describe(value)}`);
+  }
+}
+
+/** Throws a RangeError naming `method` unless `value` is a positive integer chunk size (or undefined). */
+export function checkChunksize(value: unknown, method: string): asserts value is number | undefined {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${method}: chunksize must be a positive integer, got ${describe(value)}`);
+  }
+}
+
+/** A positive integer, or null/undefined for "no limit". */
+export function checkOptionalCount(value: unknown, name: string): asserts value is number | null | undefined {
+  if (value === undefined || value === null) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer or null, got ${describe(value)}`);
+  }
+}
+
+/** A worker count: a positive integer (null/undefined: the default). */
+export function checkProcesses(value: unknown, name: string): asserts value is number | null | undefined {
+  if (value === undefined || value === null) return;
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`${name} must be an integer, got ${describe(value)}`);
+  if (value < 1) throw new RangeError(`${name}: Number of processes must be at least 1, got ${value}`);
+}
+
+/** The items of a synchronous iterable as an array; a TypeError naming `name` otherwise. */
+export function toArray(items: unknown, name: string): unknown[] {
+  if (Array.isArray(items)) return items;
+  if (items !== null && typeof items === 'object' && typeof (items as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    return Array.from(items as Iterable<unknown>);
+  }
+  throw new TypeError(`${name} must be an iterable, got ${describe(items)}`);
+}
+
+/** For starmap: each item must be an argument list. */
+export function argumentList(item: unknown, name: string): unknown[] {
+  if (Array.isArray(item)) return item;
+  if (item !== null && typeof item === 'object' && typeof (item as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    return Array.from(item as Iterable<unknown>);
+  }
+  throw new TypeError(`${name} must be an argument list (an iterable), got ${describe(item)}`);
+}
+
 /** The options of every blocking call: one spelling of each key everywhere. */
 export interface WaitOptions {
   /** Milliseconds to wait at most; negative: do not wait; undefined, null or Infinity: forever. */

@@ -21,6 +21,7 @@ import { Manager as startManager, type ManagerOptions, type SyncManager } from '
 import { Process, processClassFor } from './process/process.ts';
 import { currentProcess, parentProcess } from './process/current-process.ts';
 import { activeChildren, getDefaultStartMethod, setDefaultStartMethod } from './process/children.ts';
+import { InvalidStateError } from './errors.ts';
 
 const ALL_START_METHODS: readonly StartMethodName[] = ['fork', 'spawn', 'forkserver'];
 let startMethodChosen = false;
@@ -111,7 +112,7 @@ export function getContext(method?: StartMethodName): Context {
 export function setStartMethod(method: StartMethodName, options: { force?: boolean } = {}): void {
   const name = checkMethod(method, 'method');
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
-  if (startMethodChosen && !options.force) throw new Error('context has already been set');
+  if (startMethodChosen && !options.force) throw new InvalidStateError('context has already been set');
   setDefaultStartMethod(name);
   startMethodChosen = true;
 }

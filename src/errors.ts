@@ -2,7 +2,9 @@
  * The one error family of multiproc. Every error the library raises carries
  * a stable `code` (`ERR_MP_…`), so callers can branch on it without parsing
  * messages; the Python names (`Empty`, `Full`, `BrokenProcessPool`, …) are
- * kept as subclasses so that code ported from Python reads the same.
+ * kept as subclasses so that code ported from Python reads the same. The
+ * exception: a bad argument is a TypeError or RangeError naming it, thrown
+ * in the caller, as Node's and Python's own checks do.
  */
 
 /** Base class of every error multiproc raises; `code` is stable across releases. */
@@ -63,6 +65,19 @@ export class BufferTooShort extends MultiprocError {
 export class ProcessNotStartedError extends MultiprocError {
   constructor(message = 'process not started') {
     super('ERR_MP_PROCESS_NOT_STARTED', message);
+  }
+}
+
+/**
+ * A call the object's state does not allow: a closed handle (connection,
+ * queue, SharedMemory, Process), a Process started twice or joined before
+ * start(), a pool or manager that is not running, a lock released by a
+ * process that does not hold it, a semaphore released too many times (Python:
+ * ValueError, AssertionError or RuntimeError, depending on the call).
+ */
+export class InvalidStateError extends MultiprocError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_MP_INVALID_STATE', message, options);
   }
 }
 

@@ -25,6 +25,7 @@ export {
   AcquireTimeoutError,
   UnserializableError,
   ProcessNotStartedError,
+  InvalidStateError,
 } from './errors.ts';
 export { setForkserverPreload } from './process/popen-forkserver.ts';
 export { isMainModule } from './process/main-module.ts';

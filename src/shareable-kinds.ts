@@ -37,8 +37,8 @@ registerShareable('multiproc.RawArray', RawArray);
 registerShareable('multiproc.SharedArray', SharedArray);
 registerShareable('multiproc.Connection', Connection);
 // Attaching to an existing segment is these classes' public meaning (as in Python).
-registerShareable('multiproc.SharedMemory', (state: { name: string }) => new SharedMemory({ name: state.name }));
-registerShareable('multiproc.ShareableList', (state: { name: string }) => ShareableList.attach(state.name));
+registerShareable('multiproc.SharedMemory', SharedMemory);
+registerShareable('multiproc.ShareableList', ShareableList);
 registerShareable('multiproc.Queue', Queue);
 registerShareable('multiproc.JoinableQueue', JoinableQueue);
 registerShareable('multiproc.SimpleQueue', SimpleQueue);

@@ -7,5 +7,11 @@
 export { whenSparesReady, stopSpareChildren } from './process/vehicle-os-process.ts';
 /** Waits for (and counts) the teardown proxies that outlive a test's children. */
 export { whenTeardownProxiesGone, teardownProxiesReaped } from './platform/teardown-proxies.ts';
-/** The environment variable through which children find their resource tracker. */
-export { TRACKER_ENV } from './platform/resource-tracker.ts';
+/** The environment variable through which children find their resource tracker; starts the tracker now. */
+export { TRACKER_ENV, ensureResourceTracker } from './platform/resource-tracker.ts';
+/** The process name (`comm`) of a teardown proxy, to find them in /proc. */
+export { TEARDOWN_PROXY_NAME } from './platform/native.ts';
+/** How many async futex waits are pending in this thread (a wait that settled must leave none). */
+export { pendingAsyncWaits } from './platform/native.ts';
+/** The forkserver zygotes' pids, and stopping them (tests that need a fresh zygote). */
+export { stopZygotes, zygotePids } from './process/zygote.ts';

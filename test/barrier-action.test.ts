@@ -1,9 +1,10 @@
 // Issue 12 item 5: a Barrier's action travels with it by reference and runs in whichever process arrives last.
+// Item 8: a Value or SharedArray made with lock: false has no lock to give, in a child too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Barrier, Event, getContext, Value, type StartMethodName } from '../src/index.ts';
-import { arriveLast, recordAction } from './fixtures/barrier-targets.ts';
+import { Barrier, Event, getContext, SharedArray, Value, type StartMethodName } from '../src/index.ts';
+import { arriveLast, recordAction, useUnlocked } from './fixtures/barrier-targets.ts';
 import { resultPath } from './support/result-files.ts';
 
 // Set before any child (or spare process) starts, so every child inherits it.
@@ -43,3 +44,18 @@ test('Value and SharedArray made with lock: false have no lock to give', () => {
   assert.throws(() => raw.getLock(), /created with lock: false/);
   assert.equal(raw.getObj().value, 1);
 });
+
+for (const method of ['spawn', 'fork', 'forkserver'] as StartMethodName[]) {
+  test(`${method}: a Value and a SharedArray made with lock: false reach a child still without a lock; getObj() writes through`, async () => {
+    const raw = new Value('i', 1, { lock: false });
+    const rawArray = new SharedArray('i', 2, { lock: false });
+    const result = new Value('i', -1);
+    const child = new (getContext(method).Process)({ target: useUnlocked, args: [{ raw, rawArray, result }] });
+    child.start();
+    await child.join();
+    assert.equal(child.exitCode, 0);
+    assert.equal(result.value, 2, 'getLock() threw in the child for both');
+    assert.equal(raw.value, 7);
+    assert.equal(rawArray[0], 8);
+  });
+}

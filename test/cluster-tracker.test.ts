@@ -3,11 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { Queue, QueueEvents } from 'bullmq';
-import { ClusterConnectionError } from '../src/errors.ts';
 import { encodeValues, JOB_FORMAT_VERSION, type ChunkJobData } from '../src/cluster/job-format.ts';
 import { JobTracker, type ChunkOutcome } from '../src/cluster/job-tracker.ts';
 import type { RedisLink } from '../src/cluster/redis-link.ts';
 import { waitFor } from './cluster-helpers.ts';
+import { ClusterConnectionError } from '../src/cluster/index.ts';
 
 const data: ChunkJobData = { v: JOB_FORMAT_VERSION, module: 'm.ts', name: 'f', star: false, items: encodeValues([1]), count: 1, timeout: null, attempts: 3 };
 

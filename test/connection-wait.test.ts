@@ -25,7 +25,7 @@ import {
   type Connection,
   type StartMethodName,
 } from '../src/index.ts';
-import { pendingAsyncWaits } from '../src/platform/native.ts';
+import { pendingAsyncWaits } from '../src/testing.ts';
 import { putWhenTold, sendTen, sendWhenTold, signalThenExit, waitSyncInChild } from './fixtures/connection-wait-targets.ts';
 import { holdUntilKilled } from './fixtures/pipe-holders-targets.ts';
 import { runProgram } from './support/run-program.ts';

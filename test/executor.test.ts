@@ -2,8 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { ProcessPoolExecutor } from '../src/pool/process-pool-executor.ts';
-import { BrokenProcessPool, CancelledError, TimeoutError } from '../src/index.ts';
+import { BrokenProcessPool, CancelledError, TimeoutError, ProcessPoolExecutor } from '../src/index.ts';
 import * as tasks from './fixtures/pool-tasks.ts';
 import { resultPath } from './support/result-files.ts';
 import { isGone } from './support/processes.ts';
@@ -112,8 +111,8 @@ test('arguments are validated and named', async () => {
   assert.throws(() => executor.submit(3 as never), /fn must be a function/);
   assert.throws(() => executor.submit(tasks.identity, () => 1), /args\[0\] cannot be sent/);
   assert.throws(() => executor.map(tasks.square, [1], { timeout: 'x' as never }), /map: timeout must be a number of milliseconds/);
-  await assert.rejects(executor.submit(tasks.add, 1, 2).result('x' as never), (e: unknown) => e instanceof TypeError && /Future\.result: timeoutMs must be a number/.test(e.message));
-  await assert.rejects(executor.submit(tasks.add, 1, 2).exception(NaN), (e: unknown) => e instanceof TypeError && /Future\.exception: timeoutMs/.test(e.message));
+  await assert.rejects(executor.submit(tasks.add, 1, 2).result('x' as never), (e: unknown) => e instanceof TypeError && /Future\.result: the wait argument must be a timeout/.test(e.message));
+  await assert.rejects(executor.submit(tasks.add, 1, 2).exception(NaN), (e: unknown) => e instanceof TypeError && /Future\.exception: timeout must be a number/.test(e.message));
   assert.throws(() => executor.map(tasks.square, [1], { chunksize: 0 }), /chunksize must be a positive integer/);
   assert.throws(() => executor.map(tasks.square, 4 as never), /items must be an iterable/);
   await assert.rejects(executor.shutdown({ wait: 'yes' as never }), /wait must be a boolean/);

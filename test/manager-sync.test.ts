@@ -32,7 +32,7 @@ test('Lock, RLock, Semaphore and BoundedSemaphore behave as Python\'s', async ()
   await using manager = await Manager();
   const lock = await manager.Lock();
   assert.equal(await lock.acquire(), true);
-  assert.equal(await lock.acquire({ blocking: false }), false);
+  assert.equal(await lock.acquire({ block: false }), false);
   assert.equal(await lock.acquire({ timeout: 50 }), false);
   const waiter = lock.acquire();
   await lock.release();
@@ -51,13 +51,13 @@ test('Lock, RLock, Semaphore and BoundedSemaphore behave as Python\'s', async ()
   const sem = await manager.Semaphore(2);
   assert.equal(await sem.acquire(), true);
   assert.equal(await sem.acquire(), true);
-  assert.equal(await sem.acquire({ blocking: false }), false);
+  assert.equal(await sem.acquire({ blocking: false }), false, 'the former spelling of block is still read');
   await sem.release(2);
   assert.equal(await sem.getValue(), 2);
   const bounded = await manager.BoundedSemaphore(1);
   await assert.rejects(bounded.release(), /released too many times/);
   await assert.rejects(manager.Semaphore(-1), /non-negative integer/);
-  await assert.rejects(lock.acquire({ timeout: 'soon' as never }), /Lock.acquire: timeout must be a number of milliseconds/);
+  await assert.rejects(lock.acquire({ timeout: 'soon' as never }), /Lock.acquire: options.timeout must be a number of milliseconds/);
   // A negative timeout does not wait, as in Python: a free lock is taken, a held one is not.
   assert.equal(await lock.acquire({ timeout: -5 }), true);
   assert.equal(await lock.acquire({ timeout: -5 }), false);
@@ -145,4 +145,38 @@ test('Namespace, Value and Array', async () => {
   await a.set(-1, 9.5);
   assert.deepEqual(a.toArraySync(), [1, 2, 9.5]);
   await assert.rejects(manager.Value('x', 1), /typecode must be one of/);
+});
+
+test('managed objects take the library\'s one wait argument: a number of ms, { timeout, block }; a signal fails in the caller', async () => {
+  await using manager = await Manager();
+  const lock = await manager.Lock();
+  assert.equal(await lock.acquire(50), true, 'a number is the timeout');
+  assert.equal(await lock.acquire(5), false);
+  assert.equal(await lock.acquire({ block: false, timeout: 60_000 }), false, 'block: false ignores the timeout');
+  assert.equal(lock.acquireSync(-1), false);
+  await assert.rejects(lock.acquire('soon' as never), /Lock.acquire: the wait argument must be a timeout in milliseconds/);
+  await assert.rejects(lock.acquire({ signal: new AbortController().signal } as never), /cannot be sent/);
+  await lock.release();
+  const sem = await manager.BoundedSemaphore(1);
+  assert.equal(await sem.acquire(-1), true);
+  assert.equal(await sem.acquire({ block: false, timeout: 60_000 }), false);
+  const event = await manager.Event();
+  assert.equal(await event.wait(5), false);
+  const cond = await manager.Condition();
+  await cond.acquire(10);
+  assert.equal(await cond.wait(-1), false);
+  await cond.release();
+  const barrier = await manager.Barrier(2);
+  await assert.rejects(barrier.wait(-1), { name: 'BrokenBarrierError' });
+  const q = await manager.Queue<number>(1);
+  await q.put(1, -1);
+  await assert.rejects(q.put(2, { block: false, timeout: 60_000 }), Full);
+  assert.equal(q.getSync(5), 1);
+  await assert.rejects(q.get(5), Empty);
+  const jq = await manager.JoinableQueue<number>();
+  await jq.put(1);
+  assert.equal(await jq.join(5), false, 'an item not marked done: join times out');
+  await jq.get();
+  await jq.taskDone();
+  assert.equal(await jq.join(-1), true);
 });

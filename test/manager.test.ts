@@ -16,8 +16,7 @@ import {
   type StartMethodName,
 } from '../src/index.ts';
 import { isRunning } from './support/processes.ts';
-import { stopSpareChildren } from '../src/testing.ts';
-import { ensureResourceTracker } from '../src/platform/resource-tracker.ts';
+import { ensureResourceTracker, stopSpareChildren } from '../src/testing.ts';
 import { readResult, resultPath } from './support/result-files.ts';
 import {
   appendToNested,

@@ -2,7 +2,9 @@
 // as the OS does for a pipe's file descriptors; the same for queues.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EOFError, BrokenPipeError, getContext, Pipe, Queue, type StartMethodName } from '../src/index.ts';
+import {
+  EOFError, BrokenPipeError, getContext, JoinableQueue, Pipe, Queue, SimpleQueue, wait, type StartMethodName,
+} from '../src/index.ts';
 import { holdAndExit, holdUntilKilled, putAndExit, sendAndExit } from './fixtures/pipe-holders-targets.ts';
 
 const METHODS: StartMethodName[] = ['spawn', 'fork', 'forkserver'];
@@ -70,15 +72,39 @@ test('a SIGKILLed child holding the last writer gives EOF; it never counts as ho
   r.close();
 });
 
-test('a queue stays open for the parent after a child that put an item exits without closing', async () => {
-  const q = new Queue();
-  const p = new (getContext('spawn').Process)({ target: putAndExit, args: [q, 'from child'] });
-  p.start();
-  await p.join();
-  assert.equal(await q.get(30_000), 'from child');
-  assert.equal(q.closed, false);
-  const later = q.get(30_000);
-  await q.put('from parent');
-  assert.equal(await later, 'from parent', 'a get after the child left still waits for the parent\'s own put');
-  q.close();
-});
+for (const method of METHODS) {
+  test(`${method}: a queue stays open for the parent after a child that put an item exits without closing`, async () => {
+    const q = new Queue();
+    const p = new (getContext(method).Process)({ target: putAndExit, args: [q, 'from child'] });
+    p.start();
+    await p.join();
+    assert.equal(p.exitCode, 0);
+    assert.equal(await q.get(30_000), 'from child');
+    assert.equal(q.closed, false);
+    assert.equal(q.empty(), true);
+    assert.deepEqual(await wait([q], 20), [], 'an empty queue the parent can still put to is not ready: nothing says it ended');
+    const later = q.get(30_000);
+    await q.put('from parent');
+    assert.equal(await later, 'from parent', 'a get after the child left still waits for the parent\'s own put');
+    q.close();
+  });
+
+  test(`${method}: JoinableQueue and SimpleQueue keep waiting for the parent's put after a child holding them exits`, async () => {
+    const jq = new JoinableQueue();
+    const sq = new SimpleQueue();
+    const p = new (getContext(method).Process)({ target: holdAndExit, args: [jq, sq] });
+    p.start();
+    await p.join();
+    assert.equal(p.exitCode, 0);
+    const fromJoinable = jq.get(30_000);
+    const fromSimple = sq.get();
+    await jq.put('joinable');
+    sq.put('simple');
+    assert.equal(await fromJoinable, 'joinable');
+    assert.equal(await fromSimple, 'simple');
+    jq.taskDone();
+    assert.equal(await jq.join(-1), true);
+    jq.close();
+    sq.close();
+  });
+}

@@ -2,11 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { Process } from '../src/process/process.ts';
-import { Pipe } from '../src/channels/connection.ts';
-import { BufferTooShort, EOFError, UnserializableError } from '../src/errors.ts';
 import * as targets from './fixtures/queue-targets.ts';
 import { readResult, resultPath } from './support/result-files.ts';
+import { Process, Pipe, BufferTooShort, EOFError, UnserializableError } from '../src/index.ts';
 
 test('messages keep boundaries and order, empty ones included, both directions', async () => {
   const [a, b] = Pipe();

@@ -2,10 +2,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { Pool } from '../src/pool/pool.ts';
-import { Lock, Queue, Value } from '../src/index.ts';
-import { getContext } from '../src/context.ts';
-import { BrokenProcessPool, RemoteTraceback, TimeoutError, WorkerDiedError } from '../src/index.ts';
+import { Lock, Queue, Value, Pool, getContext } from '../src/index.ts';
+import { BrokenProcessPool, MultiprocError, RemoteTraceback, TimeoutError, WorkerDiedError } from '../src/index.ts';
 import * as tasks from './fixtures/pool-tasks.ts';
 import { resultPath } from './support/result-files.ts';
 import { isGone } from './support/processes.ts';
@@ -217,6 +215,10 @@ test('an AbortSignal withdraws a queued task or stops a running one', async () =
   const running = pool.apply(tasks.sleepForever, [], { signal: controller.signal });
   setImmediate(() => controller.abort());
   await assert.rejects(running, (e: unknown) => (e as Error).name === 'AbortError');
+  const withText = new AbortController();
+  const stopped = pool.apply(tasks.sleepForever, [], { signal: withText.signal });
+  setImmediate(() => withText.abort('no longer needed'));
+  await assert.rejects(stopped, (e: unknown) => e instanceof MultiprocError && e.name === 'AbortError' && e.code === 'ERR_MP_ABORTED' && /no longer needed/.test(e.message));
   assert.deepEqual(await pool.map(tasks.square, [2, 3]), [4, 9]);
 });
 
@@ -246,8 +248,8 @@ test('every entry point validates its arguments and names the bad one', async ()
   assert.throws(() => pool.applyAsync(tasks.add, [1, 2], { callback: 1 as never }), /callback must be a function/);
   assert.throws(() => pool.imap(tasks.square, 3 as never), /items must be an iterable/);
   await assert.rejects(pool.join(), /Pool is still running/);
-  await assert.rejects(pool.applyAsync(tasks.add, [1, 2]).get('x' as never), (e: unknown) => e instanceof TypeError && /timeoutMs must be a number/.test(e.message));
-  await assert.rejects(pool.applyAsync(tasks.add, [1, 2]).wait(NaN), (e: unknown) => e instanceof TypeError && /timeoutMs must be a number/.test(e.message));
+  await assert.rejects(pool.applyAsync(tasks.add, [1, 2]).get('x' as never), (e: unknown) => e instanceof TypeError && /AsyncResult.get: the wait argument must be a timeout/.test(e.message));
+  await assert.rejects(pool.applyAsync(tasks.add, [1, 2]).wait(NaN), (e: unknown) => e instanceof TypeError && /AsyncResult.wait: timeout must be a number/.test(e.message));
 });
 
 test('AsyncResult.get(timeoutMs) rejects with TimeoutError while the task runs', async () => {

@@ -108,8 +108,9 @@ test('misuse throws: start twice, daemon after start, join before start, bad opt
   p.start();
   assert.throws(() => p.start(), /cannot start a process twice/);
   assert.throws(() => (p.daemon = true), /process has already started/);
-  await assert.rejects(p.join('x' as never), (e: unknown) => e instanceof TypeError && /timeoutMs must be a number of milliseconds/.test(e.message));
-  await assert.rejects(p.join(NaN), (e: unknown) => e instanceof TypeError && /timeoutMs/.test(e.message));
+  await assert.rejects(p.join('x' as never), (e: unknown) => e instanceof TypeError && /join: the wait argument must be a timeout in milliseconds/.test(e.message));
+  await assert.rejects(p.join(NaN), (e: unknown) => e instanceof TypeError && /join: timeout must be a number/.test(e.message));
+  await assert.rejects(p.join({ timeout: 'x' as never }), (e: unknown) => e instanceof TypeError && /join: options.timeout must be a number/.test(e.message));
   await p.join();
   assert.throws(() => new Process({ target: 42 as never }), /'target' must be a function, got number/);
   assert.throws(() => new Process({ target: targets.exitWith, args: 'x' as never }), /'args' must be an array/);

@@ -5,10 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
-import { Process } from '../src/process/process.ts';
-import { Queue } from '../src/channels/queue.ts';
 import * as targets from './fixtures/queue-targets.ts';
 import { readResult, resultPath } from './support/result-files.ts';
+import { Process, Queue } from '../src/index.ts';
 
 test('every message exactly once, FIFO per producer, for random mixes', async () => {
   await fc.assert(

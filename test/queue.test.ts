@@ -2,13 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { Process } from '../src/process/process.ts';
-import { Queue } from '../src/channels/queue.ts';
-import { JoinableQueue } from '../src/channels/joinable-queue.ts';
-import { SimpleQueue } from '../src/channels/simple-queue.ts';
-import { Empty, Full, UnserializableError } from '../src/errors.ts';
 import * as targets from './fixtures/queue-targets.ts';
 import { readResult, resultPath } from './support/result-files.ts';
+import { Process, Queue, JoinableQueue, SimpleQueue, Empty, Full, UnserializableError } from '../src/index.ts';
 
 test('FIFO, qsize/empty/full, Full and Empty without blocking or after a timeout', async () => {
   const q = new Queue<number>({ maxsize: 2 });

@@ -1,12 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { SharedMemory } from '../src/shared/shared-memory.ts';
-import { ShareableList } from '../src/shared/shareable-list.ts';
-import { SharedArray } from '../src/shared/shared-array.ts';
-import { Value } from '../src/shared/shared-value.ts';
 import { TRACKER_ENV } from '../src/testing.ts';
 import { fixture, runChild, shmNames } from './sync-helpers.ts';
+import { SharedMemory, ShareableList, SharedArray, Value } from '../src/index.ts';
 
 test('SharedMemory: create, attach by name, size, close, unlink', () => {
   const shm = new SharedMemory({ create: true, size: 100 });
@@ -48,6 +45,18 @@ test('ShareableList: items, capacity, attach, count/index', () => {
   assert.throws(() => list.get(6), /index 6 out of range/);
   assert.throws(() => new ShareableList([{} as never]), /values\[0\] must be a number/);
   list.shm.unlink();
+});
+
+test('ShareableList: the constructor only creates (from any iterable, a generator too); attaching is ShareableList.attach', () => {
+  const fromGenerator = new ShareableList((function* () {
+    yield 1;
+    yield 'two';
+  })());
+  assert.deepEqual(fromGenerator.toArray(), [1, 'two'], 'a generator is read once and every item is stored');
+  assert.throws(() => new ShareableList(null as never), /values must be an iterable/);
+  assert.throws(() => new ShareableList(null as never, { name: fromGenerator.shm.name }), /values must be an iterable/, 'no hidden attach mode');
+  assert.throws(() => ShareableList.attach(5 as never), /name must be a string, got a number 5/);
+  fromGenerator.shm.unlink();
 });
 
 test('objects passed to a child share memory with the parent', async () => {

@@ -3,7 +3,7 @@
 // message, which is where reserve/take/reclaim races would show.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Process } from '../src/process/process.ts';
+import { Process } from '../src/index.ts';
 import { NOTHING, ShmRing } from '../src/channels/shm-ring.ts';
 import { waitSync } from '../src/channels/shm-ring-wait.ts';
 import { ringConsume, ringProduce } from './fixtures/ring-targets.ts';

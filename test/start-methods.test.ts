@@ -162,7 +162,7 @@ test('an unguarded entry point gets a clear error in the child, not a chain of p
   const run = await runProgram(fixture('unguarded.ts'));
   assert.equal(run.code, 0);
   assert.equal(run.stdout.trim(), 'exit 1');
-  assert.match(run.stderr, /Process Process-1:\nError: An attempt has been made to start a new process before/);
+  assert.match(run.stderr, /Process Process-1:\nInvalidStateError: An attempt has been made to start a new process before/);
   assert.match(run.stderr, /isMainModule\(import\.meta\)/);
   assert.equal(run.stderr.match(/Process Process-/g)?.length, 1);
 });

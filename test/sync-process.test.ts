@@ -1,12 +1,8 @@
 // The shared objects passed as Process arguments (targets live in a fixture module).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Process } from '../src/process/process.ts';
-import { Value } from '../src/shared/shared-value.ts';
-import { Lock } from '../src/sync/lock.ts';
-import { Barrier } from '../src/sync/barrier.ts';
-import { SharedArray } from '../src/shared/shared-array.ts';
 import { incrementSync, incrementAsync, lockAndDie, barrierWait } from './fixtures/sync-modes.ts';
+import { Process, Value, Lock, Barrier, SharedArray } from '../src/index.ts';
 
 test('Process arguments: a Value incremented by two children under its lock adds up', async () => {
   const value = new Value('i', 0);

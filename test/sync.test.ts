@@ -1,14 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lock, RLock } from '../src/sync/lock.ts';
-import { BoundedSemaphore, Semaphore } from '../src/sync/semaphore.ts';
-import { Event } from '../src/sync/event.ts';
-import { Condition } from '../src/sync/condition.ts';
-import { Barrier } from '../src/sync/barrier.ts';
-import { AcquireTimeoutError, BrokenBarrierError } from '../src/errors.ts';
-import { SharedArray } from '../src/shared/shared-array.ts';
-import { Value } from '../src/shared/shared-value.ts';
 import { runChild, startChild } from './sync-helpers.ts';
+import {
+  AcquireTimeoutError, Barrier, BoundedSemaphore, BrokenBarrierError, Condition, Event, Lock, RLock, Semaphore, SharedArray, Value,
+} from '../src/index.ts';
 
 test('Lock: Python semantics in one process', async () => {
   const lock = new Lock();

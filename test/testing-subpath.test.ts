@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 
 test('multiproc/testing resolves through package.json exports and carries the hooks', async () => {
   const testing = await import('multiproc/testing');
-  for (const name of ['whenSparesReady', 'stopSpareChildren', 'whenTeardownProxiesGone', 'teardownProxiesReaped']) {
+  const hooks = ['whenSparesReady', 'stopSpareChildren', 'whenTeardownProxiesGone', 'teardownProxiesReaped', 'ensureResourceTracker', 'pendingAsyncWaits', 'stopZygotes', 'zygotePids'];
+  for (const name of hooks) {
     assert.equal(typeof (testing as Record<string, unknown>)[name], 'function', `${name} is exported`);
   }
   assert.equal(typeof testing.TRACKER_ENV, 'string');

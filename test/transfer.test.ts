@@ -6,10 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Socket } from 'node:net';
 import { serialize, deserialize } from 'node:v8';
-import { decodeFromTransfer, encodeForTransfer, UnserializableError } from '../src/transfer/shareable.ts';
+import { decodeFromTransfer, encodeForTransfer } from '../src/transfer/shareable.ts';
 import { decodeError, encodeError } from '../src/transfer/error-transfer.ts';
 import { referenceFunction } from '../src/transfer/function-reference.ts';
 import { instantiateClass } from '../src/transfer/class-reference.ts';
+import { UnserializableError } from '../src/index.ts';
 
 class Node2 {
   next: Node2 | null = null;

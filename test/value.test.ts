@@ -1,9 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lock, RLock } from '../src/sync/lock.ts';
-import { RawValue, Value } from '../src/shared/shared-value.ts';
-import { RawArray, SharedArray } from '../src/shared/shared-array.ts';
-import type { Typecode } from '../src/shared/typecodes.ts';
+import { Lock, RLock, RawValue, Value, RawArray, SharedArray, type Typecode } from '../src/index.ts';
 
 test('Value: typecodes, defaults, bigint for l L q Q', () => {
   const cases: [Typecode, number | bigint][] = [

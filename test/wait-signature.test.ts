@@ -3,9 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Barrier, BoundedSemaphore, BrokenBarrierError, Condition, Empty, Event, Full, JoinableQueue, Lock, Pipe,
-  Process, Queue, RLock, Semaphore, Value,
+  Barrier, BoundedSemaphore, BrokenBarrierError, BrokenProcessPool, Condition, Empty, Event, Full, JoinableQueue, Lock,
+  Pipe, Pool, Process, ProcessPoolExecutor, Queue, RLock, Semaphore, TimeoutError, Value,
 } from '../src/index.ts';
+import { sleepForever } from './fixtures/targets.ts';
+import * as poolTasks from './fixtures/pool-tasks.ts';
 import { getEmpty, tryHeld, waitEventNumber } from './fixtures/wait-targets.ts';
 
 test('Event: wait(50) and waitSync(50) take a number; a negative number does not wait', async () => {
@@ -42,8 +44,10 @@ test('Lock, RLock, Semaphore: block: false with a timeout returns false at once;
 });
 
 test('Condition and Barrier take a number too', async () => {
-  const condition = new Condition();
+  const condition = new Condition(new Lock());
   await condition.acquire();
+  assert.equal(await condition.acquire({ block: false, timeout: 60_000 }), false, 'Condition.acquire: block: false ignores the timeout');
+  assert.equal(condition.acquireSync(-1), false);
   assert.equal(await condition.wait(5), false);
   assert.equal(condition.waitSync(-1), false);
   assert.equal(await condition.waitFor(() => 0, -1), 0);
@@ -100,18 +104,19 @@ test('in a child: event.waitSync(ms) wakes when the parent sets the event', asyn
 
 test('in a child: block: false with a timeout, and negative timeouts, return false at once on held primitives', async () => {
   const lock = new Lock();
+  const rlock = new RLock();
   const sem = new Semaphore(1);
-  await lock.acquire();
-  await sem.acquire();
+  const bounded = new BoundedSemaphore(1);
+  const condition = new Condition();
+  for (const primitive of [lock, rlock, sem, bounded, condition]) await primitive.acquire();
   const result = new Value('i', -1);
-  const child = new Process({ target: tryHeld, args: [{ lock, sem, result }] });
+  const child = new Process({ target: tryHeld, args: [{ lock, rlock, sem, bounded, condition, result }] });
   child.start();
   // The child would wait 60 s on any try that honoured its timeout; the join bound says it did not.
   await child.join(30_000);
   assert.equal(child.exitCode, 0, 'the child returned from every try without waiting for its timeout');
-  assert.equal(result.value, 4);
-  lock.release();
-  sem.release();
+  assert.equal(result.value, 10, 'Lock, RLock, Semaphore, BoundedSemaphore and Condition each refused twice');
+  for (const primitive of [lock, rlock, sem, bounded, condition]) primitive.release();
 });
 
 test('in a child: Queue.get with { block: false, timeout } and with a negative number throws Empty at once', async () => {
@@ -123,4 +128,46 @@ test('in a child: Queue.get with { block: false, timeout } and with a negative n
   assert.equal(child.exitCode, 0, 'the child did not wait for its timeouts');
   assert.equal(result.value, 2);
   queue.close();
+});
+
+test('join, AsyncResult.wait/get and Future.result/exception take the same wait argument: a number, { timeout }, { block: false }, { signal }', async () => {
+  const child = new Process({ target: sleepForever });
+  child.start();
+  await child.join({ timeout: 5 });
+  await child.join({ block: false, timeout: 60_000 });
+  assert.equal(child.exitCode, null, 'neither join waited for an exit');
+  const stopJoin = new AbortController();
+  const joining = child.join({ signal: stopJoin.signal });
+  stopJoin.abort(new Error('stop joining'));
+  await assert.rejects(joining, /stop joining/);
+  child.kill();
+  await child.join({ timeout: null });
+  assert.equal(child.exitCode, -9);
+
+  const pool = new Pool({ processes: 1 });
+  const stopTask = new AbortController();
+  const stuck = pool.applyAsync(poolTasks.sleepForever, [], { signal: stopTask.signal });
+  await stuck.wait({ timeout: 5 });
+  assert.equal(stuck.ready(), false);
+  await assert.rejects(stuck.get({ block: false, timeout: 60_000 }), TimeoutError);
+  const stopGet = new AbortController();
+  const getting = stuck.get({ signal: stopGet.signal });
+  stopGet.abort(new Error('stop getting'));
+  await assert.rejects(getting, /stop getting/);
+  stopTask.abort(new Error('stop the task'));
+  await assert.rejects(stuck.get(), /stop the task/);
+  pool.terminate();
+  await pool.join();
+
+  const executor = new ProcessPoolExecutor({ maxWorkers: 1 });
+  const running = executor.submit(poolTasks.sleepForever);
+  await assert.rejects(running.result({ timeout: 5 }), TimeoutError);
+  await assert.rejects(running.exception({ block: false, timeout: 60_000 }), TimeoutError);
+  const stopResult = new AbortController();
+  const waiting = running.result({ signal: stopResult.signal });
+  stopResult.abort(new Error('stop waiting'));
+  await assert.rejects(waiting, /stop waiting/);
+  for (const pid of executor.workerPids) process.kill(pid, 'SIGKILL');
+  assert.ok((await running.exception({ timeout: null })) instanceof BrokenProcessPool);
+  await executor.shutdown();
 });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { getContext } from '../src/index.ts';
-import { stopZygotes, zygotePids } from '../src/process/zygote.ts';
+import { stopZygotes, zygotePids } from '../src/testing.ts';
 import * as targets from './fixtures/zygote-targets.ts';
 import { readResult, resultPath } from './support/result-files.ts';
 import { runProgram } from './support/run-program.ts';

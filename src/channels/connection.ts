@@ -9,7 +9,7 @@
  * is drained, never while another process (the parent, say) still holds a
  * writer, and never hangs on a killed peer.
  */
-import { BrokenPipeError, BufferTooShort, EOFError } from '../errors.ts';
+import { BrokenPipeError, BufferTooShort, EOFError, InvalidStateError } from '../errors.ts';
 import { copyOutOfShared, decodeMessage, encodeMessage } from './message-codec.ts';
 import { reduceForTransfer, revive, type ReducedShareable } from '../transfer/shareable.ts';
 import { NOTHING, ShmRing } from './shm-ring.ts';
@@ -119,14 +119,14 @@ export class Connection {
   }
 
   #readRing(): ShmRing {
-    if (this.#closed) throw new Error('the connection is closed');
-    if (!this.#reader) throw new Error('this connection is write-only: it is the writing end of a Pipe({ duplex: false })');
+    if (this.#closed) throw new InvalidStateError('the connection is closed');
+    if (!this.#reader) throw new InvalidStateError('this connection is write-only: it is the writing end of a Pipe({ duplex: false })');
     return this.#reader;
   }
 
   #writeRing(): ShmRing {
-    if (this.#closed) throw new Error('the connection is closed');
-    if (!this.#writer) throw new Error('this connection is read-only: it is the reading end of a Pipe({ duplex: false })');
+    if (this.#closed) throw new InvalidStateError('the connection is closed');
+    if (!this.#writer) throw new InvalidStateError('this connection is read-only: it is the reading end of a Pipe({ duplex: false })');
     return this.#writer;
   }
 
@@ -319,7 +319,7 @@ export class Connection {
 
   /** @internal Travels as the ring names; the handle counts as held by this process until the receiver revives it. */
   [reduceForTransfer](): ReducedShareable {
-    if (this.#closed) throw new Error('cannot send a closed connection to another process');
+    if (this.#closed) throw new InvalidStateError('cannot send a closed connection to another process');
     const state: ConnectionState = {
       reader: this.#reader?.name ?? null,
       writer: this.#writer?.name ?? null,

@@ -8,6 +8,7 @@ import { NOTHING } from './shm-ring.ts';
 import { TaskCells } from './shm-ring-cells.ts';
 import { waitAsync, waitSync } from './shm-ring-wait.ts';
 import { parseWait, type Wait } from '../checks.ts';
+import { InvalidStateError } from '../errors.ts';
 
 /** A Queue whose consumers report each item done, so that producers can join() until all are. */
 export class JoinableQueue<T = unknown> extends Queue<T> {
@@ -35,7 +36,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   /** Marks one item taken with get() as processed. Throws if called more times than items were put. */
   taskDone(): void {
     this.checkOpen();
-    if (!this.tasks.tryFinish()) throw new Error('task_done() called too many times');
+    if (!this.tasks.tryFinish()) throw new InvalidStateError('task_done() called too many times');
   }
 
   private allDoneAttempt(): () => true | typeof NOTHING {

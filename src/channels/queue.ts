@@ -9,7 +9,7 @@
  * returns. A producer killed mid-message never corrupts what others receive:
  * messages are published only once completely written.
  */
-import { Empty, Full } from '../errors.ts';
+import { Empty, Full, InvalidStateError } from '../errors.ts';
 import { decodeMessage, encodeMessage, stableMessage, type EncodedMessage } from './message-codec.ts';
 import { reduceForTransfer, revive, uninitialized, type ReducedShareable } from '../transfer/shareable.ts';
 import { NOTHING, ShmRing } from './shm-ring.ts';
@@ -91,7 +91,7 @@ export class Queue<T = unknown> {
   }
 
   protected checkOpen(): void {
-    if (this.isClosed) throw new Error(`${this.constructor.name} is closed`);
+    if (this.isClosed) throw new InvalidStateError(`${this.constructor.name} is closed`);
   }
 
   /** Called once per successful put before it is published (JoinableQueue counts tasks). */
@@ -217,7 +217,7 @@ export class Queue<T = unknown> {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    this.closing.abort(new Error(`${this.constructor.name} is closed`));
+    this.closing.abort(new InvalidStateError(`${this.constructor.name} is closed`));
   }
 
   /**

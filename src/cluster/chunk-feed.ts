@@ -5,10 +5,10 @@
  * order or as they arrive. map, starmap, imap, imapUnordered and apply are
  * all built on it.
  */
+import { argumentList } from '../checks.ts';
 import { ChunkOutcomes } from '../pool/chunk-outcomes.ts';
 import { randomUUID } from 'node:crypto';
 import { abortError } from '../pool/task-failures.ts';
-import { argumentList } from '../pool/pool-checks.ts';
 import type { ProgressCallback } from '../pool/progress.ts';
 import { encodeValues, JOB_FORMAT_VERSION } from './job-format.ts';
 import type { ChunkOutcome, JobTracker } from './job-tracker.ts';

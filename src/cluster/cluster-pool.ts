@@ -7,23 +7,32 @@
  */
 import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import { AsyncResult } from '../pool/async-result.ts';
+import { defaultChunksize } from '../pool/map-chunks.ts';
 import {
+  PoolFront,
+  type ApplyAsyncOptions,
+  type Fn,
+  type ImapOptions,
+  type MapAsyncOptions,
+  type TaskOptions,
+} from '../pool/pool-front.ts';
+import {
+  argumentList,
   checkChunksize,
   checkFunction,
   checkObject,
   checkOptionalFunction,
   checkSignal,
+  checkTimeout,
   describe,
+  timeoutMs,
   toArray,
-  argumentList,
-} from '../pool/pool-checks.ts';
-import { defaultChunksize } from '../pool/map-chunks.ts';
-import { PoolFront, type ApplyAsyncOptions, type Fn, type ImapOptions, type MapAsyncOptions, type TaskOptions } from '../pool/pool-front.ts';
-import { checkTimeout, timeoutMs } from '../checks.ts';
+} from '../checks.ts';
 import { feedChunks, type FeedOptions } from './chunk-feed.ts';
 import { JobTracker } from './job-tracker.ts';
 import { checkConnection, RedisLink, type RedisConnection } from './redis-link.ts';
 import { taskReference } from './task-module.ts';
+import { InvalidStateError, MultiprocError } from '../errors.ts';
 
 /** Options of `new ClusterPool(...)`. */
 export interface ClusterPoolOptions {
@@ -105,7 +114,7 @@ export class ClusterPool extends PoolFront {
   /** Like apply, but returns an AsyncResult at once; callbacks as in Python. */
   applyAsync<A extends unknown[], R>(fn: Fn<A, R>, args?: A, options: ApplyAsyncOptions<R> = {}): AsyncResult<R> {
     this.checkRunning();
-    checkFunction(fn, 'applyAsync');
+    checkFunction(fn, 'applyAsync: fn');
     if (args !== undefined && !Array.isArray(args)) throw new TypeError(`applyAsync: args must be an array, got ${describe(args)}`);
     const task = this.checkTaskOptions(options, 'applyAsync');
     checkOptionalFunction(options.callback, 'applyAsync: callback');
@@ -130,12 +139,12 @@ export class ClusterPool extends PoolFront {
   terminate(): void {
     if (this.state === 'terminate') return;
     this.state = 'terminate';
-    this.terminator.abort(new Error('the pool was terminated before the task finished'));
+    this.terminator.abort(new MultiprocError('ERR_MP_POOL_TERMINATED', 'the pool was terminated before the task finished'));
   }
 
   /** Waits for the calls in progress, then closes the Redis connections; call close() or terminate() first. */
   async join(): Promise<void> {
-    if (this.state === 'run') throw new Error('ClusterPool is still running: call close() or terminate() before join()');
+    if (this.state === 'run') throw new InvalidStateError('ClusterPool is still running: call close() or terminate() before join()');
     while (this.calls.size > 0) await Promise.allSettled([...this.calls]);
     this.closed ??= this.shutDown();
     await this.closed;
@@ -157,7 +166,7 @@ export class ClusterPool extends PoolFront {
   }
 
   private checkRunning(): void {
-    if (this.state !== 'run') throw new Error('ClusterPool not running');
+    if (this.state !== 'run') throw new InvalidStateError('ClusterPool not running');
   }
 
   private checkTaskOptions(options: TaskOptions, method: string): { timeout: number | null; signal: AbortSignal } {
@@ -194,7 +203,7 @@ export class ClusterPool extends PoolFront {
 
   protected mapChunks<R>(fn: Function, items: Iterable<unknown>, star: boolean, options: MapAsyncOptions<R>, method: string): AsyncResult<R[]> {
     this.checkRunning();
-    checkFunction(fn, method);
+    checkFunction(fn, `${method}: fn`);
     const task = this.checkTaskOptions(options, method);
     checkChunksize(options.chunksize, method);
     checkOptionalFunction(options.onProgress, `${method}: onProgress`);
@@ -227,7 +236,7 @@ export class ClusterPool extends PoolFront {
     method: string,
   ): AsyncGenerator<R, void, undefined> {
     this.checkRunning();
-    checkFunction(fn, method);
+    checkFunction(fn, `${method}: fn`);
     checkObject(options, `${method}: options`);
     checkChunksize(options.chunksize, method);
     checkOptionalFunction(options.onProgress, `${method}: onProgress`);

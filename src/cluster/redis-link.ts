@@ -4,9 +4,9 @@
  * hang; the link turns "not connected for `connectTimeout` ms" into a
  * ClusterConnectionError that its owner fails its waiting calls with.
  */
+import { describe } from '../checks.ts';
 import { Redis, type RedisOptions } from 'ioredis';
 import { ClusterConnectionError } from '../errors.ts';
-import { describe } from '../pool/pool-checks.ts';
 
 /** Where Redis is: a `redis://` / `rediss://` URL, or ioredis options (host, port, password, tls, db, …). */
 export type RedisConnection = string | RedisOptions;

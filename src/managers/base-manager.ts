@@ -13,7 +13,7 @@ import { currentProcess } from '../process/current-process.ts';
 import { startMethodOf } from '../process/children.ts';
 import { referenceFunction } from '../transfer/function-reference.ts';
 import { Pipe, type Connection } from '../channels/connection.ts';
-import { ManagerGoneError } from '../errors.ts';
+import { InvalidStateError, ManagerGoneError } from '../errors.ts';
 import { ManagerClient } from './client.ts';
 import { SyncClient } from './sync-client.ts';
 import { ManagerServer } from './server.ts';
@@ -209,7 +209,7 @@ export class BaseManager {
    */
   async serveForever(): Promise<void> {
     if (this.#state === 'initial') await this.listen();
-    else if (this.#state !== 'serving') throw new Error(`cannot serve a manager that is ${this.#state}`);
+    else if (this.#state !== 'serving') throw new InvalidStateError(`cannot serve a manager that is ${this.#state}`);
     await this.#server!.closed();
   }
 
@@ -288,13 +288,13 @@ export class BaseManager {
   }
 
   #ready(operation: string): ManagerAddress {
-    if (this.#state === 'initial') throw new Error(`${operation}: the manager is not started: call start(), connect() or listen() first`);
+    if (this.#state === 'initial') throw new InvalidStateError(`${operation}: the manager is not started: call start(), connect() or listen() first`);
     if (this.#state === 'shutdown') throw new ManagerGoneError(`${operation}: the manager at ${formatAddress(this.#address!)} was shut down`);
     return this.#address!;
   }
 
   #expect(state: State, operation: string): void {
-    if (this.#state !== state) throw new Error(`cannot ${operation} a manager that is ${this.#state === 'serving' ? 'serving' : this.#state}`);
+    if (this.#state !== state) throw new InvalidStateError(`cannot ${operation} a manager that is ${this.#state === 'serving' ? 'serving' : this.#state}`);
   }
 }
 

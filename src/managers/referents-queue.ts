@@ -4,13 +4,8 @@
  * it. Blocking get/put are pending Promises in the manager.
  */
 import { Empty, Full } from '../errors.ts';
-import { Waiters, checkTimeoutOption, deadlineOf, remaining } from './waiters.ts';
-
-/** Options of get/put: the same as the library's own Queue. */
-export interface ManagedQueueOptions {
-  block?: boolean;
-  timeout?: number | null;
-}
+import { Waiters, deadlineOf, managedWait, remaining } from './waiters.ts';
+import type { ManagedWait } from './referents-sync.ts';
 
 export class ManagedQueue<T = unknown> {
   private readonly items: T[] = [];
@@ -21,22 +16,24 @@ export class ManagedQueue<T = unknown> {
     if (!Number.isInteger(maxsize) || maxsize < 0) throw new RangeError(`Queue maxsize must be a non-negative integer, got ${maxsize}`);
   }
 
-  async put(item: T, options: ManagedQueueOptions = {}): Promise<void> {
-    const { block = true, timeout } = options;
-    const deadline = deadlineOf(checkTimeoutOption(timeout, 'Queue.put'));
+  /** Adds an item, waiting for room at most the wait's timeout (ms, or `{ timeout, block }`); Full if there is none. */
+  async put(item: T, wait?: ManagedWait): Promise<void> {
+    const limit = managedWait(wait, 'Queue.put');
+    const deadline = deadlineOf(limit);
     while (this.full()) {
-      if (!block || !(await this.putters.wait(remaining(deadline)))) throw new Full();
+      if (limit === 0 || !(await this.putters.wait(remaining(deadline)))) throw new Full();
     }
     this.items.push(item);
     this.added();
     this.getters.wakeOne();
   }
 
-  async get(options: ManagedQueueOptions = {}): Promise<T> {
-    const { block = true, timeout } = options;
-    const deadline = deadlineOf(checkTimeoutOption(timeout, 'Queue.get'));
+  /** Takes the oldest item, waiting at most the wait's timeout (ms, or `{ timeout, block }`); Empty if none came. */
+  async get(wait?: ManagedWait): Promise<T> {
+    const limit = managedWait(wait, 'Queue.get');
+    const deadline = deadlineOf(limit);
     while (this.items.length === 0) {
-      if (!block || !(await this.getters.wait(remaining(deadline)))) throw new Empty();
+      if (limit === 0 || !(await this.getters.wait(remaining(deadline)))) throw new Empty();
     }
     const item = this.items.shift() as T;
     this.putters.wakeOne();
@@ -79,8 +76,12 @@ export class ManagedJoinableQueue<T = unknown> extends ManagedQueue<T> {
     if (--this.unfinished === 0) this.joiners.wakeAll();
   }
 
-  /** Resolves once every item put has been marked done. */
-  async join(): Promise<void> {
-    while (this.unfinished > 0) await this.joiners.wait(null);
+  /** Resolves true once every item put has been marked done, or false after the wait's timeout (ms, or `{ timeout, block }`), as JoinableQueue.join. */
+  async join(wait?: ManagedWait): Promise<boolean> {
+    const deadline = deadlineOf(managedWait(wait, 'JoinableQueue.join'));
+    while (this.unfinished > 0) {
+      if (!(await this.joiners.wait(remaining(deadline))) && this.unfinished > 0) return false;
+    }
+    return true;
   }
 }

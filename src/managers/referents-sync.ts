@@ -8,15 +8,13 @@
  */
 import { BrokenBarrierError } from '../errors.ts';
 import { callContext } from './call-context.ts';
-import { Waiters, checkTimeoutOption, deadlineOf, remaining } from './waiters.ts';
+import { Waiters, checkTimeoutOption, deadlineOf, managedWait, remaining } from './waiters.ts';
+import type { WaitOptions } from '../checks.ts';
 
-/** Options of acquire(): the same shape as the library's own locks. */
-export interface ManagedAcquireOptions {
-  blocking?: boolean;
-  timeout?: number | null;
-}
+/** The wait argument of acquire() and wait(): ms, or `{ timeout, block }`, as the library's own primitives take. */
+export type ManagedWait = number | null | Omit<WaitOptions, 'signal'>;
 
-/** Options of wait(). */
+/** Options of a managed Barrier: its default wait timeout. */
 export interface ManagedWaitOptions {
   timeout?: number | null;
 }
@@ -27,15 +25,14 @@ abstract class HandoffLock {
   /** Waiting acquirers; a release hands the lock (and its ownership) to the first at once. */
   private readonly queue: { owner: string; grant(): void }[] = [];
 
-  protected take(options: ManagedAcquireOptions | undefined, method: string, owner = callContext.owner): Promise<boolean> {
-    const { blocking = true, timeout } = options ?? {};
-    const limit = checkTimeoutOption(timeout, method);
+  protected take(wait: ManagedWait | undefined, method: string, owner = callContext.owner): Promise<boolean> {
+    const limit = managedWait(wait, method);
     if (!this.held) {
       this.held = true;
       this.owner = owner;
       return Promise.resolve(true);
     }
-    if (!blocking) return Promise.resolve(false);
+    if (limit === 0) return Promise.resolve(false);
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const entry = { owner, grant: () => (clearTimeout(timer), resolve(true)) };
@@ -69,8 +66,8 @@ abstract class HandoffLock {
 
 /** Python's threading.Lock in the manager: anyone may release it. */
 export class ManagedLock extends HandoffLock {
-  acquire(options?: ManagedAcquireOptions): Promise<boolean> {
-    return this.take(options, 'Lock.acquire');
+  acquire(wait?: ManagedWait): Promise<boolean> {
+    return this.take(wait, 'Lock.acquire');
   }
 
   release(): void {
@@ -83,12 +80,12 @@ export class ManagedLock extends HandoffLock {
 export class ManagedRLock extends HandoffLock {
   private count = 0;
 
-  async acquire(options?: ManagedAcquireOptions): Promise<boolean> {
+  async acquire(wait?: ManagedWait): Promise<boolean> {
     if (this.held && this.owner === callContext.owner) {
       this.count++;
       return true;
     }
-    const got = await this.take(options, 'RLock.acquire');
+    const got = await this.take(wait, 'RLock.acquire');
     if (got) this.count = 1;
     return got;
   }
@@ -128,14 +125,13 @@ export class ManagedSemaphore {
     if (!Number.isInteger(value) || value < 0) throw new RangeError(`Semaphore value must be a non-negative integer, got ${value}`);
   }
 
-  async acquire(options?: ManagedAcquireOptions): Promise<boolean> {
-    const { blocking = true, timeout } = options ?? {};
-    const limit = checkTimeoutOption(timeout, 'Semaphore.acquire');
+  async acquire(wait?: ManagedWait): Promise<boolean> {
+    const limit = managedWait(wait, 'Semaphore.acquire');
     if (this.value > 0) {
       this.value--;
       return true;
     }
-    return blocking ? this.waiters.wait(limit) : false;
+    return limit === 0 ? false : this.waiters.wait(limit);
   }
 
   release(n = 1): void {
@@ -169,8 +165,8 @@ export class ManagedEvent {
     this.flag = false;
   }
 
-  async wait(options?: ManagedWaitOptions): Promise<boolean> {
-    const limit = checkTimeoutOption(options?.timeout, 'Event.wait');
+  async wait(wait?: ManagedWait): Promise<boolean> {
+    const limit = managedWait(wait, 'Event.wait');
     if (this.flag) return true;
     await this.waiters.wait(limit);
     return this.flag;
@@ -182,8 +178,8 @@ export class ManagedCondition {
   private readonly lock = new ManagedRLock();
   private readonly waiters = new Waiters();
 
-  acquire(options?: ManagedAcquireOptions): Promise<boolean> {
-    return this.lock.acquire(options);
+  acquire(wait?: ManagedWait): Promise<boolean> {
+    return this.lock.acquire(wait);
   }
 
   release(): void {
@@ -191,8 +187,8 @@ export class ManagedCondition {
   }
 
   /** Releases the lock, waits for a notify (or the timeout), takes the lock back; true if notified. */
-  async wait(options?: ManagedWaitOptions): Promise<boolean> {
-    const limit = checkTimeoutOption(options?.timeout, 'Condition.wait');
+  async wait(wait?: ManagedWait): Promise<boolean> {
+    const limit = managedWait(wait, 'Condition.wait');
     const owner = callContext.owner;
     const depth = this.lock.releaseAll();
     const notified = await this.waiters.wait(limit);
@@ -226,8 +222,8 @@ export class ManagedBarrier {
   }
 
   /** Resolves with this caller's arrival index once all parties arrived; throws BrokenBarrierError. */
-  async wait(options?: ManagedWaitOptions): Promise<number> {
-    const timeout = options?.timeout === undefined ? this.defaultTimeout : checkTimeoutOption(options.timeout, 'Barrier.wait');
+  async wait(wait?: ManagedWait): Promise<number> {
+    const timeout = managedWait(wait, 'Barrier.wait', this.defaultTimeout);
     if (this.broken) throw new BrokenBarrierError();
     const index = this.arrived.length;
     if (index + 1 === this.partyCount) {

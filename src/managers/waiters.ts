@@ -4,7 +4,7 @@
  * passes, and a timed-out waiter leaves the list, so a wake is never spent
  * on it. Waiting never blocks the server: it is a pending Promise.
  */
-import { checkTimeout } from '../checks.ts';
+import { checkTimeout, parseWait } from '../checks.ts';
 
 export class Waiters {
   private readonly list: ((woken: boolean) => void)[] = [];
@@ -50,6 +50,18 @@ export class Waiters {
 export function checkTimeoutOption(timeout: unknown, method: string): number | null {
   checkTimeout(timeout, `${method}: timeout`);
   return timeout === undefined || timeout === null ? null : Math.max(0, timeout);
+}
+
+/**
+ * Reads the wait argument of a managed object's blocking method as every
+ * blocking call of the library does (ms, null, or `{ timeout, block }`;
+ * negative or `block: false`: do not wait): the ms to wait, or null for no
+ * limit. A `signal` never gets here: an AbortSignal cannot be sent to the
+ * manager, so the proxy call fails in the caller, naming it.
+ */
+export function managedWait(wait: unknown, method: string, defaultTimeout: number | null = null): number | null {
+  const { timeout } = parseWait(wait, method, defaultTimeout);
+  return timeout === Infinity ? null : timeout;
 }
 
 /** Milliseconds left until `deadline` (a performance.now() value), or null for no deadline. */

@@ -9,6 +9,8 @@
 
 /** When an exit hook runs, earliest first. */
 export const ExitOrder = {
+  /** A pool worker sends the results it finished before a task's process.exit(), before anything is torn down. */
+  flushResults: 0,
   /** Signal daemon children, as Python terminates them when their parent exits. */
   signalChildren: 10,
   /** Kill idle spare children and zygotes, which must not outlive the program. */
@@ -38,11 +40,16 @@ function runExitHooks(): void {
   }
 }
 
-/** Runs `run` synchronously when this process exits, at position `order` (see ExitOrder). */
-export function onProcessExit(order: number, run: () => void): void {
-  hooks.push({ order, run });
+/** Runs `run` synchronously when this process exits, at position `order` (see ExitOrder); returns what removes it again. */
+export function onProcessExit(order: number, run: () => void): () => void {
+  const hook = { order, run };
+  hooks.push(hook);
   if (!installed) {
     installed = true;
     process.on('exit', runExitHooks);
   }
+  return () => {
+    const at = hooks.indexOf(hook);
+    if (at >= 0) hooks.splice(at, 1);
+  };
 }

@@ -87,7 +87,8 @@ function checkCell(i32: unknown, index: unknown): asserts i32 is Int32Array {
   }
 }
 
-function checkTimeout(timeoutMs: unknown): asserts timeoutMs is number {
+/** The native layer's own rule, below the public wait argument: a futex timeout is already a number of ms >= 0 (Infinity: none). */
+function checkFutexTimeout(timeoutMs: unknown): asserts timeoutMs is number {
   if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) {
     throw new RangeError(`timeoutMs must be a number >= 0 or Infinity (got ${String(timeoutMs)})`);
   }
@@ -130,7 +131,7 @@ export function unlinkSegment(name: string): void {
  */
 export function futexWait(i32: Int32Array, index: number, expected: number, timeoutMs: number): FutexWaitResult {
   checkCell(i32, index);
-  checkTimeout(timeoutMs);
+  checkFutexTimeout(timeoutMs);
   return RESULTS[addon.futexWait(i32, index, expected | 0, timeoutMs)]!;
 }
 
@@ -152,7 +153,7 @@ export function futexWaitAsync(
   options: FutexWaitAsyncOptions = {},
 ): Promise<FutexWaitResult> {
   checkCell(i32, index);
-  checkTimeout(timeoutMs);
+  checkFutexTimeout(timeoutMs);
   const { signal, ref = true } = options;
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<FutexWaitResult>((resolve, reject) => {
@@ -187,7 +188,7 @@ export const FUTEX_WAIT_ANY_MAX = 128;
  * kernel without futex_waitv (Linux < 5.16): the caller then sleeps on one.
  */
 export function futexWaitAny(arrays: Int32Array[], indices: number[], expected: number[], timeoutMs: number): FutexWaitResult | 'unsupported' {
-  checkTimeout(timeoutMs);
+  checkFutexTimeout(timeoutMs);
   // An addon built before futexWaitAny existed: fall back as on an old kernel.
   if (typeof addon.futexWaitAny !== 'function') return 'unsupported';
   const result = addon.futexWaitAny(arrays, indices, expected.map((value) => value | 0), timeoutMs);

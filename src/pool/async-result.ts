@@ -1,11 +1,12 @@
 /**
  * AsyncResult: what Pool.applyAsync/mapAsync return. It is awaitable (a
- * PromiseLike) and also offers Python's ready/successful/wait/get, with
- * timeouts in milliseconds.
+ * PromiseLike) and also offers Python's ready/successful/wait/get, which
+ * take the wait argument every blocking call takes (ms, or
+ * `{ timeout, block, signal }`).
  */
-import { checkTimeout } from '../checks.ts';
+import { parseWait, type Wait } from '../checks.ts';
 import { settleWithin } from '../sync/settle-within.ts';
-import { TimeoutError } from '../errors.ts';
+import { InvalidStateError, TimeoutError } from '../errors.ts';
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error };
 
@@ -55,20 +56,18 @@ export class AsyncResult<T> implements PromiseLike<T> {
 
   /** Whether the call completed without error; throws if it is not ready yet (as Python's ValueError). */
   successful(): boolean {
-    if (!this.outcome) throw new Error('the result is not ready');
+    if (!this.outcome) throw new InvalidStateError('the result is not ready');
     return this.outcome.ok;
   }
 
-  /** Waits until the result is ready, or at most `timeoutMs`. Never rejects. */
-  async wait(timeoutMs?: number | null): Promise<void> {
-    checkTimeout(timeoutMs, 'timeoutMs');
-    await settleWithin(this.promise.catch(() => {}), timeoutMs);
+  /** Waits until the result is ready, or at most the wait's timeout (ms, or `{ timeout, block, signal }`). Never rejects on timeout. */
+  async wait(wait?: Wait): Promise<void> {
+    await settleWithin(this.promise, parseWait(wait, 'AsyncResult.wait'));
   }
 
-  /** The result; rejects with the task's error, or with TimeoutError if not ready within `timeoutMs`. */
-  async get(timeoutMs?: number | null): Promise<T> {
-    checkTimeout(timeoutMs, 'timeoutMs');
-    if (!(await settleWithin(this.promise.catch(() => {}), timeoutMs))) throw new TimeoutError();
+  /** The result; rejects with the task's error, or with TimeoutError if not ready within the wait's timeout (ms, or `{ timeout, block, signal }`). */
+  async get(wait?: Wait): Promise<T> {
+    if (!(await settleWithin(this.promise, parseWait(wait, 'AsyncResult.get')))) throw new TimeoutError();
     return this.promise;
   }
 

@@ -3,9 +3,9 @@
  * input (sync or async, possibly endless) only as far as a window of chunks
  * in flight allows, and withdraws queued chunks when the consumer stops.
  */
+import { argumentList } from '../checks.ts';
 import { ChunkOutcomes } from './chunk-outcomes.ts';
 import type { ChunkResults } from './pool-protocol.ts';
-import { argumentList } from './pool-checks.ts';
 import { encodeChunk } from './map-chunks.ts';
 import type { ProgressReporter } from './progress.ts';
 

@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { referenceFunction, type FunctionReference } from '../transfer/function-reference.ts';
 import { decodeFromTransfer } from '../transfer/shareable.ts';
-import { QueueFullError, TimeoutError, WorkerDiedError } from '../errors.ts';
+import { MultiprocError, QueueFullError, TimeoutError, WorkerDiedError } from '../errors.ts';
 import { Job } from './pool-job.ts';
 import { WorkerSlot, type WorkerSettings } from './pool-slot.ts';
 import type { ChunkResults, FromWorker } from './pool-protocol.ts';
@@ -340,7 +340,7 @@ export class Dispatcher {
       }
     }
     if (this.broken || this.state === 'terminate') {
-      for (const job of again) this.settle(job, this.broken ?? new Error('the pool was terminated before the task finished'), null, null);
+      for (const job of again) this.settle(job, this.broken ?? new MultiprocError('ERR_MP_POOL_TERMINATED', 'the pool was terminated before the task finished'), null, null);
       return;
     }
     this.queue.splice(this.head, 0, ...again);

@@ -23,6 +23,7 @@ import {
   type WorkerLaunch,
 } from './pool-protocol.ts';
 import { setWorkerState, workerStateValue } from './worker-state.ts';
+import { ExitOrder, onProcessExit } from '../platform/exit-hooks.ts';
 
 /** Tasks finished before results are sent; flushing part-way lets the parent refill our queue while we work. */
 const FLUSH_EVERY = 16;
@@ -214,9 +215,9 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
     }
   });
   // A task that calls process.exit() must not take its finished neighbours' results with it.
-  process.on('exit', flush);
+  const stopFlushAtExit = onProcessExit(ExitOrder.flushResults, flush);
   await finished;
-  process.off('exit', flush);
+  stopFlushAtExit();
   if (finalizer) {
     try {
       const finalize = await resolveTaskFunction(finalizer, 'finalizer');

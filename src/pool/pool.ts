@@ -10,30 +10,38 @@
  * progress.
  */
 import { cpuCount } from '../platform/cpu-count.ts';
-import { checkTimeout, timeoutMs } from '../checks.ts';
-import { BrokenProcessPool } from '../errors.ts';
-import { AsyncResult } from './async-result.ts';
-import { Dispatcher } from './pool-dispatcher.ts';
-import { encodeValue, packNumbers } from './pool-protocol.ts';
 import {
   argumentList,
+  checkBoolean,
   checkChunksize,
   checkFunction,
   checkObject,
-  checkOptionalBoolean,
   checkOptionalFunction,
   checkProcesses,
   checkSignal,
+  checkTimeout,
   describe,
+  timeoutMs,
   toArray,
-} from './pool-checks.ts';
+} from '../checks.ts';
+import { BrokenProcessPool, InvalidStateError, MultiprocError } from '../errors.ts';
+import { AsyncResult } from './async-result.ts';
+import { Dispatcher } from './pool-dispatcher.ts';
+import { encodeValue, packNumbers } from './pool-protocol.ts';
 import { defaultChunksize, encodeChunk } from './map-chunks.ts';
 import { iterateResults } from './imap-iterator.ts';
 import { progressReporter, type ProgressCallback } from './progress.ts';
 import { workerSettings, type WorkerOptions } from './worker-settings.ts';
 import type { PoolStats } from './pool-stats.ts';
 import { SharedArguments } from './shared-arguments.ts';
-import { PoolFront, type ApplyAsyncOptions, type Fn, type ImapOptions, type MapAsyncOptions, type TaskOptions } from './pool-front.ts';
+import {
+  PoolFront,
+  type ApplyAsyncOptions,
+  type Fn,
+  type ImapOptions,
+  type MapAsyncOptions,
+  type TaskOptions,
+} from './pool-front.ts';
 
 /** Options for `new Pool(...)`: Python's Pool arguments, plus worker state, recycling, idle exit and backpressure. */
 export interface PoolOptions extends WorkerOptions {
@@ -70,7 +78,7 @@ export class Pool extends PoolFront {
   /** Like apply, but returns an AsyncResult at once (await it, or use get()); callbacks as in Python. */
   applyAsync<A extends unknown[], R>(fn: Fn<A, R>, args?: A, options: ApplyAsyncOptions<R> = {}): AsyncResult<R> {
     this.checkRunning();
-    checkFunction(fn, 'applyAsync');
+    checkFunction(fn, 'applyAsync: fn');
     if (args !== undefined && !Array.isArray(args)) throw new TypeError(`applyAsync: args must be an array, got ${describe(args)}`);
     const { timeout, signal } = this.checkTaskOptions(options, 'applyAsync');
     checkOptionalFunction(options.callback, 'applyAsync: callback');
@@ -97,13 +105,13 @@ export class Pool extends PoolFront {
 
   /** Stops the workers now (SIGTERM); unfinished tasks reject. */
   terminate(): void {
-    this.dispatcher.terminate(new Error('the pool was terminated before the task finished'));
+    this.dispatcher.terminate(new MultiprocError('ERR_MP_POOL_TERMINATED', 'the pool was terminated before the task finished'));
     this.sharedArguments.release();
   }
 
   /** Waits for the workers to exit; call close() or terminate() first. */
   async join(): Promise<void> {
-    if (this.dispatcher.state === 'run') throw new Error('Pool is still running: call close() or terminate() before join()');
+    if (this.dispatcher.state === 'run') throw new InvalidStateError('Pool is still running: call close() or terminate() before join()');
     await this.dispatcher.join();
     this.sharedArguments.release();
   }
@@ -146,7 +154,7 @@ export class Pool extends PoolFront {
   }
 
   private checkRunning(): void {
-    if (this.dispatcher.state !== 'run') throw new Error('Pool not running');
+    if (this.dispatcher.state !== 'run') throw new InvalidStateError('Pool not running');
   }
 
   private checkTaskOptions(options: TaskOptions, method: string): { timeout: number | null; signal: AbortSignal | null } {
@@ -160,11 +168,11 @@ export class Pool extends PoolFront {
 
   protected mapChunks<R>(fn: Function, items: Iterable<unknown>, star: boolean, options: MapAsyncOptions<R>, method: string): AsyncResult<R[]> {
     this.checkRunning();
-    checkFunction(fn, method);
+    checkFunction(fn, `${method}: fn`);
     const { timeout, signal } = this.checkTaskOptions(options, method);
     checkChunksize(options.chunksize, method);
     checkOptionalFunction(options.onProgress, `${method}: onProgress`);
-    checkOptionalBoolean(options.progress, `${method}: progress`);
+    checkBoolean(options.progress, `${method}: progress`);
     checkOptionalFunction(options.callback, `${method}: callback`);
     checkOptionalFunction(options.errorCallback, `${method}: errorCallback`);
     let list = toArray(items, `${method}: items`);
@@ -221,11 +229,11 @@ export class Pool extends PoolFront {
     method: string,
   ): AsyncGenerator<R, void, undefined> {
     this.checkRunning();
-    checkFunction(fn, method);
+    checkFunction(fn, `${method}: fn`);
     checkObject(options, `${method}: options`);
     checkChunksize(options.chunksize, method);
     checkOptionalFunction(options.onProgress, `${method}: onProgress`);
-    checkOptionalBoolean(options.progress, `${method}: progress`);
+    checkBoolean(options.progress, `${method}: progress`);
     const iterable =
       items !== null && typeof items === 'object' && (Symbol.iterator in items || Symbol.asyncIterator in items);
     if (!iterable) throw new TypeError(`${method}: items must be an iterable or async iterable, got ${describe(items)}`);

@@ -6,13 +6,23 @@
  * with BrokenProcessPool, as in Python.
  */
 import { cpuCount } from '../platform/cpu-count.ts';
-import { checkTimeout, timeoutMs } from '../checks.ts';
+import {
+  checkChunksize,
+  checkFunction,
+  checkObject,
+  checkOptionalFunction,
+  checkTimeout,
+  describe,
+  parseWait,
+  timeoutMs,
+  toArray,
+  type Wait,
+} from '../checks.ts';
 import { settleWithin } from '../sync/settle-within.ts';
-import { BrokenProcessPool, CancelledError, TimeoutError } from '../errors.ts';
+import { BrokenProcessPool, CancelledError, InvalidStateError, TimeoutError } from '../errors.ts';
 import { Dispatcher } from './pool-dispatcher.ts';
 import type { Job } from './pool-job.ts';
 import { encodeValue, type ChunkResults } from './pool-protocol.ts';
-import { checkChunksize, checkFunction, checkObject, checkOptionalFunction, describe, toArray } from './pool-checks.ts';
 import { encodeChunk } from './map-chunks.ts';
 import type { ProgressCallback } from './progress.ts';
 import { workerSettings, type WorkerOptions } from './worker-settings.ts';
@@ -35,17 +45,18 @@ export type Future<T> = Promise<T> & {
   /** True while the call has been handed to a worker and has not finished. */
   running(): boolean;
   /**
-   * The call's result, waiting at most `timeoutMs` (negative: not at all;
+   * The call's result, waiting at most the wait's timeout (ms, or
+   * `{ timeout, block, signal }`; negative or `block: false`: not at all;
    * omitted or null: no limit); rejects with the call's error
    * (CancelledError if cancelled), or with TimeoutError if not done in time.
    */
-  result(timeoutMs?: number | null): Promise<T>;
+  result(wait?: Wait): Promise<T>;
   /**
-   * The call's error, or null if it succeeded, waiting at most `timeoutMs`
-   * as result() does; rejects with CancelledError if cancelled, or with
-   * TimeoutError if not done in time.
+   * The call's error, or null if it succeeded, waiting as result() does;
+   * rejects with CancelledError if cancelled, or with TimeoutError if not
+   * done in time.
    */
-  exception(timeoutMs?: number | null): Promise<Error | null>;
+  exception(wait?: Wait): Promise<Error | null>;
 };
 
 /** Options of `ProcessPoolExecutor.map`. */
@@ -98,7 +109,7 @@ export class ProcessPoolExecutor {
   /** Schedules `fn(...args)` in a worker. Throws BrokenProcessPool once the executor is broken. */
   submit<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>, ...args: A): Future<R> {
     this.checkOpen('submit');
-    checkFunction(fn, 'submit');
+    checkFunction(fn, 'submit: fn');
     const fnId = this.dispatcher.functionId(fn);
     const encoded = encodeValue(this.sharedArguments.shareAll(args), 'args');
     this.dispatcher.checkRoom('submit');
@@ -111,7 +122,7 @@ export class ProcessPoolExecutor {
    */
   map<T, R>(fn: (item: T) => R | PromiseLike<R>, items: Iterable<T>, options: ExecutorMapOptions = {}): AsyncGenerator<R, void, undefined> {
     this.checkOpen('map');
-    checkFunction(fn, 'map');
+    checkFunction(fn, 'map: fn');
     checkObject(options, 'map: options');
     checkTimeout(options.timeout, 'map: timeout');
     checkChunksize(options.chunksize, 'map');
@@ -178,7 +189,7 @@ export class ProcessPoolExecutor {
 
   private checkOpen(method: string): void {
     if (this.dispatcher.broken) throw this.dispatcher.broken;
-    if (this.shuttingDown) throw new Error(`${method}: cannot schedule new futures after shutdown`);
+    if (this.shuttingDown) throw new InvalidStateError(`${method}: cannot schedule new futures after shutdown`);
   }
 
   private schedule<R>(fnId: number, star: boolean, items: unknown[], pick: (results: ChunkResults) => R): Future<R> {
@@ -204,12 +215,12 @@ export class ProcessPoolExecutor {
       cancelled: () => cancelled,
       done: () => job.state === 'done',
       running: () => job.state === 'running',
-      result: async (timeoutMs?: number | null) => {
-        await settledWithin(promise, timeoutMs, 'Future.result');
+      result: async (wait?: Wait) => {
+        await settledWithin(promise, wait, 'Future.result');
         return promise;
       },
-      exception: async (timeoutMs?: number | null) => {
-        await settledWithin(promise, timeoutMs, 'Future.exception');
+      exception: async (wait?: Wait) => {
+        await settledWithin(promise, wait, 'Future.exception');
         try {
           await promise;
           return null;
@@ -222,11 +233,11 @@ export class ProcessPoolExecutor {
   }
 }
 
-/** Waits until `promise` has settled, at most `timeoutMs`; TimeoutError if it has not. */
-async function settledWithin(promise: Promise<unknown>, timeoutMs: unknown, method: string): Promise<void> {
-  checkTimeout(timeoutMs, `${method}: timeoutMs`);
-  if (!(await settleWithin(promise.catch(() => {}), timeoutMs))) {
-    throw new TimeoutError(`${method}: the call did not finish within ${timeoutMs} ms`);
+/** Waits until `promise` has settled, within the wait argument; TimeoutError if it has not. */
+async function settledWithin(promise: Promise<unknown>, wait: unknown, method: string): Promise<void> {
+  const parsed = parseWait(wait, method);
+  if (!(await settleWithin(promise, parsed))) {
+    throw new TimeoutError(`${method}: the call did not finish within ${parsed.timeout} ms`);
   }
 }
 

@@ -4,8 +4,8 @@
  * idle workers exit after `idleTimeout` and come back on demand. Starting
  * workers is the expensive part of a pool; this pays it once.
  */
+import { checkObject, checkProcesses, describe } from '../checks.ts';
 import { cpuCount } from '../platform/cpu-count.ts';
-import { checkObject, checkProcesses, describe } from './pool-checks.ts';
 import { Pool } from './pool.ts';
 
 /** Options of getReusablePool. */

@@ -3,12 +3,13 @@
  * AbortSignal, or lost with the worker that ran it.
  */
 import { constants } from 'node:os';
+import { MultiprocError } from '../errors.ts';
 
-/** The error for a task stopped by `signal`: its reason, or an AbortError. */
+/** The error for a task stopped by `signal`: its reason, or an AbortError (code ERR_MP_ABORTED). */
 export function abortError(signal: AbortSignal): Error {
   const reason = signal.reason;
   if (reason instanceof Error) return reason;
-  const error = new Error(reason === undefined ? 'the task was aborted' : `the task was aborted: ${String(reason)}`);
+  const error = new MultiprocError('ERR_MP_ABORTED', reason === undefined ? 'the task was aborted' : `the task was aborted: ${String(reason)}`);
   error.name = 'AbortError';
   return error;
 }

@@ -2,10 +2,10 @@
  * The worker options Pool and ProcessPoolExecutor share, checked in the
  * caller and turned into what the dispatcher and the workers need.
  */
+import { checkOptionalCount, checkOptionalFunction, describe } from '../checks.ts';
 import { Process } from '../process/process.ts';
 import { encodeForTransfer } from '../transfer/shareable.ts';
 import { referenceFunction } from '../transfer/function-reference.ts';
-import { checkOptionalCount, checkOptionalFunction, describe } from './pool-checks.ts';
 import type { WorkerSettings } from './pool-slot.ts';
 
 /** The worker options Pool and ProcessPoolExecutor share. */

@@ -3,6 +3,7 @@
  * this worker, for every task that runs there (a database connection, a
  * loaded model, a cache). The `finalizer` receives it when the worker retires.
  */
+import { InvalidStateError } from '../errors.ts';
 let state: { value: unknown } | null = null;
 
 /** @internal Set by the pool worker after its initializer ran. */
@@ -22,7 +23,7 @@ export function workerStateValue(): unknown {
  */
 export function workerState<T>(): T {
   if (state === null) {
-    throw new Error('workerState(): no worker state here; it exists in pool tasks whose pool has an initializer');
+    throw new InvalidStateError('workerState(): no worker state here; it exists in pool tasks whose pool has an initializer');
   }
   return state.value as T;
 }

@@ -5,7 +5,7 @@
  * (channels/wait-ready.ts); it sits in process/ because it knows Process.
  */
 import { describe, parseWait, type Wait } from '../checks.ts';
-import { MultiprocError, ProcessNotStartedError } from '../errors.ts';
+import { InvalidStateError, MultiprocError, ProcessNotStartedError } from '../errors.ts';
 import { isWaitable, readiness, waitReady, waitReadySync, type Readiness } from '../channels/wait-ready.ts';
 import type { Connection } from '../channels/connection.ts';
 import type { Queue } from '../channels/queue.ts';
@@ -28,16 +28,16 @@ function watchOf(object: unknown, index: number, method: string): Readiness {
       if (error instanceof ProcessNotStartedError) {
         throw new ProcessNotStartedError(`${where} (${object.name}) has not been started: a Process can be waited on once start() was called`);
       }
-      throw new Error(`${where} (${object.name}) cannot be waited on: ${(error as Error).message}`, { cause: error });
+      throw new InvalidStateError(`${where} (${object.name}) cannot be waited on: ${(error as Error).message}`, { cause: error });
     }
   }
   if (!isWaitable(waitable)) throw new TypeError(`${where} must be ${EXPECTED}, got ${describe(object)}`);
   try {
     return waitable[readiness]();
   } catch (error) {
-    if (error instanceof MultiprocError) throw error;
+    if (error instanceof MultiprocError && !(error instanceof InvalidStateError)) throw error;
     // A closed handle, or the writing end of a one-way pipe: name the element.
-    throw new Error(`${where} (${describe(object)}) cannot be waited on: ${(error as Error).message}`, { cause: error });
+    throw new InvalidStateError(`${where} (${describe(object)}) cannot be waited on: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -16,10 +16,11 @@ import { enterChildLife, reportAndExit } from './child-life.ts';
 import type { ControlChannel } from '../channels/control-channel.ts';
 import { contextMethods, forgetChild, startMethodOf, trackChild } from './children.ts';
 import { adoptProcessAuthkey, processAuthkey } from './process-authkey.ts';
-import { checkTimeout } from '../checks.ts';
+import { parseWait, type Wait } from '../checks.ts';
 import { settleWithin } from '../sync/settle-within.ts';
 import { pidAlive } from '../platform/owner-liveness.ts';
 import { sentinelOf, type ProcessSentinel } from './process-sentinel.ts';
+import { InvalidStateError } from '../errors.ts';
 
 /** Options for `new Process(...)`. */
 export interface ProcessOptions<Args extends unknown[] = unknown[]> {
@@ -77,14 +78,14 @@ export class Process<Args extends unknown[] = unknown[]> {
   /** Starts the child with the start method of this Process's context (or the default). */
   start(): void {
     const self = this.checkOpen();
-    if (self.role !== 'handle') throw new Error('cannot start a process that is not a child handle');
-    if (self.popen) throw new Error('cannot start a process twice');
+    if (self.role !== 'handle') throw new InvalidStateError('cannot start a process that is not a child handle');
+    if (self.popen) throw new InvalidStateError('cannot start a process twice');
     if (self.creatorPid !== process.pid) {
-      throw new Error('can only start a process object created by the current process');
+      throw new InvalidStateError('can only start a process object created by the current process');
     }
-    if (currentState.daemon) throw new Error('daemonic processes are not allowed to have children');
+    if (currentState.daemon) throw new InvalidStateError('daemonic processes are not allowed to have children');
     if (currentState.bootstrapping) {
-      throw new Error(
+      throw new InvalidStateError(
         'An attempt has been made to start a new process before the current process has finished ' +
           "importing its main module. The child imports the target's module again, so that module's " +
           'top-level code must not start processes. Guard the entry point:\n\n' +
@@ -142,21 +143,23 @@ export class Process<Args extends unknown[] = unknown[]> {
   }
 
   /**
-   * Resolves once the child has exited, or after `timeoutMs` (negative: at
-   * once; omitted or null: no limit); it never rejects on timeout, so check
-   * `exitCode` afterwards.
+   * Resolves once the child has exited, or after the wait's timeout: a
+   * number of ms or `{ timeout, block, signal }` (negative or `block: false`:
+   * at once; omitted or null: no limit). It never rejects on timeout, so check
+   * `exitCode` afterwards; an aborted `signal` rejects with its reason. The
+   * blocking form is `waitSync([p], timeout)`.
    */
-  async join(timeoutMs?: number | null): Promise<void> {
+  async join(wait?: Wait): Promise<void> {
     const self = this.checkOpen();
-    checkTimeout(timeoutMs, 'timeoutMs');
-    if (self.role === 'current') throw new Error('cannot join current process');
-    if (self.role === 'parent') return void (await settleWithin(self.parentGone!, timeoutMs));
-    if (self.creatorPid !== process.pid) throw new Error('can only join a child process');
-    if (!self.popen) throw new Error('can only join a started process');
+    const parsed = parseWait(wait, 'join');
+    if (self.role === 'current') throw new InvalidStateError('cannot join current process');
+    if (self.role === 'parent') return void (await settleWithin(self.parentGone!, parsed));
+    if (self.creatorPid !== process.pid) throw new InvalidStateError('can only join a child process');
+    if (!self.popen) throw new InvalidStateError('can only join a started process');
     // A daemon child does not keep the program alive, but a pending join must.
     self.popen.keepParentAlive(true);
     try {
-      await settleWithin(self.popen.exited, timeoutMs);
+      await settleWithin(self.popen.exited, parsed);
     } finally {
       self.popen.keepParentAlive(!self.daemon);
     }
@@ -167,7 +170,7 @@ export class Process<Args extends unknown[] = unknown[]> {
     const self = this.checkOpen();
     if (self.role === 'current') return true;
     if (self.role === 'parent') return pidAlive(self.pid!);
-    if (self.creatorPid !== process.pid) throw new Error('can only test a child process');
+    if (self.creatorPid !== process.pid) throw new InvalidStateError('can only test a child process');
     return self.popen !== null && !self.popen.hasExited();
   }
 
@@ -187,7 +190,7 @@ export class Process<Args extends unknown[] = unknown[]> {
     if (self.closed) return;
     if (self.popen) {
       if (self.popen.exitCode === null) {
-        throw new Error(
+        throw new InvalidStateError(
           'Cannot close a process while it is still running. You should first call join() or terminate().',
         );
       }
@@ -233,7 +236,7 @@ export class Process<Args extends unknown[] = unknown[]> {
   set daemon(value: boolean) {
     if (typeof value !== 'boolean') throw new TypeError(`daemon must be a boolean, got ${typeof value}`);
     const self = internalsOf(this);
-    if (self.popen || self.role !== 'handle') throw new Error('process has already started');
+    if (self.popen || self.role !== 'handle') throw new InvalidStateError('process has already started');
     self.daemon = value;
   }
 
@@ -251,11 +254,11 @@ export class Process<Args extends unknown[] = unknown[]> {
   set authkey(value: Uint8Array) {
     if (!(value instanceof Uint8Array)) throw new TypeError(`authkey must be a Buffer or Uint8Array, got ${typeof value}`);
     const self = internalsOf(this);
-    if (self.role === 'parent') throw new Error("cannot set the parent process's authkey");
+    if (self.role === 'parent') throw new InvalidStateError("cannot set the parent process's authkey");
     if (self.role === 'current') {
       adoptProcessAuthkey(value);
     } else {
-      if (self.popen) throw new Error('process has already started');
+      if (self.popen) throw new InvalidStateError('process has already started');
       handleAuthkeys.set(this, Buffer.from(value));
     }
   }
@@ -276,13 +279,13 @@ export class Process<Args extends unknown[] = unknown[]> {
 
   private checkOpen(): Internals {
     const self = internalsOf(this);
-    if (self.closed) throw new Error('process object is closed');
+    if (self.closed) throw new InvalidStateError('process object is closed');
     return self;
   }
 
   private startedPopen(operation: string): Popen {
     const self = this.checkOpen();
-    if (!self.popen) throw new Error(`cannot ${operation} a process that has not been started`);
+    if (!self.popen) throw new InvalidStateError(`cannot ${operation} a process that has not been started`);
     return self.popen;
   }
 }

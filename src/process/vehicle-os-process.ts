@@ -19,6 +19,7 @@ import type { LaunchPayload } from './launch-payload.ts';
 import { registerAfterFork } from './fork-support.ts';
 import type { Popen, Vehicle, VehicleOptions } from './popen.ts';
 import { onProcessExit, ExitOrder } from '../platform/exit-hooks.ts';
+import { MultiprocError } from '../errors.ts';
 
 const CHILD_MAIN = fileURLToPath(new URL(`../child/child-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
@@ -119,7 +120,7 @@ function bootChild(preload: string[]): OsProcessChild {
     },
   });
   if (child.pid === undefined) {
-    throw new Error(`could not start a child process: ${process.execPath} did not start`);
+    throw new MultiprocError('ERR_MP_START_FAILED', `could not start a child process: ${process.execPath} did not start`);
   }
   const popen = new OsProcessChild(child);
   popen.keepParentAlive(false);

@@ -9,7 +9,8 @@
  * then the data.
  */
 import { SharedMemory } from './shared-memory.ts';
-import { reduceForTransfer, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { describe } from '../checks.ts';
+import { reduceForTransfer, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 
 /** What a ShareableList item may be. */
 export type ShareableItem = number | bigint | boolean | string | Uint8Array | null;
@@ -41,47 +42,59 @@ function encode(item: unknown, what: string): { tag: Tag; bytes?: Uint8Array } {
 
 /** A fixed-length list of scalars in shared memory. */
 export class ShareableList implements Shareable {
-  /** The SharedMemory holding the list. */
-  readonly shm: SharedMemory;
-  private readonly table: Int32Array;
-  private readonly data: DataView;
+  private segment!: SharedMemory;
+  private table!: Int32Array;
+  private data!: DataView;
 
   /**
    * Creates a list holding `values` (in a new SharedMemory, named
    * `options.name` if given). Use ShareableList.attach(name) to attach.
    */
   constructor(values: Iterable<ShareableItem>, options: { name?: string } = {}) {
-    if (values === null) {
-      this.shm = new SharedMemory({ name: options.name });
-    } else {
-      if (values === undefined || typeof (values as Iterable<unknown>)[Symbol.iterator] !== 'function') {
-        throw new TypeError('values must be an iterable of numbers, bigints, booleans, strings, Uint8Arrays or nulls');
-      }
-      const items = Array.from(values);
-      const encoded = items.map((item, i) => encode(item, `values[${i}]`));
-      const capacities = encoded.map((e) => (e.bytes ? Math.max(8, Math.ceil(e.bytes.length / 8) * 8) : 8));
-      const dataStart = HEADER + items.length * ENTRY;
-      const size = dataStart + capacities.reduce((a, b) => a + b, 0);
-      this.shm = new SharedMemory({ name: options.name, create: true, size });
-      const table = new Int32Array(this.shm.buf.buffer, 0, 2 + items.length * 4);
-      table[0] = items.length;
-      let offset = dataStart;
-      for (let i = 0; i < items.length; i++) {
-        table[2 + i * 4 + 1] = capacities[i]!;
-        table[2 + i * 4 + 2] = offset;
-        offset += capacities[i]!;
-      }
+    if (values === null || values === undefined || typeof (values as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+      throw new TypeError('values must be an iterable of numbers, bigints, booleans, strings, Uint8Arrays or nulls');
     }
-    const buffer = this.shm.buf.buffer as SharedArrayBuffer;
+    const items = Array.from(values);
+    const encoded = items.map((item, i) => encode(item, `values[${i}]`));
+    const capacities = encoded.map((e) => (e.bytes ? Math.max(8, Math.ceil(e.bytes.length / 8) * 8) : 8));
+    const dataStart = HEADER + items.length * ENTRY;
+    const size = dataStart + capacities.reduce((a, b) => a + b, 0);
+    const shm = new SharedMemory({ name: options.name, create: true, size });
+    const table = new Int32Array(shm.buf.buffer, 0, 2 + items.length * 4);
+    table[0] = items.length;
+    let offset = dataStart;
+    for (let i = 0; i < items.length; i++) {
+      table[2 + i * 4 + 1] = capacities[i]!;
+      table[2 + i * 4 + 2] = offset;
+      offset += capacities[i]!;
+    }
+    this.attach(shm);
+    items.forEach((item, i) => this.set(i, item));
+  }
+
+  private attach(shm: SharedMemory): this {
+    const buffer = shm.buf.buffer as SharedArrayBuffer;
     const count = new Int32Array(buffer, 0, 1)[0]!;
+    this.segment = shm;
     this.table = new Int32Array(buffer, 0, 2 + count * 4);
     this.data = new DataView(buffer);
-    if (values !== null) Array.from(values).forEach((item, i) => this.set(i, item));
+    return this;
   }
 
   /** Attaches to an existing list by its SharedMemory name. */
   static attach(name: string): ShareableList {
-    return new ShareableList(null as unknown as Iterable<ShareableItem>, { name });
+    if (typeof name !== 'string') throw new TypeError(`name must be a string, got ${describe(name)}`);
+    return uninitialized(ShareableList).attach(new SharedMemory({ name }));
+  }
+
+  /** @internal Rebuilds a list sent by another process. */
+  static [revive](state: { name: string }): ShareableList {
+    return ShareableList.attach(state.name);
+  }
+
+  /** The SharedMemory holding the list. */
+  get shm(): SharedMemory {
+    return this.segment;
   }
 
   /** Number of items. */

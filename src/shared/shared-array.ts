@@ -11,6 +11,7 @@ import { reduceForTransfer, revive, uninitialized, type ReducedShareable, type S
 import { resolveLockOption, type SynchronizedOptions } from './shared-value.ts';
 import { typecodeInfo, type ElementOf, type Typecode, type TypecodeInfo } from './typecodes.ts';
 import { describe } from '../checks.ts';
+import { InvalidStateError } from '../errors.ts';
 
 interface ArrayState extends BlockRef {
   typecode: Typecode;
@@ -225,7 +226,7 @@ export class SharedArray<C extends Typecode = Typecode> extends RawArray<C> {
    * accesses take no lock: see the README).
    */
   getLock(): AnyLock {
-    if (this.lock === undefined) throw new Error('this SharedArray has no lock (it was created with lock: false)');
+    if (this.lock === undefined) throw new InvalidStateError('this SharedArray has no lock (it was created with lock: false)');
     return this.lock;
   }
 

@@ -5,7 +5,8 @@
 import { createSegment, openSegment, unlinkSegment } from '../platform/native.ts';
 import { freshSegmentName } from '../platform/shared-heap.ts';
 import { registerSegment, unregisterSegment } from '../platform/resource-tracker.ts';
-import { reduceForTransfer, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { reduceForTransfer, revive, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
+import { InvalidStateError } from '../errors.ts';
 
 /** Options of SharedMemory. */
 export interface SharedMemoryOptions {
@@ -76,7 +77,7 @@ export class SharedMemory implements Shareable {
 
   /** The memory, as bytes. Throws after close(). */
   get buf(): Uint8Array {
-    if (this.buffer === undefined) throw new Error('SharedMemory is closed');
+    if (this.buffer === undefined) throw new InvalidStateError('SharedMemory is closed');
     return this.buffer;
   }
 
@@ -89,6 +90,11 @@ export class SharedMemory implements Shareable {
   unlink(): void {
     unlinkSegment(this.posixName);
     unregisterSegment(this.posixName);
+  }
+
+  /** @internal Rebuilds a SharedMemory sent by another process: it attaches to the segment, as `new SharedMemory({ name })` does. */
+  static [revive](state: { name: string }): SharedMemory {
+    return new SharedMemory({ name: state.name });
   }
 
   /** Attaches to the same segment in another process. */

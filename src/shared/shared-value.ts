@@ -8,6 +8,7 @@ import { isLock, lockFromReduced, RLock, type AnyLock } from '../sync/lock.ts';
 import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../platform/shared-heap.ts';
 import { reduceForTransfer, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 import { typecodeInfo, type ElementOf, type Typecode, type TypecodeInfo } from './typecodes.ts';
+import { InvalidStateError } from '../errors.ts';
 
 export type { Typecode, ElementOf } from './typecodes.ts';
 
@@ -135,7 +136,7 @@ export class Value<C extends Typecode = Typecode> extends RawValue<C> {
    * here it stays a Value whose accesses take no lock (see the README).
    */
   getLock(): AnyLock {
-    if (this.lock === undefined) throw new Error('this Value has no lock (it was created with lock: false)');
+    if (this.lock === undefined) throw new InvalidStateError('this Value has no lock (it was created with lock: false)');
     return this.lock;
   }
 

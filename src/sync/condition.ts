@@ -19,6 +19,7 @@ import { allocateBlock, attachBlock, type BlockRef, type SharedBlock } from '../
 import { reduceForTransfer, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 import { Deadline, runAsync, runSync, type WaitPlan } from './wait-plan.ts';
 import { checkFunction, describe, parseWait, type Wait } from '../checks.ts';
+import { InvalidStateError } from '../errors.ts';
 
 const NOTIFIED = 0;
 const ENTERED = 1;
@@ -138,7 +139,7 @@ export class Condition extends Acquirable implements Shareable {
   }
 
   private checkOwned(action: string): void {
-    if (!this.internals.isMine()) throw new Error(`cannot ${action} on un-acquired lock`);
+    if (!this.internals.isMine()) throw new InvalidStateError(`cannot ${action} on un-acquired lock`);
   }
 
   /**

@@ -9,6 +9,7 @@ import { currentOwner } from '../platform/owner-liveness.ts';
 import { reduceForTransfer, revive, uninitialized, type ReducedShareable, type Shareable } from '../transfer/shareable.ts';
 import { runAsync, runSync, type WaitPlan } from './wait-plan.ts';
 import { parseWait, type Wait } from '../checks.ts';
+import { InvalidStateError } from '../errors.ts';
 
 /** What Condition needs from the lock it wraps (not public API). */
 export interface ConditionLockInternals {
@@ -120,7 +121,7 @@ export class Lock extends MutexBase {
 
   /** Releases the lock; throws if it is not locked. */
   release(): void {
-    if (Atomics.load(this.cells, WORD) === 0) throw new Error('cannot release un-acquired lock');
+    if (Atomics.load(this.cells, WORD) === 0) throw new InvalidStateError('cannot release un-acquired lock');
     unlock(this.cells);
   }
 
@@ -177,7 +178,7 @@ export class RLock extends MutexBase {
   /** Releases one level; throws unless the calling thread owns the lock. */
   release(): void {
     if (ownerTid(this.cells) !== currentOwner().tid || Atomics.load(this.cells, COUNT) <= 0) {
-      throw new Error('cannot release un-acquired lock');
+      throw new InvalidStateError('cannot release un-acquired lock');
     }
     if (Atomics.sub(this.cells, COUNT, 1) === 1) unlock(this.cells);
   }

@@ -19,6 +19,7 @@ import { reduceForTransfer, revive, uninitialized, type ReducedShareable, type S
 import { Deadline, OWNER_CHECK_SLICE_MS, runAsync, runSync, type WaitPlan } from './wait-plan.ts';
 import { parseWait, type Wait } from '../checks.ts';
 import { countedWait, wakeCounted } from './counted-wait.ts';
+import { InvalidStateError } from '../errors.ts';
 
 const VALUE = 0;
 const SLEEPERS = 1;
@@ -181,7 +182,7 @@ export class Semaphore extends Acquirable implements Shareable {
     const bound = Atomics.load(this.cells, BOUND);
     let value = Atomics.load(this.cells, VALUE);
     for (;;) {
-      if (value >= bound) throw new Error(`${this.constructor.name} released too many times`);
+      if (value >= bound) throw new InvalidStateError(`${this.constructor.name} released too many times`);
       const seen = Atomics.compareExchange(this.cells, VALUE, value, value + 1);
       if (seen === value) break;
       value = seen;
