@@ -49,6 +49,7 @@ export class ClusterWorker {
   private statusTimer: NodeJS.Timeout | null = null;
   private lastRedisError = '';
   private prefetch: Prefetch | null = null;
+  private turn: Promise<void> | null = null;
 
   private constructor(
     private readonly options: ClusterWorkerOptions,
@@ -150,6 +151,21 @@ export class ClusterWorker {
     return this.stopping;
   }
 
+  /**
+   * Resolves once the jobs that arrived in this turn of the event loop are all in: BullMQ hands them
+   * over one by one (often several from one read of the Redis socket), and the pool sends the tasks
+   * submitted together to a process in one message, so one wake-up of it runs many tiny chunks.
+   */
+  private nextTurn(): Promise<void> {
+    this.turn ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.turn = null;
+        resolve();
+      }),
+    );
+    return this.turn;
+  }
+
   private reportRedisError(error: Error): void {
     // ioredis repeats the same error on every reconnect attempt; once per change is enough.
     if (error.message === this.lastRedisError) return;
@@ -227,6 +243,7 @@ export class ClusterWorker {
       onProgress,
     };
     try {
+      await this.nextTurn();
       const running = data.star
         ? this.pool.starmap(fn as (...args: unknown[]) => unknown, items as unknown[][], options)
         : this.pool.map(fn as (item: unknown) => unknown, items, options);
