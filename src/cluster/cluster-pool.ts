@@ -11,6 +11,7 @@ import {
   checkChunksize,
   checkFunction,
   checkObject,
+  checkOptionalBoolean,
   checkOptionalFunction,
   checkSignal,
   describe,
@@ -18,6 +19,7 @@ import {
   argumentList,
 } from '../pool/pool-checks.ts';
 import { defaultChunksize } from '../pool/map-chunks.ts';
+import { progressReporter, type ProgressCallback } from '../pool/progress.ts';
 import { PoolFront, type ApplyAsyncOptions, type Fn, type ImapOptions, type MapAsyncOptions, type TaskOptions } from '../pool/pool-front.ts';
 import { checkTimeout, timeoutMs } from '../checks.ts';
 import { feedChunks, type FeedOptions } from './chunk-feed.ts';
@@ -198,6 +200,7 @@ export class ClusterPool extends PoolFront {
     const task = this.checkTaskOptions(options, method);
     checkChunksize(options.chunksize, method);
     checkOptionalFunction(options.onProgress, `${method}: onProgress`);
+    checkOptionalBoolean(options.progress, `${method}: progress`);
     checkOptionalFunction(options.callback, `${method}: callback`);
     checkOptionalFunction(options.errorCallback, `${method}: errorCallback`);
     let list = toArray(items, `${method}: items`);
@@ -205,16 +208,21 @@ export class ClusterPool extends PoolFront {
     const n = list.length;
     const chunksize = options.chunksize ?? defaultChunksize(n, this.processesHint);
     const result = new AsyncResult<R[]>(options.callback, options.errorCallback);
+    const progress = progressReporter(method.replace(/Async$/, ''), options.progress ?? false, options.onProgress ?? null, n);
     this.track(result, async () => {
-      const values = new Array<R>(n).fill(undefined as R);
-      let firstError: Error | null = null;
-      const feed = await this.feed(fn, list, { ...task, star, chunksize, ordered: false, onProgress: options.onProgress ?? null, total: n, method });
-      for await (const chunk of feed) {
-        if (chunk.error) firstError ??= chunk.error;
-        else for (let i = 0; i < chunk.results!.length; i++) values[chunk.start + i] = chunk.results![i] as R;
+      try {
+        const values = new Array<R>(n).fill(undefined as R);
+        let firstError: Error | null = null;
+        const feed = await this.feed(fn, list, { ...task, star, chunksize, ordered: false, onProgress: progress.report, total: n, method });
+        for await (const chunk of feed) {
+          if (chunk.error) firstError ??= chunk.error;
+          else for (let i = 0; i < chunk.results!.length; i++) values[chunk.start + i] = chunk.results![i] as R;
+        }
+        if (firstError) throw firstError;
+        return values;
+      } finally {
+        progress.finish();
       }
-      if (firstError) throw firstError;
-      return values;
     });
     return result;
   }
@@ -231,6 +239,7 @@ export class ClusterPool extends PoolFront {
     checkObject(options, `${method}: options`);
     checkChunksize(options.chunksize, method);
     checkOptionalFunction(options.onProgress, `${method}: onProgress`);
+    checkOptionalBoolean(options.progress, `${method}: progress`);
     const iterable = items !== null && typeof items === 'object' && (Symbol.iterator in items || Symbol.asyncIterator in items);
     if (!iterable) throw new TypeError(`${method}: items must be an iterable or async iterable, got ${describe(items)}`);
     const total = Array.isArray(items) ? items.length : items instanceof Set || items instanceof Map ? items.size : null;
@@ -240,15 +249,24 @@ export class ClusterPool extends PoolFront {
       star: false,
       chunksize: options.chunksize ?? 1,
       ordered,
-      onProgress: options.onProgress ?? null,
+      onProgress: null as ProgressCallback | null,
       total,
       method,
     };
     const feed = () => this.feed(fn, items, feedOptions);
+    const show = options.progress ?? false;
+    const onProgress = options.onProgress ?? null;
     return (async function* () {
-      for await (const chunk of await feed()) {
-        if (chunk.error) throw chunk.error;
-        yield* chunk.results as R[];
+      // Made when iteration starts, as the local Pool's: a bar must not be drawn for an iterator never read.
+      const progress = progressReporter(method, show, onProgress, total);
+      feedOptions.onProgress = progress.report;
+      try {
+        for await (const chunk of await feed()) {
+          if (chunk.error) throw chunk.error;
+          yield* chunk.results as R[];
+        }
+      } finally {
+        progress.finish();
       }
     })();
   }
