@@ -6,9 +6,9 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { ClusterPool } from '../src/cluster/index.ts';
+import { ClusterConnectionError, ClusterPool } from '../src/cluster/index.ts';
 import { double, spinAndRecord } from './fixtures/cluster-tasks.ts';
-import { freshQueue, removeQueue, testRedis, waitFor, WorkerProcess, type OwnRedis } from './cluster-helpers.ts';
+import { freshQueue, hasRedisServer, OwnRedis, removeQueue, testRedis, waitFor, WorkerProcess } from './cluster-helpers.ts';
 
 const redis = await testRedis();
 const skip = 'skip' in redis ? redis.skip : false;
@@ -110,6 +110,30 @@ describe('multiproc worker', { skip }, () => {
       await removeQueue(where.href, queue);
       inDb.disconnect();
       inDefault.disconnect();
+    }
+  });
+});
+
+describe('a Redis with a password', { skip: hasRedisServer ? false : "redis-server is not installed: the test needs a Redis of its own with requirepass" }, () => {
+  test('ioredis options carry the password; without it the call fails with ClusterConnectionError, naming the cause', async () => {
+    const server = await OwnRedis.start('s3cret-pass');
+    const queue = freshQueue('auth');
+    const worker = await WorkerProcess.start(server.url, queue);
+    const pool = new ClusterPool({ connection: { host: '127.0.0.1', port: server.port, password: 's3cret-pass' }, queue });
+    const refused = new ClusterPool({ connection: { host: '127.0.0.1', port: server.port }, queue, connectTimeout: 1000 });
+    try {
+      assert.deepEqual(await pool.map(double, [1, 2, 3], { chunksize: 1 }), [2, 4, 6]);
+      await assert.rejects(refused.map(double, [1]), (error: unknown) => {
+        assert.ok(error instanceof ClusterConnectionError, String(error));
+        assert.match(error.message, /NOAUTH|Authentication required/i);
+        return true;
+      });
+    } finally {
+      pool.close();
+      refused.close();
+      await Promise.all([pool.join(), refused.join()]);
+      await worker.stop();
+      await server.stop();
     }
   });
 });
