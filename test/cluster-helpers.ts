@@ -52,20 +52,25 @@ export const hasRedisServer = spawnSync('redis-server', ['--version']).status ==
 /** A redis-server of the test's own on a loopback port, without persistence: a restart loses everything, as a crash would. */
 export class OwnRedis {
   private child: ChildProcess | null = null;
-  constructor(readonly port: number) {}
+  constructor(
+    readonly port: number,
+    /** requirepass, or null for none. */
+    readonly password: string | null = null,
+  ) {}
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return this.password === null ? `redis://127.0.0.1:${this.port}` : `redis://:${this.password}@127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<OwnRedis> {
-    const redis = new OwnRedis(await freePort());
+  static async start(password: string | null = null): Promise<OwnRedis> {
+    const redis = new OwnRedis(await freePort(), password);
     await redis.start();
     return redis;
   }
 
   async start(): Promise<void> {
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const auth = this.password === null ? [] : ['--requirepass', this.password];
+    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...auth], {
       stdio: 'ignore',
     });
     await waitFor(() => pings(this.url), `redis-server on port ${this.port} to answer`);

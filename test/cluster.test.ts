@@ -97,6 +97,38 @@ describe('ClusterPool', { skip }, () => {
     assert.ok(seen.some(([done]) => done % 20 !== 0), `expected progress within chunks, got ${JSON.stringify(seen)}`);
   });
 
+  test('imap and imapUnordered report progress as chunks complete, total null for an input of unknown length', async () => {
+    const seen: Array<[number, number | null]> = [];
+    const results: number[] = [];
+    for await (const value of pool.imap(double, [1, 2, 3, 4, 5, 6], { chunksize: 2, onProgress: (done, total) => seen.push([done, total]) })) results.push(value);
+    assert.deepEqual(results, [2, 4, 6, 8, 10, 12]);
+    assert.deepEqual(seen.at(-1), [6, 6]);
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i][0] > seen[i - 1][0], `progress went from ${seen[i - 1][0]} to ${seen[i][0]}`);
+    function* numbers() {
+      for (let i = 0; i < 5; i++) yield i;
+    }
+    const unordered: Array<[number, number | null]> = [];
+    for await (const _ of pool.imapUnordered(double, numbers(), { onProgress: (done, total) => unordered.push([done, total]) }));
+    assert.deepEqual(unordered.map(([done]) => done), [1, 2, 3, 4, 5]);
+    assert.ok(unordered.every(([, total]) => total === null));
+  });
+
+  test('progress: true prints progress lines on stderr, as the local Pool does', async () => {
+    const written: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => (written.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      await pool.map(double, Array.from({ length: 40 }, (_, i) => i), { chunksize: 4, progress: true });
+      for await (const _ of pool.imap(double, [1, 2, 3], { progress: true }));
+    } finally {
+      process.stderr.write = write;
+    }
+    const text = written.join('');
+    assert.match(text, /map: 40\/40 items \(100%\)/);
+    assert.match(text, /imap: 3\/3 items \(100%\)/);
+    await assert.rejects(pool.map(double, [1], { progress: 'yes' as unknown as boolean }), /progress must be a boolean/);
+  });
+
   test('a task error keeps its class name, message, fields and remote stack', async () => {
     const error = await pool.map(failOn, [1, 2, 3, 4]).then(
       () => assert.fail('expected the map to reject'),

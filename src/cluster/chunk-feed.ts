@@ -14,6 +14,9 @@ import { encodeValues, JOB_FORMAT_VERSION } from './job-format.ts';
 import type { ChunkOutcome, JobTracker } from './job-tracker.ts';
 import type { TaskReference } from './task-module.ts';
 
+/** Jobs in a call's first addBulk; later ones double up to the window. */
+const FIRST_BATCH = 32;
+
 export interface FeedOptions {
   reference: TaskReference;
   star: boolean;
@@ -63,9 +66,12 @@ export async function* feedChunks(
 
   const fill = async () => {
     // Refill once half the window is free, in one addBulk, rather than one job per completion.
-    if (sent > 0 && sent - outcomes.taken > options.window / 2) return;
+    if (sent >= options.window && sent - outcomes.taken > options.window / 2) return;
+    // The first batches are small and double: Redis runs an addBulk whole before anything else, so
+    // one of a full window would keep the workers waiting until the last job of it is in.
+    const limit = Math.max(FIRST_BATCH, sent);
     const batch: { jobId: string; watch: Parameters<JobTracker['add']>[0][number]['watch'] }[] = [];
-    while (!exhausted && sent - outcomes.taken < options.window) {
+    while (!exhausted && sent - outcomes.taken < options.window && batch.length < limit) {
       const chunk: unknown[] = [];
       while (chunk.length < options.chunksize) {
         const step = await source.next();

@@ -21,6 +21,7 @@ import {
   checkChunksize,
   checkFunction,
   checkObject,
+  checkBoolean,
   checkOptionalFunction,
   checkSignal,
   checkTimeout,
@@ -28,6 +29,7 @@ import {
   timeoutMs,
   toArray,
 } from '../checks.ts';
+import { progressReporter, type ProgressCallback } from '../pool/progress.ts';
 import { feedChunks, type FeedOptions } from './chunk-feed.ts';
 import { JobTracker } from './job-tracker.ts';
 import { checkConnection, RedisLink, type RedisConnection } from './redis-link.ts';
@@ -207,6 +209,7 @@ export class ClusterPool extends PoolFront {
     const task = this.checkTaskOptions(options, method);
     checkChunksize(options.chunksize, method);
     checkOptionalFunction(options.onProgress, `${method}: onProgress`);
+    checkBoolean(options.progress, `${method}: progress`);
     checkOptionalFunction(options.callback, `${method}: callback`);
     checkOptionalFunction(options.errorCallback, `${method}: errorCallback`);
     let list = toArray(items, `${method}: items`);
@@ -214,16 +217,21 @@ export class ClusterPool extends PoolFront {
     const n = list.length;
     const chunksize = options.chunksize ?? defaultChunksize(n, this.processesHint);
     const result = new AsyncResult<R[]>(options.callback, options.errorCallback);
+    const progress = progressReporter(method.replace(/Async$/, ''), options.progress ?? false, options.onProgress ?? null, n);
     this.track(result, async () => {
-      const values = new Array<R>(n).fill(undefined as R);
-      let firstError: Error | null = null;
-      const feed = await this.feed(fn, list, { ...task, star, chunksize, ordered: false, onProgress: options.onProgress ?? null, total: n, method });
-      for await (const chunk of feed) {
-        if (chunk.error) firstError ??= chunk.error;
-        else for (let i = 0; i < chunk.results!.length; i++) values[chunk.start + i] = chunk.results![i] as R;
+      try {
+        const values = new Array<R>(n).fill(undefined as R);
+        let firstError: Error | null = null;
+        const feed = await this.feed(fn, list, { ...task, star, chunksize, ordered: false, onProgress: progress.report, total: n, method });
+        for await (const chunk of feed) {
+          if (chunk.error) firstError ??= chunk.error;
+          else for (let i = 0; i < chunk.results!.length; i++) values[chunk.start + i] = chunk.results![i] as R;
+        }
+        if (firstError) throw firstError;
+        return values;
+      } finally {
+        progress.finish();
       }
-      if (firstError) throw firstError;
-      return values;
     });
     return result;
   }
@@ -240,6 +248,7 @@ export class ClusterPool extends PoolFront {
     checkObject(options, `${method}: options`);
     checkChunksize(options.chunksize, method);
     checkOptionalFunction(options.onProgress, `${method}: onProgress`);
+    checkBoolean(options.progress, `${method}: progress`);
     const iterable = items !== null && typeof items === 'object' && (Symbol.iterator in items || Symbol.asyncIterator in items);
     if (!iterable) throw new TypeError(`${method}: items must be an iterable or async iterable, got ${describe(items)}`);
     const total = Array.isArray(items) ? items.length : items instanceof Set || items instanceof Map ? items.size : null;
@@ -249,15 +258,24 @@ export class ClusterPool extends PoolFront {
       star: false,
       chunksize: options.chunksize ?? 1,
       ordered,
-      onProgress: options.onProgress ?? null,
+      onProgress: null as ProgressCallback | null,
       total,
       method,
     };
     const feed = () => this.feed(fn, items, feedOptions);
+    const show = options.progress ?? false;
+    const onProgress = options.onProgress ?? null;
     return (async function* () {
-      for await (const chunk of await feed()) {
-        if (chunk.error) throw chunk.error;
-        yield* chunk.results as R[];
+      // Made when iteration starts, as the local Pool's: a bar must not be drawn for an iterator never read.
+      const progress = progressReporter(method, show, onProgress, total);
+      feedOptions.onProgress = progress.report;
+      try {
+        for await (const chunk of await feed()) {
+          if (chunk.error) throw chunk.error;
+          yield* chunk.results as R[];
+        }
+      } finally {
+        progress.finish();
       }
     })();
   }

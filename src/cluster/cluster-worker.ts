@@ -16,6 +16,7 @@ import { WorkerDiedError } from '../errors.ts';
 import { importModule } from '../transfer/function-resolver.ts';
 import { decodeValues, encodeTaskError, encodeValues, failureReason, JOB_FORMAT_VERSION, type ChunkJobData, type ChunkJobResult } from './job-format.ts';
 import { RedisLink, type RedisConnection } from './redis-link.ts';
+import { Prefetch } from './prefetch.ts';
 import { moduleKey, projectRoot } from './task-module.ts';
 
 export interface ClusterWorkerOptions {
@@ -26,8 +27,8 @@ export interface ClusterWorkerOptions {
   processes: number;
   /** Absolute paths of the modules whose exports this worker may run. */
   modules: string[];
-  /** Jobs (chunks) taken at once; more than `processes` keeps the pool busy while results travel. */
-  concurrency: number;
+  /** Jobs (chunks) held at once, or null: adaptive, from 2 per process up to 32 while chunks are short (see prefetch.ts). */
+  concurrency: number | null;
   /** BullMQ job lock, ms: a worker that dies loses its jobs to the others after about this long. */
   lockDuration: number;
   /** On SIGTERM, ms the jobs in progress may take to finish before they are handed back to the queue. */
@@ -47,6 +48,8 @@ export class ClusterWorker {
   private stopping: Promise<void> | null = null;
   private statusTimer: NodeJS.Timeout | null = null;
   private lastRedisError = '';
+  private prefetch: Prefetch | null = null;
+  private turn: Promise<void> | null = null;
 
   private constructor(
     private readonly options: ClusterWorkerOptions,
@@ -71,13 +74,14 @@ export class ClusterWorker {
     }
     const pool = new Pool({ processes: options.processes });
     let self: ClusterWorker | null = null;
+    const prefetch = options.concurrency === null ? new Prefetch(options.processes, (concurrency) => (worker.concurrency = concurrency)) : null;
     const worker = new Worker<ChunkJobData, ChunkJobResult>(
       options.queue,
       (job, token, signal) => self!.process(job, token, signal),
       {
         connection: link.redis,
         prefix: options.prefix,
-        concurrency: options.concurrency,
+        concurrency: options.concurrency ?? prefetch!.concurrency,
         lockDuration: options.lockDuration,
         stalledInterval: options.lockDuration,
         // Deaths are counted per chunk against the client's `attempts` in process(); BullMQ must not fail stalled jobs first.
@@ -86,6 +90,7 @@ export class ClusterWorker {
       },
     );
     self = new ClusterWorker(options, root, allowed, link, pool, worker);
+    self.prefetch = prefetch;
     worker.on('error', (error) => self!.reportRedisError(error));
     worker.on('failed', () => self!.counts.failed++);
     void worker.run().catch((error: Error) => self!.reportRedisError(error));
@@ -115,7 +120,7 @@ export class ClusterWorker {
     const { completed, items, taskErrors, failed, returned } = this.counts;
     return (
       `multiproc worker ${hostname()}:${process.pid} queue=${this.options.queue} processes=${this.options.processes} ` +
-      `active=${this.activeCount} completed=${completed} items=${items} taskErrors=${taskErrors} failed=${failed} ` +
+      `active=${this.activeCount} held=${this.worker.concurrency} completed=${completed} items=${items} taskErrors=${taskErrors} failed=${failed} ` +
       `returned=${returned} redis=${this.link.redis.status}`
     );
   }
@@ -144,6 +149,21 @@ export class ClusterWorker {
       }
     })();
     return this.stopping;
+  }
+
+  /**
+   * Resolves once the jobs that arrived in this turn of the event loop are all in: BullMQ hands them
+   * over one by one (often several from one read of the Redis socket), and the pool sends the tasks
+   * submitted together to a process in one message, so one wake-up of it runs many tiny chunks.
+   */
+  private nextTurn(): Promise<void> {
+    this.turn ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.turn = null;
+        resolve();
+      }),
+    );
+    return this.turn;
   }
 
   private reportRedisError(error: Error): void {
@@ -187,6 +207,7 @@ export class ClusterWorker {
       );
     }
     this.activeCount++;
+    this.prefetch?.started();
     try {
       return await this.run(job, fn, signal, deaths);
     } catch (error) {
@@ -199,6 +220,7 @@ export class ClusterWorker {
       throw error;
     } finally {
       this.activeCount--;
+      this.prefetch?.finished();
     }
   }
 
@@ -221,6 +243,7 @@ export class ClusterWorker {
       onProgress,
     };
     try {
+      await this.nextTurn();
       const running = data.star
         ? this.pool.starmap(fn as (...args: unknown[]) => unknown, items as unknown[][], options)
         : this.pool.map(fn as (item: unknown) => unknown, items, options);

@@ -17,7 +17,9 @@ local pool of processes. Only exported functions of the --module files run.
   --queue NAME           queue name, as given to new ClusterPool({ queue })
   --module FILE          module whose exports may run, relative to the current directory (repeatable)
   --processes N          processes of the local pool; default: number of CPUs
-  --concurrency N        chunks taken at once; default 2 × processes
+  --concurrency N        chunks held at once; default: adaptive, 2 × processes for long
+                         chunks up to 32 × processes for short ones, so that a pool
+                         process never waits on Redis
   --prefix PREFIX        BullMQ key prefix; default bull
   --lock-duration MS     job lock; a dead worker's jobs move to others after about this long; default 30000
   --grace MS             on SIGTERM, time jobs in progress may take before they are handed back; default 30000
@@ -83,7 +85,7 @@ export function parseWorkerArgs(argv: string[], cwd: string, env: NodeJS.Process
     prefix: values.prefix ?? 'bull',
     modules,
     processes,
-    concurrency: integer(values.concurrency, 'concurrency', 2 * processes, 1),
+    concurrency: values.concurrency === undefined ? null : integer(values.concurrency, 'concurrency', 0, 1),
     lockDuration: integer(values['lock-duration'], 'lock-duration', 30_000, 1000),
     grace: integer(values.grace, 'grace', 30_000, 0),
     connectTimeout: integer(values['connect-timeout'], 'connect-timeout', 10_000, 1),
