@@ -132,23 +132,35 @@ export class BaseProxy {
 }
 
 const classes = new Map<string, typeof BaseProxy>();
+const proxyTypes = new Map<string, typeof BaseProxy>();
+
+/**
+ * Names a library proxy class for tokens whose referent class names it
+ * (protocol.ts PROXYTYPE): its own methods replace the generated ones of
+ * the same name, e.g. a Pool proxy's, which send a task function by reference.
+ */
+export function registerProxyType(name: string, base: typeof BaseProxy): void {
+  proxyTypes.set(name, base);
+}
 
 /** The proxy class for a typeid and its exposed methods, made once. */
 function proxyClassFor(token: ProxyToken): typeof BaseProxy {
-  const key = `${token.typeid}\0${token.exposed.join('\0')}`;
+  const key = `${token.typeid}\0${token.proxytype ?? ''}\0${token.exposed.join('\0')}`;
   let made = classes.get(key);
   if (!made) {
-    made = class extends BaseProxy {};
+    const base = (token.proxytype && proxyTypes.get(token.proxytype)) || BaseProxy;
+    made = class extends base {};
     Object.defineProperty(made, 'name', { value: `${token.typeid}Proxy` });
+    const own = (name: string) => base !== BaseProxy && Object.prototype.hasOwnProperty.call(base.prototype, name);
     for (const method of token.exposed) {
-      Object.defineProperty(made.prototype, method, {
+      if (!own(method)) Object.defineProperty(made.prototype, method, {
         value(this: BaseProxy, ...args: unknown[]) {
           return this.callMethod(method, args);
         },
         writable: true,
         configurable: true,
       });
-      Object.defineProperty(made.prototype, `${method}Sync`, {
+      if (!own(`${method}Sync`)) Object.defineProperty(made.prototype, `${method}Sync`, {
         value(this: BaseProxy, ...args: unknown[]) {
           return this.callMethodSync(method, args);
         },

@@ -11,7 +11,8 @@ import { serializeForTransfer } from '../transfer/shareable.ts';
 import { FramedSocket } from './framed-socket.ts';
 import { answerChallenge, deliverChallenge } from './auth.ts';
 import { callContext } from './call-context.ts';
-import { Op, Status, PROXY_KIND, formatAddress, type ManagerAddress, type ProxyToken, type ErrorReport } from './protocol.ts';
+import { encodeError } from '../transfer/error-transfer.ts';
+import { Op, Status, PROXY_KIND, PROXYTYPE, RELAY_ERROR, RELEASE_REFERENT, formatAddress, type ManagerAddress, type ProxyToken, type ErrorReport } from './protocol.ts';
 
 /** How the server makes and exposes one typeid's referents. */
 export interface ServerTypeEntry {
@@ -55,11 +56,23 @@ function publicMethods(object: object): string[] {
 }
 
 function report(error: unknown): ErrorReport {
+  if (error instanceof Error && (error as { [RELAY_ERROR]?: boolean })[RELAY_ERROR]) {
+    return { name: error.name, message: error.message, stack: error.stack ?? '', wire: encodeError(error) };
+  }
   if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack ?? '' };
   return { name: 'Error', message: String(error), stack: '' };
 }
 
 class Refusal extends Error {}
+
+/** Lets a freed referent stop what it runs (a Pool's workers); its failure is no caller's business. */
+function release(referent: Referent): void {
+  try {
+    referent.object[RELEASE_REFERENT]?.();
+  } catch {
+    // Nothing waits on a freed referent.
+  }
+}
 
 export class ManagerServer {
   readonly serverId = randomUUID();
@@ -104,6 +117,8 @@ export class ManagerServer {
     if (this.listener) this.listener.close(() => this.#markClosed());
     else this.#markClosed();
     for (const client of this.clients) client.link.close('the manager is shutting down');
+    for (const referent of this.referents.values()) release(referent);
+    this.referents.clear();
   }
 
   /** How many referents are alive: what reference counting is tested by. */
@@ -239,7 +254,8 @@ export class ManagerServer {
       refs: 1,
     });
     this.hold(client, id);
-    return { address: this.boundAddress!, serverId: this.serverId, typeid, id, exposed };
+    const proxytype = (object.constructor as { [PROXYTYPE]?: string } | undefined)?.[PROXYTYPE];
+    return { address: this.boundAddress!, serverId: this.serverId, typeid, id, exposed, ...(proxytype ? { proxytype } : {}) };
   }
 
   private referent(id: unknown): Referent {
@@ -260,7 +276,10 @@ export class ManagerServer {
     const referent = this.referents.get(id);
     if (!referent) return;
     referent.refs -= count;
-    if (referent.refs <= 0) this.referents.delete(id);
+    if (referent.refs <= 0) {
+      this.referents.delete(id);
+      release(referent);
+    }
   }
 
   /**
