@@ -5,9 +5,10 @@
  * proxy lets go, or when the processes holding it are gone.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { deserialize, serialize } from 'node:v8';
+import { deserialize } from 'node:v8';
 import { randomUUID } from 'node:crypto';
 import { serializeForTransfer } from '../transfer/shareable.ts';
+import { serializeFramed } from './frames.ts';
 import { FramedSocket } from './framed-socket.ts';
 import { answerChallenge, deliverChallenge } from './auth.ts';
 import { callContext } from './call-context.ts';
@@ -162,51 +163,61 @@ export class ManagerServer {
     if (!Array.isArray(message) || typeof message[0] !== 'number' || !Number.isSafeInteger(message[1])) {
       return client.link.close('a frame that is not a manager request');
     }
-    void this.dispatch(client, message);
+    this.dispatch(client, message);
   }
 
-  private async dispatch(client: Client, message: unknown[]): Promise<void> {
+  /**
+   * Runs one request. A call whose method returns a plain value is answered
+   * in the same turn, with no Promise in between: most calls are, and the
+   * manager's speed is the round trip's.
+   */
+  private dispatch(client: Client, message: unknown[]): void {
     const callId = message[1] as number;
+    const failed = (error: unknown) => this.reply(client, callId, Status.error, report(error));
     try {
-      switch (message[0]) {
-        case Op.call:
-          return await this.call(client, callId, message[2], message[3], message[4], message[5] === true);
-        case Op.create:
-          return await this.create(client, callId, message[2], message[3], message[4] === true);
-        case Op.incref: {
-          const id = message[2] as number;
-          this.referent(id).refs++;
-          this.hold(client, id);
-          return this.reply(client, callId, Status.ok, null);
-        }
-        case Op.decref: {
-          const id = message[2] as number;
-          const held = client.refs.get(id) ?? 0;
-          if (held > 0) {
-            if (held === 1) client.refs.delete(id);
-            else client.refs.set(id, held - 1);
-            this.decref(id, 1);
-          }
-          return;
-        }
-        case Op.hello:
-          if (typeof message[2] !== 'string') throw new Refusal('hello needs an owner id');
-          client.owner = message[2];
-          return this.reply(client, callId, Status.ok, this.serverId);
-        case Op.count:
-          return this.reply(client, callId, Status.ok, this.referents.size);
-        case Op.shutdown:
-          this.reply(client, callId, Status.ok, null);
-          return this.onShutdown();
-        default:
-          client.link.close(`a request with unknown op ${String(message[0])}`);
-      }
+      this.handle(client, callId, message)?.catch(failed);
     } catch (error) {
-      this.reply(client, callId, Status.error, report(error));
+      failed(error);
     }
   }
 
-  private async call(client: Client, callId: number, id: unknown, method: unknown, args: unknown, carriesProxies: boolean): Promise<void> {
+  private handle(client: Client, callId: number, message: unknown[]): Promise<void> | void {
+    switch (message[0]) {
+      case Op.call:
+        return this.call(client, callId, message[2], message[3], message[4], message[5] === true);
+      case Op.create:
+        return this.create(client, callId, message[2], message[3], message[4] === true);
+      case Op.incref: {
+        const id = message[2] as number;
+        this.referent(id).refs++;
+        this.hold(client, id);
+        return this.reply(client, callId, Status.ok, null);
+      }
+      case Op.decref: {
+        const id = message[2] as number;
+        const held = client.refs.get(id) ?? 0;
+        if (held > 0) {
+          if (held === 1) client.refs.delete(id);
+          else client.refs.set(id, held - 1);
+          this.decref(id, 1);
+        }
+        return;
+      }
+      case Op.hello:
+        if (typeof message[2] !== 'string') throw new Refusal('hello needs an owner id');
+        client.owner = message[2];
+        return this.reply(client, callId, Status.ok, this.serverId);
+      case Op.count:
+        return this.reply(client, callId, Status.ok, this.referents.size);
+      case Op.shutdown:
+        this.reply(client, callId, Status.ok, null);
+        return this.onShutdown();
+      default:
+        client.link.close(`a request with unknown op ${String(message[0])}`);
+    }
+  }
+
+  private call(client: Client, callId: number, id: unknown, method: unknown, args: unknown, carriesProxies: boolean): Promise<void> | void {
     if (typeof id !== 'number' || typeof method !== 'string' || !Array.isArray(args)) {
       return client.link.close('a malformed call request');
     }
@@ -222,7 +233,11 @@ export class ManagerServer {
     } finally {
       callContext.owner = '';
     }
-    if (result instanceof Promise) result = await result;
+    if (result instanceof Promise) return result.then((value) => this.answerCall(client, callId, referent, method, value));
+    this.answerCall(client, callId, referent, method, result);
+  }
+
+  private answerCall(client: Client, callId: number, referent: Referent, method: string, result: unknown): void {
     const typeid = referent.methodToTypeid[method];
     if (typeid) return this.reply(client, callId, Status.token, this.adopt(client, typeid, result));
     this.reply(client, callId, Status.ok, result);
@@ -302,12 +317,12 @@ export class ManagerServer {
 
   private reply(client: Client, callId: number, status: number, value: unknown): void {
     if (client.link.closed) return;
-    let body: Buffer;
+    let framed: Buffer;
     try {
-      body = status === Status.ok ? serializeForTransfer([callId, status, value], 'the result') : serialize([callId, status, value]);
+      framed = status === Status.ok ? serializeForTransfer([callId, status, value], 'the result', serializeFramed) : serializeFramed([callId, status, value]);
     } catch (error) {
-      body = serialize([callId, Status.error, report(error)]);
+      framed = serializeFramed([callId, Status.error, report(error)]);
     }
-    client.link.send(body);
+    client.link.sendFramed(framed);
   }
 }
