@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { getContext, ManagerGoneError, RemoteTraceback, TimeoutError, type StartMethodName } from '../src/index.ts';
 import { isRunning } from './support/processes.ts';
 import { readResult, resultPath } from './support/result-files.ts';
-import { add, failOn, never, square, TaskFailure, useManagedPool, whoRuns } from './fixtures/manager-pool-targets.ts';
+import { add, failOn, makeAdder, never, square, TaskFailure, useManagedPool, whoRuns } from './fixtures/manager-pool-targets.ts';
 
 const METHODS: StartMethodName[] = ['fork', 'spawn', 'forkserver'];
 
@@ -110,8 +110,8 @@ test('arguments are checked before anything is sent, naming the argument', async
   await assert.rejects(async () => manager.Pool({ processes: 0 }), /processes/);
   await assert.rejects(async () => manager.Pool({ initializer: 'x' as never }), /initializer/);
   // A closure is not found by importing its module, and its source is never sent: the task fails, clearly.
-  const offset = 10;
-  await assert.rejects(pool.apply((x: number) => x + offset, [1]), /not found after importing its module.*without its source/s);
+  // (Made in the fixture module: the workers import the closure's module, and importing this test file would run its tests.)
+  await assert.rejects(pool.apply(makeAdder(10), [1]), /not found after importing its module.*without its source/s);
   await pool.terminate();
 });
 
