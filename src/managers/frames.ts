@@ -6,6 +6,7 @@
  */
 
 import { DefaultSerializer } from 'node:v8';
+import { smallFrame } from './small-frames.ts';
 
 const LENGTH_PLACEHOLDER = Buffer.alloc(4);
 
@@ -15,6 +16,8 @@ const LENGTH_PLACEHOLDER = Buffer.alloc(4);
  * without copying its body into a second buffer.
  */
 export function serializeFramed(value: unknown): Buffer {
+  const small = smallFrame(value);
+  if (small) return small;
   const serializer = new DefaultSerializer();
   serializer.writeRawBytes(LENGTH_PLACEHOLDER);
   serializer.writeHeader();
