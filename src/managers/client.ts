@@ -6,7 +6,7 @@
  * ManagerGoneError: nothing waits for a reply that cannot come.
  */
 import { connect } from 'node:net';
-import { deserialize } from 'node:v8';
+import { readSmall } from './small-frames.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { ManagerGoneError } from '../errors.ts';
 import { FramedSocket } from './framed-socket.ts';
@@ -123,7 +123,7 @@ export class ManagerClient {
   private receive(frame: Buffer): void {
     let reply: [number, number, unknown];
     try {
-      reply = deserialize(frame);
+      reply = readSmall(frame);
     } catch (error) {
       return this.link.close(`the manager sent an undecodable frame: ${(error as Error).message}`);
     }

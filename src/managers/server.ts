@@ -5,7 +5,7 @@
  * proxy lets go, or when the processes holding it are gone.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { deserialize } from 'node:v8';
+import { readSmall } from './small-frames.ts';
 import { randomUUID } from 'node:crypto';
 import { serializeForTransfer } from '../transfer/shareable.ts';
 import { serializeFramed } from './frames.ts';
@@ -156,7 +156,7 @@ export class ManagerServer {
   private receive(client: Client, frame: Buffer): void {
     let message: unknown;
     try {
-      message = deserialize(frame);
+      message = readSmall(frame);
     } catch (error) {
       return client.link.close(`an undecodable frame: ${(error as Error).message}`);
     }

@@ -71,7 +71,7 @@ function value(v: unknown, depth: number): boolean {
   }
 }
 
-let enabled = true;
+let enabled = HEADER.length === 2;
 
 /** `value` framed (4-byte length, then v8.serialize's bytes), or null when the fast path does not cover it. */
 export function smallFrame(v: unknown): Buffer | null {
@@ -86,9 +86,85 @@ export function smallFrame(v: unknown): Buffer | null {
   return out;
 }
 
+let input: Buffer = scratch;
+let pos = 0;
+const FAIL = Symbol('not a small frame');
+
+function readVarint(): number {
+  let n = 0;
+  for (let shift = 0; shift < 35; shift += 7) {
+    if (pos >= input.length) throw FAIL;
+    const byte = input[pos++];
+    n += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) return n;
+  }
+  throw FAIL;
+}
+
+function readValue(depth: number): unknown {
+  if (pos >= input.length) throw FAIL;
+  switch (input[pos++]) {
+    case 0x49: {
+      const z = readVarint();
+      if (z > 0xffffffff) throw FAIL;
+      return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+    }
+    case 0x4e:
+      if (pos + 8 > input.length) throw FAIL;
+      pos += 8;
+      return input.readDoubleLE(pos - 8);
+    case 0x22: {
+      const length = readVarint();
+      if (pos + length > input.length) throw FAIL;
+      pos += length;
+      return input.toString('latin1', pos - length, pos);
+    }
+    case 0x54:
+      return true;
+    case 0x46:
+      return false;
+    case 0x5f:
+      return undefined;
+    case 0x30:
+      return null;
+    case 0x41: {
+      const length = readVarint();
+      if (depth > 4 || length > input.length) throw FAIL;
+      const array = new Array(length);
+      for (let i = 0; i < length; i++) array[i] = readValue(depth + 1);
+      if (input[pos++] !== 0x24 || input[pos++] !== 0 || readVarint() !== length) throw FAIL;
+      return array;
+    }
+    default:
+      throw FAIL;
+  }
+}
+
+/**
+ * The value of a frame body that smallFrame's subset covers, read without
+ * v8.deserialize; anything else (another tag, a malformed or truncated
+ * body) goes to v8.deserialize, which decides, as for every other frame.
+ */
+export function readSmall(body: Buffer): any {
+  if (enabled && body.length >= HEADER.length && body[0] === HEADER[0] && body[1] === HEADER[1]) {
+    input = body;
+    pos = HEADER.length;
+    try {
+      const value = readValue(0);
+      if (pos === body.length) return value;
+    } catch (error) {
+      if (error !== FAIL) throw error;
+    } finally {
+      input = scratch;
+    }
+  }
+  return deserialize(body);
+}
+
 // Checked once against V8 itself: a format this code does not write turns the fast path off.
 const samples: unknown[] = [[1, 0, -5, 2 ** 31, -0, 1.5, 'k', '', true, false, null, undefined, [2, ['x']], []], [7, 0, 123456789]];
 for (const sample of samples) {
   const framed = smallFrame(sample);
   if (!framed || !isDeepStrictEqual(deserialize(framed.subarray(4)), sample)) enabled = false;
+  if (framed && !isDeepStrictEqual(readSmall(framed.subarray(4)), sample)) enabled = false;
 }

@@ -12,7 +12,7 @@
  * finds it gone (EOF, reset): from then on every call fails at once with
  * ManagerGoneError, and none ever waits for a manager that is not there.
  */
-import { deserialize } from 'node:v8';
+import { readSmall } from './small-frames.ts';
 import { isMainThread } from 'node:worker_threads';
 import { ManagerGoneError } from '../errors.ts';
 import { BlockingSocket } from '../platform/blocking-socket.ts';
@@ -88,7 +88,7 @@ export class SyncClient {
       const next = this.nextFrame();
       let reply: [number, number, unknown];
       try {
-        reply = deserialize(next);
+        reply = readSmall(next);
       } catch (error) {
         this.close(`the manager sent an undecodable frame: ${(error as Error).message}`);
         throw this.goneError();
