@@ -73,7 +73,25 @@ export class BaseProxy {
   }
 
   /** Calls an exposed method by name: what the generated methods do. */
-  async callMethod(method: string, args: unknown[] = []): Promise<unknown> {
+  callMethod(method: string, args: unknown[] = []): Promise<unknown> {
+    // Connected and counted already (nearly every call): one Promise, not an async function's chain of them.
+    const client = this.#client;
+    const reference = this.#reference;
+    if (client !== null && reference.holder !== null && !reference.released) {
+      try {
+        return client.request(Op.call, reference.id, method, args).then(this.#wrap);
+      } catch (error) {
+        // An argument that cannot travel rejects, as on the first call, rather than throwing.
+        return Promise.reject(error);
+      }
+    }
+    return this.#firstCall(method, args);
+  }
+
+  readonly #wrap = (result: unknown): unknown =>
+    result instanceof IssuedToken ? makeProxy(result.token, this.#authkey, 'async') : result;
+
+  async #firstCall(method: string, args: unknown[]): Promise<unknown> {
     const client = this.#client ?? (this.#client = await ManagerClient.for(this.#token.address, this.#authkey));
     const reference = this.#reference;
     if (reference.released) throw this.releasedError();
