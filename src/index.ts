@@ -90,7 +90,9 @@ export type { Wait, WaitOptions } from './checks.ts';
 export { processOrigin, type ProcessOrigin } from './process/fork-support.ts';
 // Managers
 /** Starts a manager server process and resolves with its SyncManager (Python's `multiprocessing.Manager()`). */
-export { Manager, SyncManager, type ManagerOptions } from './managers/sync-manager.ts';
+export { Manager, SyncManager, type ManagerOptions, type ManagedPoolCreateOptions } from './managers/sync-manager.ts';
+/** The proxy of manager.Pool() and of its AsyncResults. */
+export { PoolProxy, type AsyncResultProxy, type ManagedPoolCallOptions, type ManagedPoolAsyncOptions } from './managers/pool-proxy.ts';
 /** Python's `BaseManager`: register custom typeids, `start()`, `connect()` to, or `serveForever()` a manager. */
 export { BaseManager, type BaseManagerOptions, type RegisterOptions } from './managers/base-manager.ts';
 /** A proxy of a managed object: its methods as Promises, plus `…Sync` forms. */

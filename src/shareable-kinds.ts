@@ -21,6 +21,8 @@ import { Queue } from './channels/queue.ts';
 import { JoinableQueue } from './channels/joinable-queue.ts';
 import { SimpleQueue } from './channels/simple-queue.ts';
 import { reviveProxy } from './managers/proxy.ts';
+// Registers the Pool proxy class, so that a Pool proxy revived in a child sends its tasks by reference.
+import './managers/pool-proxy.ts';
 import { PROXY_KIND } from './managers/protocol.ts';
 import { reviveSharedArgument, SHARED_ARGUMENT_KIND } from './pool/shared-arguments.ts';
 

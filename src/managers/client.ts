@@ -6,7 +6,7 @@
  * ManagerGoneError: nothing waits for a reply that cannot come.
  */
 import { connect } from 'node:net';
-import { deserialize } from 'node:v8';
+import { readSmall } from './small-frames.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { ManagerGoneError } from '../errors.ts';
 import { FramedSocket } from './framed-socket.ts';
@@ -102,17 +102,17 @@ export class ManagerClient {
   request(op: number, ...rest: unknown[]): Promise<unknown> {
     if (this.gone) return Promise.reject(this.gone);
     const callId = this.nextCallId++;
-    const { body } = encodeRequest(op, callId, rest);
+    const { framed } = encodeRequest(op, callId, rest);
     return new Promise((resolve, reject) => {
       this.pending.set(callId, { resolve, reject });
       if (this.pending.size === 1) this.link.socket.ref();
-      this.link.send(body);
+      this.link.sendFramed(framed);
     });
   }
 
   /** A request with no reply (decref): fire and forget, silently dropped once the manager is gone. */
   notify(op: number, ...rest: unknown[]): void {
-    if (!this.gone) this.link.send(encodeRequest(op, 0, rest).body);
+    if (!this.gone) this.link.sendFramed(encodeRequest(op, 0, rest).framed);
   }
 
   /** Closes this process's connection, failing any pending call. */
@@ -123,7 +123,7 @@ export class ManagerClient {
   private receive(frame: Buffer): void {
     let reply: [number, number, unknown];
     try {
-      reply = deserialize(frame);
+      reply = readSmall(frame);
     } catch (error) {
       return this.link.close(`the manager sent an undecodable frame: ${(error as Error).message}`);
     }

@@ -30,6 +30,11 @@ export class FramedSocket implements HandshakeLink {
     if (this.closedReason === null) this.socket.write(frame(body));
   }
 
+  /** Writes a frame that already carries its length (serializeFramed). */
+  sendFramed(framed: Buffer): void {
+    if (this.closedReason === null) this.socket.write(framed);
+  }
+
   next(): Promise<Buffer> {
     const ready = this.queued.shift();
     if (ready) return Promise.resolve(ready);

@@ -5,6 +5,28 @@
  * make the other side allocate what it announces.
  */
 
+import { DefaultSerializer } from 'node:v8';
+import { smallFrame } from './small-frames.ts';
+
+const LENGTH_PLACEHOLDER = Buffer.alloc(4);
+
+/**
+ * v8.serialize(value) (which is these same serializer calls) with the
+ * frame's length in front, in one buffer: a request or reply is written
+ * without copying its body into a second buffer.
+ */
+export function serializeFramed(value: unknown): Buffer {
+  const small = smallFrame(value);
+  if (small) return small;
+  const serializer = new DefaultSerializer();
+  serializer.writeRawBytes(LENGTH_PLACEHOLDER);
+  serializer.writeHeader();
+  serializer.writeValue(value);
+  const out = serializer.releaseBuffer();
+  out.writeUInt32BE(out.length - 4, 0);
+  return out;
+}
+
 /** Frames bigger than this are refused unless the manager is configured otherwise. */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 

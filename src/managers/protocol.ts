@@ -16,7 +16,25 @@ export interface ProxyToken {
   typeid: string;
   id: number;
   exposed: string[];
+  /** Which library proxy class to use beyond the generated methods (see PROXYTYPE); absent: the generic one. */
+  proxytype?: string;
 }
+
+/**
+ * Static key on a library referent class naming the proxy class its proxies
+ * get (a Pool's proxy sends task functions by reference before calling).
+ */
+export const PROXYTYPE: unique symbol = Symbol('multiproc.managerProxytype') as never;
+
+/** Method the server calls on a referent once it is freed or the manager stops (a Pool terminates its workers). */
+export const RELEASE_REFERENT: unique symbol = Symbol('multiproc.releaseReferent') as never;
+
+/**
+ * Set on an error a referent passes on from elsewhere (a Pool task's), so
+ * that it travels with its class by reference, as a Pool's errors do,
+ * rather than as a RemoteError.
+ */
+export const RELAY_ERROR: unique symbol = Symbol('multiproc.relayError') as never;
 
 export const Op = { call: 1, create: 2, incref: 3, decref: 4, hello: 5, shutdown: 6, count: 7 } as const;
 
@@ -27,6 +45,8 @@ export interface ErrorReport {
   name: string;
   message: string;
   stack: string;
+  /** Set for a relayed error (RELAY_ERROR): the error in the Pool's wire format, class by reference. */
+  wire?: import('../transfer/error-transfer.ts').ErrorWire;
 }
 
 /** The kind under which proxies register as shareables. */

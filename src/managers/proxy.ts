@@ -73,7 +73,25 @@ export class BaseProxy {
   }
 
   /** Calls an exposed method by name: what the generated methods do. */
-  async callMethod(method: string, args: unknown[] = []): Promise<unknown> {
+  callMethod(method: string, args: unknown[] = []): Promise<unknown> {
+    // Connected and counted already (nearly every call): one Promise, not an async function's chain of them.
+    const client = this.#client;
+    const reference = this.#reference;
+    if (client !== null && reference.holder !== null && !reference.released) {
+      try {
+        return client.request(Op.call, reference.id, method, args).then(this.#wrap);
+      } catch (error) {
+        // An argument that cannot travel rejects, as on the first call, rather than throwing.
+        return Promise.reject(error);
+      }
+    }
+    return this.#firstCall(method, args);
+  }
+
+  readonly #wrap = (result: unknown): unknown =>
+    result instanceof IssuedToken ? makeProxy(result.token, this.#authkey, 'async') : result;
+
+  async #firstCall(method: string, args: unknown[]): Promise<unknown> {
     const client = this.#client ?? (this.#client = await ManagerClient.for(this.#token.address, this.#authkey));
     const reference = this.#reference;
     if (reference.released) throw this.releasedError();
@@ -132,23 +150,35 @@ export class BaseProxy {
 }
 
 const classes = new Map<string, typeof BaseProxy>();
+const proxyTypes = new Map<string, typeof BaseProxy>();
+
+/**
+ * Names a library proxy class for tokens whose referent class names it
+ * (protocol.ts PROXYTYPE): its own methods replace the generated ones of
+ * the same name, e.g. a Pool proxy's, which send a task function by reference.
+ */
+export function registerProxyType(name: string, base: typeof BaseProxy): void {
+  proxyTypes.set(name, base);
+}
 
 /** The proxy class for a typeid and its exposed methods, made once. */
 function proxyClassFor(token: ProxyToken): typeof BaseProxy {
-  const key = `${token.typeid}\0${token.exposed.join('\0')}`;
+  const key = `${token.typeid}\0${token.proxytype ?? ''}\0${token.exposed.join('\0')}`;
   let made = classes.get(key);
   if (!made) {
-    made = class extends BaseProxy {};
+    const base = (token.proxytype && proxyTypes.get(token.proxytype)) || BaseProxy;
+    made = class extends base {};
     Object.defineProperty(made, 'name', { value: `${token.typeid}Proxy` });
+    const own = (name: string) => base !== BaseProxy && Object.prototype.hasOwnProperty.call(base.prototype, name);
     for (const method of token.exposed) {
-      Object.defineProperty(made.prototype, method, {
+      if (!own(method)) Object.defineProperty(made.prototype, method, {
         value(this: BaseProxy, ...args: unknown[]) {
           return this.callMethod(method, args);
         },
         writable: true,
         configurable: true,
       });
-      Object.defineProperty(made.prototype, `${method}Sync`, {
+      if (!own(`${method}Sync`)) Object.defineProperty(made.prototype, `${method}Sync`, {
         value(this: BaseProxy, ...args: unknown[]) {
           return this.callMethodSync(method, args);
         },

@@ -9,6 +9,8 @@ import { RemoteError, ReferentGoneError } from '../errors.ts';
 import { Empty, Full } from '../errors.ts';
 import { BrokenBarrierError } from '../errors.ts';
 import { AcquireTimeoutError } from '../errors.ts';
+import { RemoteTraceback } from '../errors.ts';
+import { decodeError } from '../transfer/error-transfer.ts';
 import type { ErrorReport } from './protocol.ts';
 
 const KNOWN: Record<string, (message: string) => Error> = {
@@ -21,6 +23,8 @@ const KNOWN: Record<string, (message: string) => Error> = {
 
 export function errorFromReport(report: ErrorReport): Error {
   if (typeof report !== 'object' || report === null) return new RemoteError('Error', String(report), '');
+  // A Pool task's error: its own class, the worker's stack as the cause, as a local Pool gives it.
+  if (report.wire) return decodeError(report.wire, (stack) => new RemoteTraceback(stack));
   const make = KNOWN[report.name];
   if (!make) return new RemoteError(report.name, report.message, report.stack);
   const error = make(report.message);

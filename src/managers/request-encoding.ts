@@ -6,6 +6,7 @@
  * or a thrown error.
  */
 import { decodeFromTransfer, serializeForTransfer } from '../transfer/shareable.ts';
+import { serializeFramed } from './frames.ts';
 import { errorFromReport } from './remote-errors.ts';
 import { Status, type ErrorReport, type ProxyToken } from './protocol.ts';
 
@@ -17,16 +18,17 @@ export class IssuedToken {
 /** Counts proxy reductions, so that an encoder can tell whether its value held a proxy. */
 export const proxyReductions = { count: 0 };
 
-export function encodeRequest(op: number, callId: number, rest: unknown[]): { body: Buffer } {
+/** The request as a whole frame (length in front), ready to write. */
+export function encodeRequest(op: number, callId: number, rest: unknown[]): { framed: Buffer } {
   const before = proxyReductions.count;
   // Encode first (rest holds the arguments); the flag is only known afterwards.
   const message = [op, callId, ...rest, false];
-  let body = serializeForTransfer(message, 'a proxy call argument');
+  let framed = serializeForTransfer(message, 'a proxy call argument', serializeFramed);
   if (proxyReductions.count !== before) {
     message[message.length - 1] = true;
-    body = serializeForTransfer(message, 'a proxy call argument');
+    framed = serializeForTransfer(message, 'a proxy call argument', serializeFramed);
   }
-  return { body };
+  return { framed };
 }
 
 /** The value of a reply (a ProxyToken for Status.token); throws the manager's error for Status.error. */

@@ -6,6 +6,7 @@
 import type { FunctionReference } from '../transfer/function-reference.ts';
 import { importDefiningModule, resolveFunction } from '../transfer/function-resolver.ts';
 import type { Connection } from '../channels/connection.ts';
+import { currentState } from '../process/process-identity.ts';
 import { ManagerServer, type ServerTypeEntry } from './server.ts';
 import type { ManagerAddress } from './protocol.ts';
 
@@ -50,6 +51,11 @@ async function resolveRegistry(entries: TransferredTypeEntry[]): Promise<Map<str
 
 /** The target of the manager's server process. */
 export async function runManagerServer(config: ServerChildConfig, report: Connection): Promise<void> {
+  // A daemon to its parent (never waited for, stopped at its exit), but a
+  // manager's Pool starts workers here, as Python's non-daemonic server
+  // does; they die with this process (parent-death signal, and the Pool
+  // referents are terminated when the server closes).
+  currentState.daemon = false;
   let server: ManagerServer;
   try {
     server = new ManagerServer({

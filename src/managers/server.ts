@@ -5,13 +5,15 @@
  * proxy lets go, or when the processes holding it are gone.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { deserialize, serialize } from 'node:v8';
+import { readSmall } from './small-frames.ts';
 import { randomUUID } from 'node:crypto';
 import { serializeForTransfer } from '../transfer/shareable.ts';
+import { serializeFramed } from './frames.ts';
 import { FramedSocket } from './framed-socket.ts';
 import { answerChallenge, deliverChallenge } from './auth.ts';
 import { callContext } from './call-context.ts';
-import { Op, Status, PROXY_KIND, formatAddress, type ManagerAddress, type ProxyToken, type ErrorReport } from './protocol.ts';
+import { encodeError } from '../transfer/error-transfer.ts';
+import { Op, Status, PROXY_KIND, PROXYTYPE, RELAY_ERROR, RELEASE_REFERENT, formatAddress, type ManagerAddress, type ProxyToken, type ErrorReport } from './protocol.ts';
 
 /** How the server makes and exposes one typeid's referents. */
 export interface ServerTypeEntry {
@@ -55,11 +57,23 @@ function publicMethods(object: object): string[] {
 }
 
 function report(error: unknown): ErrorReport {
+  if (error instanceof Error && (error as { [RELAY_ERROR]?: boolean })[RELAY_ERROR]) {
+    return { name: error.name, message: error.message, stack: error.stack ?? '', wire: encodeError(error) };
+  }
   if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack ?? '' };
   return { name: 'Error', message: String(error), stack: '' };
 }
 
 class Refusal extends Error {}
+
+/** Lets a freed referent stop what it runs (a Pool's workers); its failure is no caller's business. */
+function release(referent: Referent): void {
+  try {
+    referent.object[RELEASE_REFERENT]?.();
+  } catch {
+    // Nothing waits on a freed referent.
+  }
+}
 
 export class ManagerServer {
   readonly serverId = randomUUID();
@@ -104,6 +118,8 @@ export class ManagerServer {
     if (this.listener) this.listener.close(() => this.#markClosed());
     else this.#markClosed();
     for (const client of this.clients) client.link.close('the manager is shutting down');
+    for (const referent of this.referents.values()) release(referent);
+    this.referents.clear();
   }
 
   /** How many referents are alive: what reference counting is tested by. */
@@ -140,58 +156,68 @@ export class ManagerServer {
   private receive(client: Client, frame: Buffer): void {
     let message: unknown;
     try {
-      message = deserialize(frame);
+      message = readSmall(frame);
     } catch (error) {
       return client.link.close(`an undecodable frame: ${(error as Error).message}`);
     }
     if (!Array.isArray(message) || typeof message[0] !== 'number' || !Number.isSafeInteger(message[1])) {
       return client.link.close('a frame that is not a manager request');
     }
-    void this.dispatch(client, message);
+    this.dispatch(client, message);
   }
 
-  private async dispatch(client: Client, message: unknown[]): Promise<void> {
+  /**
+   * Runs one request. A call whose method returns a plain value is answered
+   * in the same turn, with no Promise in between: most calls are, and the
+   * manager's speed is the round trip's.
+   */
+  private dispatch(client: Client, message: unknown[]): void {
     const callId = message[1] as number;
+    const failed = (error: unknown) => this.reply(client, callId, Status.error, report(error));
     try {
-      switch (message[0]) {
-        case Op.call:
-          return await this.call(client, callId, message[2], message[3], message[4], message[5] === true);
-        case Op.create:
-          return await this.create(client, callId, message[2], message[3], message[4] === true);
-        case Op.incref: {
-          const id = message[2] as number;
-          this.referent(id).refs++;
-          this.hold(client, id);
-          return this.reply(client, callId, Status.ok, null);
-        }
-        case Op.decref: {
-          const id = message[2] as number;
-          const held = client.refs.get(id) ?? 0;
-          if (held > 0) {
-            if (held === 1) client.refs.delete(id);
-            else client.refs.set(id, held - 1);
-            this.decref(id, 1);
-          }
-          return;
-        }
-        case Op.hello:
-          if (typeof message[2] !== 'string') throw new Refusal('hello needs an owner id');
-          client.owner = message[2];
-          return this.reply(client, callId, Status.ok, this.serverId);
-        case Op.count:
-          return this.reply(client, callId, Status.ok, this.referents.size);
-        case Op.shutdown:
-          this.reply(client, callId, Status.ok, null);
-          return this.onShutdown();
-        default:
-          client.link.close(`a request with unknown op ${String(message[0])}`);
-      }
+      this.handle(client, callId, message)?.catch(failed);
     } catch (error) {
-      this.reply(client, callId, Status.error, report(error));
+      failed(error);
     }
   }
 
-  private async call(client: Client, callId: number, id: unknown, method: unknown, args: unknown, carriesProxies: boolean): Promise<void> {
+  private handle(client: Client, callId: number, message: unknown[]): Promise<void> | void {
+    switch (message[0]) {
+      case Op.call:
+        return this.call(client, callId, message[2], message[3], message[4], message[5] === true);
+      case Op.create:
+        return this.create(client, callId, message[2], message[3], message[4] === true);
+      case Op.incref: {
+        const id = message[2] as number;
+        this.referent(id).refs++;
+        this.hold(client, id);
+        return this.reply(client, callId, Status.ok, null);
+      }
+      case Op.decref: {
+        const id = message[2] as number;
+        const held = client.refs.get(id) ?? 0;
+        if (held > 0) {
+          if (held === 1) client.refs.delete(id);
+          else client.refs.set(id, held - 1);
+          this.decref(id, 1);
+        }
+        return;
+      }
+      case Op.hello:
+        if (typeof message[2] !== 'string') throw new Refusal('hello needs an owner id');
+        client.owner = message[2];
+        return this.reply(client, callId, Status.ok, this.serverId);
+      case Op.count:
+        return this.reply(client, callId, Status.ok, this.referents.size);
+      case Op.shutdown:
+        this.reply(client, callId, Status.ok, null);
+        return this.onShutdown();
+      default:
+        client.link.close(`a request with unknown op ${String(message[0])}`);
+    }
+  }
+
+  private call(client: Client, callId: number, id: unknown, method: unknown, args: unknown, carriesProxies: boolean): Promise<void> | void {
     if (typeof id !== 'number' || typeof method !== 'string' || !Array.isArray(args)) {
       return client.link.close('a malformed call request');
     }
@@ -207,7 +233,11 @@ export class ManagerServer {
     } finally {
       callContext.owner = '';
     }
-    if (result instanceof Promise) result = await result;
+    if (result instanceof Promise) return result.then((value) => this.answerCall(client, callId, referent, method, value));
+    this.answerCall(client, callId, referent, method, result);
+  }
+
+  private answerCall(client: Client, callId: number, referent: Referent, method: string, result: unknown): void {
     const typeid = referent.methodToTypeid[method];
     if (typeid) return this.reply(client, callId, Status.token, this.adopt(client, typeid, result));
     this.reply(client, callId, Status.ok, result);
@@ -239,7 +269,8 @@ export class ManagerServer {
       refs: 1,
     });
     this.hold(client, id);
-    return { address: this.boundAddress!, serverId: this.serverId, typeid, id, exposed };
+    const proxytype = (object.constructor as { [PROXYTYPE]?: string } | undefined)?.[PROXYTYPE];
+    return { address: this.boundAddress!, serverId: this.serverId, typeid, id, exposed, ...(proxytype ? { proxytype } : {}) };
   }
 
   private referent(id: unknown): Referent {
@@ -260,7 +291,10 @@ export class ManagerServer {
     const referent = this.referents.get(id);
     if (!referent) return;
     referent.refs -= count;
-    if (referent.refs <= 0) this.referents.delete(id);
+    if (referent.refs <= 0) {
+      this.referents.delete(id);
+      release(referent);
+    }
   }
 
   /**
@@ -283,12 +317,12 @@ export class ManagerServer {
 
   private reply(client: Client, callId: number, status: number, value: unknown): void {
     if (client.link.closed) return;
-    let body: Buffer;
+    let framed: Buffer;
     try {
-      body = status === Status.ok ? serializeForTransfer([callId, status, value], 'the result') : serialize([callId, status, value]);
+      framed = status === Status.ok ? serializeForTransfer([callId, status, value], 'the result', serializeFramed) : serializeFramed([callId, status, value]);
     } catch (error) {
-      body = serialize([callId, Status.error, report(error)]);
+      framed = serializeFramed([callId, Status.error, report(error)]);
     }
-    client.link.send(body);
+    client.link.sendFramed(framed);
   }
 }

@@ -12,7 +12,7 @@
  * finds it gone (EOF, reset): from then on every call fails at once with
  * ManagerGoneError, and none ever waits for a manager that is not there.
  */
-import { deserialize } from 'node:v8';
+import { readSmall } from './small-frames.ts';
 import { isMainThread } from 'node:worker_threads';
 import { ManagerGoneError } from '../errors.ts';
 import { BlockingSocket } from '../platform/blocking-socket.ts';
@@ -83,12 +83,12 @@ export class SyncClient {
   request(op: number, ...rest: unknown[]): unknown {
     if (this.closed !== null) throw this.goneError();
     const callId = this.nextCallId++;
-    this.send(encodeRequest(op, callId, rest).body);
+    this.sendFramed(encodeRequest(op, callId, rest).framed);
     for (;;) {
       const next = this.nextFrame();
       let reply: [number, number, unknown];
       try {
-        reply = deserialize(next);
+        reply = readSmall(next);
       } catch (error) {
         this.close(`the manager sent an undecodable frame: ${(error as Error).message}`);
         throw this.goneError();
@@ -102,7 +102,7 @@ export class SyncClient {
   notify(op: number, ...rest: unknown[]): void {
     if (this.closed !== null) return;
     try {
-      this.send(encodeRequest(op, 0, rest).body);
+      this.sendFramed(encodeRequest(op, 0, rest).framed);
     } catch {
       // The connection is closed now; the manager drops its references with it.
     }
@@ -135,8 +135,12 @@ export class SyncClient {
   }
 
   private send(body: Buffer): void {
+    this.sendFramed(frame(body));
+  }
+
+  private sendFramed(framed: Buffer): void {
     try {
-      this.socket.send(frame(body));
+      this.socket.send(framed);
     } catch (error) {
       this.close((error as Error).message);
       throw this.goneError();

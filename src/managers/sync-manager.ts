@@ -7,6 +7,10 @@ import { BaseManager, type BaseManagerOptions } from './base-manager.ts';
 import type { Proxy } from './proxy.ts';
 import { ManagedArray, ManagedDict, ManagedList, ManagedNamespace, ManagedValue } from './referents-containers.ts';
 import { ManagedJoinableQueue, ManagedQueue } from './referents-queue.ts';
+import { ManagedPool, type ManagedPoolOptions } from './referents-pool.ts';
+import { PoolProxy } from './pool-proxy.ts';
+import { referenceFunction } from '../transfer/function-reference.ts';
+import { checkObject, checkOptionalFunction, checkProcesses } from '../pool/pool-checks.ts';
 import {
   ManagedBarrier,
   ManagedCondition,
@@ -31,6 +35,16 @@ export const makeBoundedSemaphore = (value = 1) => new ManagedSemaphore(value, v
 export const makeCondition = () => new ManagedCondition();
 export const makeEvent = () => new ManagedEvent();
 export const makeBarrier = (parties: number, options?: ManagedWaitOptions) => new ManagedBarrier(parties, options);
+export const makePool = (options?: ManagedPoolOptions) => new ManagedPool(options);
+
+/** Options of manager.Pool(): Python's Pool(processes, initializer, initargs, maxtasksperchild). */
+export interface ManagedPoolCreateOptions {
+  processes?: number | null;
+  /** Module-level function each worker runs at start; it travels by reference, as tasks do. */
+  initializer?: ((...args: any[]) => unknown) | null;
+  initargs?: unknown[];
+  maxTasksPerChild?: number | null;
+}
 
 const LOCK = ['acquire', 'release', 'locked'];
 const QUEUE = ['put', 'get', 'putNowait', 'getNowait', 'qsize', 'empty', 'full'];
@@ -95,9 +109,27 @@ export class SyncManager extends BaseManager {
   Barrier(parties: number, options?: ManagedWaitOptions): Promise<Proxy<ManagedBarrier>> {
     return this.create('Barrier', parties, options);
   }
+
+  /** A Pool living in the manager process; any process with its proxy runs tasks on it. */
+  Pool(options: ManagedPoolCreateOptions = {}): Promise<PoolProxy> {
+    checkObject(options, 'Pool options');
+    const { processes, initializer, initargs, maxTasksPerChild, ...rest } = options;
+    const unknown = Object.keys(rest);
+    if (unknown.length) throw new TypeError(`Pool option '${unknown[0]}' is not supported by a manager's Pool`);
+    checkProcesses(processes, "Pool option 'processes'");
+    checkOptionalFunction(initializer, "Pool option 'initializer'");
+    if (initargs !== undefined && !Array.isArray(initargs)) throw new TypeError("Pool option 'initargs' must be an array");
+    let reference;
+    if (initializer) {
+      const { name, url, line, column, unreachable, bound } = referenceFunction(initializer, "Pool option 'initializer'");
+      if (!url) throw new TypeError("Pool option 'initializer' must be defined in a module file: a manager's Pool sends functions by module");
+      reference = { name, url, line, column, unreachable, ...(bound ? { bound } : {}) };
+    }
+    return this.create('Pool', { processes, initializer: reference ?? null, initargs, maxTasksPerChild });
+  }
 }
 
-const builtins: [string, Function, readonly string[]][] = [
+const builtins: [string, Function, readonly string[], Record<string, string>?][] = [
   ['dict', makeDict, ['get', 'set', 'has', 'delete', 'size', 'clear', 'keys', 'values', 'entries', 'copy', 'pop', 'popitem', 'setdefault', 'update', 'increment']],
   ['list', makeList, ['get', 'set', 'push', 'extend', 'pop', 'insert', 'remove', 'index', 'count', 'length', 'slice', 'reverse', 'sort', 'clear', 'toArray']],
   ['Namespace', makeNamespace, ['get', 'set', 'has', 'delete', 'toObject']],
@@ -112,9 +144,12 @@ const builtins: [string, Function, readonly string[]][] = [
   ['Condition', makeCondition, ['acquire', 'release', 'wait', 'notify', 'notifyAll']],
   ['Event', makeEvent, ['isSet', 'set', 'clear', 'wait']],
   ['Barrier', makeBarrier, ['wait', 'abort', 'reset', 'parties', 'nWaiting', 'isBroken']],
+  ['Pool', makePool, ['apply', 'applyAsync', 'map', 'mapAsync', 'starmap', 'starmapAsync', 'imap', 'imapUnordered', 'close', 'terminate', 'join'], {
+    applyAsync: 'AsyncResult', mapAsync: 'AsyncResult', starmapAsync: 'AsyncResult', imap: 'Iterator', imapUnordered: 'Iterator',
+  }],
 ];
 // The typed methods above create these; register() must not replace them.
-for (const [typeid, factory, exposed] of builtins) SyncManager.register(typeid, factory, { exposed, create: false });
+for (const [typeid, factory, exposed, methodToTypeid] of builtins) SyncManager.register(typeid, factory, { exposed, methodToTypeid, create: false });
 
 /** Options of Manager(). */
 export type ManagerOptions = Omit<BaseManagerOptions, 'address'> & { address?: string };

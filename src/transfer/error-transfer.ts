@@ -46,6 +46,13 @@ function encodeField(value: unknown, path: string): unknown {
   }
 }
 
+/**
+ * Where decodeError keeps the wire an error was rebuilt from, so that an
+ * error relayed once more (a manager's Pool passing on a worker's error)
+ * keeps the class reference and stack its process could not resolve.
+ */
+const RELAYED = Symbol('multiproc.relayedErrorWire');
+
 /** Child side: describes a thrown value for the caller. */
 export function encodeError(error: unknown): ErrorWire {
   if (!(error instanceof Error)) {
@@ -57,8 +64,10 @@ export function encodeError(error: unknown): ErrorWire {
     if (key === 'name' || key === 'message' || key === 'stack') continue;
     fields[key] = encodeField((error as unknown as Record<string, unknown>)[key], `error field .${key}`);
   }
-  const stack = error.stack ?? `${error.name}: ${error.message}`;
-  return { name: error.name, className: error.constructor?.name ?? error.name, classReference: referenceErrorClass(error.constructor), message: error.message, stack, fields };
+  const relayed = (error as { [RELAYED]?: ErrorWire })[RELAYED];
+  const stack = relayed?.stack ?? error.stack ?? `${error.name}: ${error.message}`;
+  const classReference = relayed ? relayed.classReference : referenceErrorClass(error.constructor);
+  return { name: error.name, className: error.constructor?.name ?? error.name, classReference, message: error.message, stack, fields };
 }
 
 const madeClasses = new Map<string, ErrorConstructor>();
@@ -87,6 +96,7 @@ export function decodeError(wire: ErrorWire, makeCause: (remoteStack: string) =>
   Object.assign(error, decodeFromTransfer(wire.fields));
   const cause = makeCause(wire.stack);
   Object.defineProperty(error, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
+  Object.defineProperty(error, RELAYED, { value: wire, configurable: true, enumerable: false });
   Error.captureStackTrace(error, decodeError);
   return error;
 }

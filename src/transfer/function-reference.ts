@@ -92,3 +92,19 @@ export function referenceFunction(fn: Function, label: string): FunctionReferenc
   references.set(fn, reference);
   return reference;
 }
+
+/**
+ * A function object that stands for `reference` in this process without its
+ * code: referenceFunction() gives `reference` back, so a pool hands it to
+ * workers, which find the real function. Calling it throws. For a manager's
+ * Pool, whose process receives tasks as references and never imports them.
+ */
+export function standInFor(reference: FunctionReference): Function {
+  const standIn = {
+    [reference.name || 'task']: () => {
+      throw new TypeError(`'${reference.name}' stands for a function of another process; it cannot run here`);
+    },
+  }[reference.name || 'task'];
+  references.set(standIn, reference);
+  return standIn;
+}

@@ -153,5 +153,11 @@ function findFunction(reference: FunctionReference, namespace: Record<string, un
         `sent by source because it uses the module-level ${reference.moduleNames.join(', ')}. Export it.`,
     );
   }
+  if (!reference.source) {
+    throw new TypeError(
+      `${where} was not found after importing its module, and it came without its source (a manager's Pool ` +
+        'sends functions by module only, never as code). Define it at module level, outside the isMainModule guard, or export it.',
+    );
+  }
   return fromSource(reference);
 }

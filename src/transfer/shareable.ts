@@ -79,13 +79,13 @@ export function encodeForTransfer(value: unknown, path: string): unknown {
  * encodeForTransfer and v8.serialize in one: for callers that send the bytes
  * themselves, so that the value is not serialised once to check and again to send.
  */
-export function serializeForTransfer(value: unknown, path: string): Buffer {
-  return serializeEncoded(encode(value, path, new Map()), path);
+export function serializeForTransfer(value: unknown, path: string, write: (encoded: unknown) => Buffer = serialize): Buffer {
+  return serializeEncoded(encode(value, path, new Map()), path, write);
 }
 
-function serializeEncoded(encoded: unknown, path: string): Buffer {
+function serializeEncoded(encoded: unknown, path: string, write: (encoded: unknown) => Buffer = serialize): Buffer {
   try {
-    return serialize(encoded);
+    return write(encoded);
   } catch (error) {
     throw new UnserializableError(path, (error as Error).message);
   }
