@@ -40,6 +40,8 @@ export async function runChild(payload: LaunchPayload, channel: ControlChannel):
     applyGlobals(globals);
     const classModule = payload.processClass ? await importDefiningModule(payload.processClass) : null;
     const targetModule = payload.target ? await importDefiningModule(payload.target) : null;
+    // issue 11: functions inside the arguments, found by reference as the target is.
+    for (const reference of payload.functions) await importDefiningModule(reference);
     currentState.bootstrapping = false;
     await settleClasses();
     applyGlobals(globals);
