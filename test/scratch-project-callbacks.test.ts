@@ -19,6 +19,7 @@ function assertCallbacksTravel(run: ScratchRun): void {
     // applyTwice(double, 3), add.bind(null, 5)(1) from an object field, double from an array in it.
     'process 12 6 4',
     'queue message 8',
+    'pipe message 101',
     'process exit 0',
     'starmap 4,22',
     'result 42',
