@@ -21,6 +21,7 @@ function assertCallbacksTravel(run: ScratchRun): void {
     'queue message 8',
     'pipe message 101',
     'process exit 0',
+    'initargs 1001',
     'starmap 4,22',
     'result 42',
     'exported first 6',

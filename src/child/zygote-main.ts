@@ -114,7 +114,7 @@ async function serve(payload: LaunchPayload, canary: string | null): Promise<voi
     }
     if (payload.target) resolveFunction(payload.target, await importDefiningModule(payload.target), 'target');
     // Functions inside the arguments likewise: the child finds them by the same lookup.
-    for (const reference of payload.functions) findFunction(reference, await importDefiningModule(reference), 'Process argument');
+    for (const reference of payload.functions) findFunction(reference, await importDefiningModule(reference, true), 'Process argument');
   } catch (error) {
     // The child reports it: importing again there could wait forever on a loader thread it lacks.
     preparationError = error;

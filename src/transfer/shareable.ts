@@ -182,6 +182,9 @@ function encode(value: unknown, path: string, seen: Map<object, unknown>, functi
     instance.state.fields = encode(instance.state.fields, path, seen, functions) as Record<string, unknown>;
     return marker;
   }
+  // A value encoded before (a pool's initargs inside its worker's launch
+  // argument) still tells the receiver which modules to import.
+  if (functions && Object.prototype.hasOwnProperty.call(value, MARKER)) functions.push(...functionReferencesIn(value));
   const copy: Record<string, unknown> = {};
   seen.set(value, copy);
   for (const key of Object.keys(value)) {
