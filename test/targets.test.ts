@@ -72,7 +72,8 @@ test('arguments: structured-clone types arrive intact', async () => {
 test('an argument structured clone rejects fails at start(), naming it, and no child starts', () => {
   const before = activeChildren().length;
   const cases: Array<[unknown[], RegExp]> = [
-    [['ok', () => 1], /Process argument args\[1\] cannot be sent to another process: it is a function/],
+    [['ok', makeClosure('x')], /Process argument args\[1\] cannot be sent to another process: it is function '<anonymous>', a closure over captured/],
+    [[{ run: makeSelfContained() }], /Process argument args\[0\]\.run cannot be sent .* defined inside function 'makeSelfContained'/],
     [[{ deep: { fn: Symbol('s') } }], /args\[0\]\.deep\.fn cannot be sent .* a symbol/],
     [[new WeakMap()], /args\[0\] cannot be sent .* WeakMap/],
   ];
@@ -86,7 +87,7 @@ test('an argument structured clone rejects fails at start(), naming it, and no c
 
 test('subclass fields that cannot be sent fail at start(), naming the field', () => {
   const worker = new targets.Worker();
-  (worker as unknown as { callback: () => void }).callback = () => {};
+  (worker as unknown as { callback: unknown }).callback = makeClosure('x');
   assert.throws(() => worker.start(), /Process field 'callback' cannot be sent/);
 });
 

@@ -40,6 +40,10 @@ export async function runChild(payload: LaunchPayload, channel: ControlChannel):
     applyGlobals(globals);
     const classModule = payload.processClass ? await importDefiningModule(payload.processClass) : null;
     const targetModule = payload.target ? await importDefiningModule(payload.target) : null;
+    // issue 11: functions inside the arguments, found by reference as the target is. Keeping
+    // every top-level function of their modules costs only when there are some, and lets a
+    // pool worker's later tasks find unexported ones there (see pool-worker.ts).
+    for (const reference of payload.functions) await importDefiningModule(reference, true);
     currentState.bootstrapping = false;
     await settleClasses();
     applyGlobals(globals);

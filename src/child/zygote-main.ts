@@ -14,6 +14,7 @@ import { runChild } from './child-bootstrap.ts';
 import { adoptForkedIdentity } from '../process/forked-identity.ts';
 import { warmUpInspector } from '../transfer/inspector-session.ts';
 import { importDefiningModule, preloadModule, refuseNewImports, resolveFunction } from '../transfer/function-resolver.ts';
+import { findFunction } from '../transfer/function-lookup.ts';
 import type { LaunchPayload } from '../process/launch-payload.ts';
 import { currentState } from '../process/process-identity.ts';
 import { closeFd, forkProcess, onLoopIdle, receiveMessage, requestsSettled, sendMessage, watchExit } from '../process/fork-native.ts';
@@ -112,6 +113,8 @@ async function serve(payload: LaunchPayload, canary: string | null): Promise<voi
       resolveFunction(payload.processClass, await importDefiningModule(payload.processClass), 'Process subclass');
     }
     if (payload.target) resolveFunction(payload.target, await importDefiningModule(payload.target), 'target');
+    // Functions inside the arguments likewise: the child finds them by the same lookup.
+    for (const reference of payload.functions) findFunction(reference, await importDefiningModule(reference, true), 'Process argument');
   } catch (error) {
     // The child reports it: importing again there could wait forever on a loader thread it lacks.
     preparationError = error;

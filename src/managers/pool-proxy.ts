@@ -7,7 +7,7 @@
  * Python's proxy pickles them. Callbacks run here, once the result is in.
  */
 import { referenceFunction, type FunctionReference } from '../transfer/function-reference.ts';
-import { checkChunksize, checkFunction, checkObject, checkOptionalFunction, describe } from '../pool/pool-checks.ts';
+import { checkChunksize, checkFunction, checkObject, checkOptionalFunction, describe } from '../checks.ts';
 import { checkTimeout } from '../checks.ts';
 import { BaseProxy, registerProxyType } from './proxy.ts';
 

@@ -10,7 +10,7 @@ import { ManagedJoinableQueue, ManagedQueue } from './referents-queue.ts';
 import { ManagedPool, type ManagedPoolOptions } from './referents-pool.ts';
 import { PoolProxy } from './pool-proxy.ts';
 import { referenceFunction } from '../transfer/function-reference.ts';
-import { checkObject, checkOptionalFunction, checkProcesses } from '../pool/pool-checks.ts';
+import { checkObject, checkOptionalFunction, checkProcesses } from '../checks.ts';
 import {
   ManagedBarrier,
   ManagedCondition,

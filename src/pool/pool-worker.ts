@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { parentProcess } from '../process/current-process.ts';
 import { controlChannel } from '../process/process-internals.ts';
 import { attachBlock } from '../platform/shared-heap.ts';
-import { importDefiningModule, resolveFunction } from '../transfer/function-resolver.ts';
+import { importDefiningModule, importFunctionModules, resolveFunction } from '../transfer/function-resolver.ts';
 import type { FunctionReference } from '../transfer/function-reference.ts';
 import { decodeFromTransfer } from '../transfer/shareable.ts';
 import { describeRemoteError } from './remote-error.ts';
@@ -32,9 +32,18 @@ const FLUSH_ITEMS = 4096;
 /** Milliseconds of finished work before results are sent: slow tasks report promptly, and a crash loses little. */
 const FLUSH_AFTER_MS = 4;
 
+// A worker serves whatever functions later tasks name, so the first import of
+// a module keeps all its top-level functions: an exported task first must not
+// leave an unexported one of the same module unfindable afterwards.
 async function resolveTaskFunction(ref: FunctionReference, label: string): Promise<Function> {
-  const namespace = await importDefiningModule(ref);
+  const namespace = await importDefiningModule(ref, true);
   return resolveFunction(ref, namespace, label);
+}
+
+/** Decodes a batch's items once its function is found: functions inside them are found the same way. */
+async function decodeItems(items: unknown[]): Promise<unknown[]> {
+  await importFunctionModules(items, true);
+  return decodeFromTransfer(items) as unknown[];
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -173,6 +182,7 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
         Atomics.store(cells, CELL_RUNNING, batch.message.ids[0]);
         try {
           batch.fn = await functions.get(batch.message.fn)!;
+          batch.message.items = await decodeItems(batch.message.items);
         } catch (error) {
           for (const id of batch.message.ids) failures.push({ kind: 'err', id, error: describeRemoteError(error), runMs: 0 });
           queue.shift();
@@ -203,7 +213,6 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
         resolving.catch(() => {});
         functions.set(message.fn, resolving);
       } else if (message.kind === 'tasks') {
-        message.items = decodeFromTransfer(message.items) as unknown[];
         queue.push({ message, fn: null, task: 0 });
       } else {
         stopping = true;

@@ -20,6 +20,8 @@ export interface LaunchPayload {
   target: FunctionReference | null;
   /** Encoded for transfer (see shareable.ts). */
   args: unknown[];
+  /** Functions inside `args` and `fields`, whose modules the child imports before decoding them; usually none. */
+  functions: FunctionReference[];
   /** The fork start method's snapshot of the parent's globals, encoded; null otherwise. */
   globals: Record<string, unknown> | null;
   /** The child's Process.authkey. */

@@ -13,6 +13,7 @@ import { osProcessVehicle } from './vehicle-os-process.ts';
 import { programIsForkReady } from './fork-support.ts';
 import { forkThisProgram } from './popen-self-fork.ts';
 import { encodeForTransfer, UnserializableError } from '../transfer/shareable.ts';
+import type { FunctionReference } from '../transfer/function-site.ts';
 
 function snapshotGlobals(): Record<string, unknown> {
   const snapshot: Record<string, unknown> = {};
@@ -20,8 +21,12 @@ function snapshotGlobals(): Record<string, unknown> {
     const descriptor = Object.getOwnPropertyDescriptor(globalThis, key);
     // Accessors are Node's lazily loaded built-ins (fetch, crypto, ...), never user data.
     if (!descriptor || !('value' in descriptor) || descriptor.value === globalThis) continue;
+    // Functions come from the modules the child imports, which it does after the snapshot is decoded.
+    if (typeof descriptor.value === 'function') continue;
     try {
-      snapshot[key] = encodeForTransfer(descriptor.value, `globalThis.${key}`);
+      const functions: FunctionReference[] = [];
+      const encoded = encodeForTransfer(descriptor.value, `globalThis.${key}`, functions);
+      if (functions.length === 0) snapshot[key] = encoded;
     } catch (error) {
       // A real fork would carry it; the emulation leaves it to the re-imported modules, as documented.
       if (!(error instanceof UnserializableError)) throw error;

@@ -6,7 +6,7 @@
  * current and parent Process objects in current-process.ts.
  */
 import { currentState, nextChildIdentity } from './process-identity.ts';
-import { referenceFunction } from '../transfer/function-reference.ts';
+import { referenceFunction, type FunctionReference } from '../transfer/function-reference.ts';
 import { encodeForTransfer } from '../transfer/shareable.ts';
 import type { LaunchPayload, StartMethodName } from './launch-payload.ts';
 import type { Popen } from './popen.ts';
@@ -121,8 +121,9 @@ export class Process<Args extends unknown[] = unknown[]> {
   private buildPayload(self: Internals, startMethod: StartMethodName): LaunchPayload {
     const processClass = userSubclass(this.constructor);
     const fields: Record<string, unknown> = {};
+    const functions: FunctionReference[] = [];
     for (const key of Object.keys(this)) {
-      fields[key] = encodeForTransfer((this as Record<string, unknown>)[key], `Process field '${key}'`);
+      fields[key] = encodeForTransfer((this as Record<string, unknown>)[key], `Process field '${key}'`, functions);
     }
     return {
       name: self.name,
@@ -136,7 +137,8 @@ export class Process<Args extends unknown[] = unknown[]> {
       processClass: processClass ? referenceFunction(processClass, 'Process subclass') : null,
       fields,
       target: self.target ? referenceFunction(self.target, 'target') : null,
-      args: self.args.map((arg, i) => encodeForTransfer(arg, `Process argument args[${i}]`)),
+      args: self.args.map((arg, i) => encodeForTransfer(arg, `Process argument args[${i}]`, functions)),
+      functions,
       globals: null,
       authkey: this.authkey,
     };

@@ -1,83 +1,15 @@
 /**
  * Child side of sending a function: import its module again and find the
- * same function there (exported or not), else rebuild it from source.
+ * same function there (exported or not, see function-lookup.ts), else
+ * rebuild it from source.
  */
-import { pathToFileURL } from 'node:url';
-import { MultiprocError } from '../errors.ts';
-import { findFunctionOnHeap, isDefinedAt, learnPositions } from './inspector-session.ts';
-import { capturedFunction, importCapturingTopLevel } from './module-capture.ts';
-import { describePosition } from './source-position.ts';
-import { decodeFromTransfer } from './shareable.ts';
-import type { FunctionReference } from './function-reference.ts';
+import { learnPositions } from './inspector-session.ts';
+import { importCapturingTopLevel } from './module-capture.ts';
+import { decodeFromTransfer, functionReferencesIn } from './shareable.ts';
+import { exportedCandidates, findFunction, importModule, isImported, moduleSpecifier, type Namespace } from './function-lookup.ts';
+import type { FunctionReference } from './function-site.ts';
 
-function moduleSpecifier(url: string): string | null {
-  if (url.startsWith('file:')) return url;
-  if (url.startsWith('/')) return pathToFileURL(url).href;
-  return null;
-}
-
-function exportedCandidates(namespace: Record<string, unknown>): Function[] {
-  const found: Function[] = [];
-  const visit = (holder: unknown) => {
-    if ((typeof holder !== 'object' && typeof holder !== 'function') || holder === null) return;
-    for (const key of Object.keys(holder)) {
-      const value = (holder as Record<string, unknown>)[key];
-      if (typeof value === 'function') found.push(value);
-    }
-  };
-  visit(namespace);
-  if (typeof namespace.default === 'function') found.push(namespace.default);
-  visit(namespace.default);
-  return found;
-}
-
-function fromSource(reference: FunctionReference): Function {
-  // The sourceURL comment makes stack traces name the defining file, not "eval".
-  const origin = reference.url ? `\n//# sourceURL=${reference.url}` : '';
-  const attempts = [
-    `(${reference.source})${origin}`,
-    `({ ${reference.source} })[${JSON.stringify(reference.name)}]${origin}`,
-  ];
-  for (const expression of attempts) {
-    try {
-      const fn = (0, eval)(expression);
-      if (typeof fn === 'function') return fn;
-    } catch {
-      // The source may be a method shorthand; the second form handles that.
-    }
-  }
-  throw new TypeError(`the source of '${reference.name || '<anonymous>'}' could not be evaluated in the child`);
-}
-
-type Namespace = Record<string, unknown>;
-const namespaces = new Map<string, Namespace>();
-let importsRefused: string | null = null;
-
-/**
- * From now on, importModule() fails with `reason` for any module not
- * imported before, instead of importing it: for a forked child whose module
- * loader would wait forever on a hooks thread it does not have.
- */
-export function refuseNewImports(reason: string): void {
-  importsRefused = reason;
-}
-
-/**
- * import(), remembering the namespace: importing a module again only
- * returns the same namespace, but with a loader such as tsx's it still costs
- * a round trip to the loader thread (~2 ms) to resolve the specifier.
- */
-export async function importModule(specifier: string): Promise<Namespace> {
-  let namespace = namespaces.get(specifier);
-  if (!namespace) {
-    if (importsRefused !== null) {
-      throw new MultiprocError('ERR_MP_NOT_IN_FORKED_CHILD', `cannot import ${specifier} here: ${importsRefused}`);
-    }
-    namespace = (await import(specifier)) as Namespace;
-    namespaces.set(specifier, namespace);
-  }
-  return namespace;
-}
+export { importModule, refuseNewImports } from './function-lookup.ts';
 
 /** Beyond this many exports, learning where they are defined would slow a spare's boot more than it saves. */
 const MAX_LEARNED_EXPORTS = 64;
@@ -95,69 +27,37 @@ export async function preloadModule(specifier: string): Promise<void> {
   if (exported.length <= MAX_LEARNED_EXPORTS) learnPositions(exported);
 }
 
-/** Imports the module a function came from; run before resolveFunction so that import-time errors surface first. */
-export async function importDefiningModule(reference: FunctionReference): Promise<Namespace | null> {
+/**
+ * Imports the module a function came from; run before resolveFunction so that
+ * import-time errors surface first. `captureAll` keeps the module's unexported
+ * top-level functions even when this one is exported: for a pool worker, whose
+ * later tasks, arguments and initializer may name any function of the module,
+ * and once a module has run it is too late to catch them (module-capture.ts).
+ */
+export async function importDefiningModule(reference: FunctionReference, captureAll = false): Promise<Namespace | null> {
   const specifier = moduleSpecifier(reference.url);
   if (!specifier) return null;
-  if (reference.unreachable && !namespaces.has(specifier)) {
+  if ((captureAll || reference.unreachable) && !isImported(specifier)) {
     return importCapturingTopLevel(reference.url, () => importModule(specifier));
   }
   return importModule(specifier);
 }
 
-const resolved = new Map<string, Function>();
+/**
+ * Imports the modules of the functions inside an encoded value (arguments,
+ * tasks), so that decoding it finds them. Items that are only primitives or
+ * typed arrays are not walked.
+ */
+export async function importFunctionModules(encoded: unknown, captureAll = false): Promise<void> {
+  for (const reference of functionReferencesIn(encoded)) await importDefiningModule(reference, captureAll);
+}
 
 /** Finds the function a FunctionReference describes in this process. */
-export function resolveFunction(
-  reference: FunctionReference,
-  namespace: Record<string, unknown> | null,
-  label: string,
-): Function {
-  const key = `${reference.url}:${reference.line}:${reference.column}`;
-  let fn = resolved.get(key);
-  if (!fn) {
-    fn = findFunction(reference, namespace, label);
-    if (reference.url) resolved.set(key, fn);
-  }
+export function resolveFunction(reference: FunctionReference, namespace: Namespace | null, label: string): Function {
+  const fn = findFunction(reference, namespace, label);
   if (reference.bound) {
     const args = decodeFromTransfer(reference.bound.args) as unknown[];
     return fn.bind(decodeFromTransfer(reference.bound.thisArg), ...args);
   }
   return fn;
-}
-
-function findFunction(reference: FunctionReference, namespace: Record<string, unknown> | null, label: string): Function {
-  const name = reference.name || '<anonymous>';
-  const captured = capturedFunction(reference);
-  if (captured) return captured;
-  if (namespace) {
-    for (const candidate of exportedCandidates(namespace)) {
-      if (candidate.name === reference.name && isDefinedAt(candidate, reference)) return candidate;
-    }
-    if (reference.name) {
-      const onHeap = findFunctionOnHeap(reference.name, reference);
-      if (onHeap) return onHeap;
-    }
-  }
-  const where = `${label} '${name}' (${describePosition(reference.url, reference.line, reference.column)})`;
-  if (reference.enclosingNames.length > 0) {
-    throw new TypeError(
-      `${where} does not exist after importing its module in the child, and it cannot be sent by source ` +
-        `because it uses ${reference.enclosingNames.join(', ')} from an enclosing function. Define it at ` +
-        'module level, outside the isMainModule guard, or pass those values as arguments.',
-    );
-  }
-  if (reference.moduleNames.length > 0) {
-    throw new TypeError(
-      `${where} is not exported, so the child cannot find it after importing its module, and it cannot be ` +
-        `sent by source because it uses the module-level ${reference.moduleNames.join(', ')}. Export it.`,
-    );
-  }
-  if (!reference.source) {
-    throw new TypeError(
-      `${where} was not found after importing its module, and it came without its source (a manager's Pool ` +
-        'sends functions by module only, never as code). Define it at module level, outside the isMainModule guard, or export it.',
-    );
-  }
-  return fromSource(reference);
 }

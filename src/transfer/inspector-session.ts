@@ -128,6 +128,15 @@ export function release(): void {
   post('Runtime.releaseObjectGroup', { objectGroup: OBJECT_GROUP });
 }
 
+/** Where `fn` was defined, with its script's id; null for native code. */
+export function positionOfFunction(fn: Function): { line: number; column: number; scriptId: string } | null {
+  try {
+    return positionOf(remoteHandle(fn));
+  } finally {
+    release();
+  }
+}
+
 /** Line and column only: resolving the script's URL needs the debugger, which costs ~40 ms the first time. */
 export function positionOf(objectId: string): { line: number; column: number; scriptId: string } | null {
   const internal = properties(objectId).internalProperties ?? [];

@@ -12,6 +12,9 @@ import { UnserializableError } from '../errors.ts';
 // Re-exported for process/popen-fork.ts, which imports it from here.
 export { UnserializableError };
 import { CLASS_INSTANCE_KIND, instantiateClass, reduceClassInstance, type ClassInstanceState } from './class-reference.ts';
+import { boundParts } from './inspector-session.ts';
+import { referenceFunctionValue, type FunctionReference } from './function-site.ts';
+import { findLoadedFunction } from './function-lookup.ts';
 
 /** Method by which a shareable object describes itself for another process. */
 export const reduceForTransfer: unique symbol = Symbol.for('multiproc.reduceForTransfer') as never;
@@ -28,6 +31,16 @@ export interface Shareable {
 }
 
 const MARKER = '__multiproc_shareable__';
+/** Kind under which functions inside values are marked: by reference, as targets travel (function-site.ts). */
+const FUNCTION_KIND = 'multiproc.function';
+
+interface FunctionState {
+  reference: FunctionReference;
+  /** Where the sender had it, for the receiver's error when it cannot find it. */
+  path: string;
+  /** Encoded `thisArg` and arguments of `fn.bind(thisArg, ...args)`, functools.partial's parts. */
+  bound?: { thisArg: unknown; args: unknown };
+}
 const revivers = new Map<string, (state: any) => unknown>();
 
 /**
@@ -69,8 +82,8 @@ export function isShareable(value: unknown): value is Shareable {
  * structured clone. Throws UnserializableError naming the first value that
  * structured clone would reject, with its path under `path`.
  */
-export function encodeForTransfer(value: unknown, path: string): unknown {
-  const encoded = encode(value, path, new Map());
+export function encodeForTransfer(value: unknown, path: string, functions?: FunctionReference[]): unknown {
+  const encoded = encode(value, path, new Map(), functions);
   serializeEncoded(encoded, path);
   return encoded;
 }
@@ -91,8 +104,37 @@ function serializeEncoded(encoded: unknown, path: string, write: (encoded: unkno
   }
 }
 
-function encode(value: unknown, path: string, seen: Map<object, unknown>): unknown {
-  if (typeof value === 'function' || typeof value === 'symbol') {
+type Bound = { target: Function; thisArg: unknown; args: unknown[] } | null;
+// boundParts asks the inspector; a function's answer never changes.
+const boundness = new WeakMap<Function, Bound>();
+
+/** A function inside a value travels by reference; `functions` collects the references for the receiver to import. */
+function encodeFunction(fn: Function, path: string, seen: Map<object, unknown>, functions?: FunctionReference[]): unknown {
+  let bound = boundness.get(fn);
+  if (bound === undefined) {
+    bound = boundParts(fn);
+    boundness.set(fn, bound);
+  }
+  const found = referenceFunctionValue(bound ? bound.target : fn);
+  if ('refusal' in found) throw new UnserializableError(path, found.refusal);
+  const state: FunctionState = { reference: found.reference, path };
+  const marker = { [MARKER]: { kind: FUNCTION_KIND, state } };
+  seen.set(fn, marker);
+  functions?.push(found.reference);
+  if (bound) {
+    state.bound = {
+      thisArg: encode(bound.thisArg, `${path} bound this`, seen, functions),
+      args: encode(bound.args, `${path} bound arguments`, seen, functions),
+    };
+  }
+  return marker;
+}
+
+function encode(value: unknown, path: string, seen: Map<object, unknown>, functions?: FunctionReference[]): unknown {
+  if (typeof value === 'function') {
+    return seen.get(value) ?? encodeFunction(value, path, seen, functions);
+  }
+  if (typeof value === 'symbol') {
     throw new UnserializableError(path, `it is ${describe(value)}, which structured clone does not accept`);
   }
   if (typeof value !== 'object' || value === null) return value;
@@ -111,7 +153,7 @@ function encode(value: unknown, path: string, seen: Map<object, unknown>): unkno
   if (Array.isArray(value)) {
     const copy: unknown[] = [];
     seen.set(value, copy);
-    for (let i = 0; i < value.length; i++) copy[i] = encode(value[i], `${path}[${i}]`, seen);
+    for (let i = 0; i < value.length; i++) copy[i] = encode(value[i], `${path}[${i}]`, seen, functions);
     return copy;
   }
   if (value instanceof Map) {
@@ -119,7 +161,7 @@ function encode(value: unknown, path: string, seen: Map<object, unknown>): unkno
     seen.set(value, copy);
     let i = 0;
     for (const [k, v] of value) {
-      copy.set(encode(k, `${path}.<key ${i}>`, seen), encode(v, `${path}.get(${String(k)})`, seen));
+      copy.set(encode(k, `${path}.<key ${i}>`, seen, functions), encode(v, `${path}.get(${String(k)})`, seen, functions));
       i++;
     }
     return copy;
@@ -128,7 +170,7 @@ function encode(value: unknown, path: string, seen: Map<object, unknown>): unkno
     const copy = new Set();
     seen.set(value, copy);
     let i = 0;
-    for (const v of value) copy.add(encode(v, `${path}.<item ${i++}>`, seen));
+    for (const v of value) copy.add(encode(v, `${path}.<item ${i++}>`, seen, functions));
     return copy;
   }
   // issue 11: a class instance travels with its class by reference (class-reference.ts).
@@ -137,13 +179,16 @@ function encode(value: unknown, path: string, seen: Map<object, unknown>): unkno
   if (instance) {
     const marker = { [MARKER]: { kind: CLASS_INSTANCE_KIND, state: instance.state } };
     seen.set(value, marker);
-    instance.state.fields = encode(instance.state.fields, path, seen) as Record<string, unknown>;
+    instance.state.fields = encode(instance.state.fields, path, seen, functions) as Record<string, unknown>;
     return marker;
   }
+  // A value encoded before (a pool's initargs inside its worker's launch
+  // argument) still tells the receiver which modules to import.
+  if (functions && Object.prototype.hasOwnProperty.call(value, MARKER)) functions.push(...functionReferencesIn(value));
   const copy: Record<string, unknown> = {};
   seen.set(value, copy);
   for (const key of Object.keys(value)) {
-    copy[key] = encode((value as Record<string, unknown>)[key], `${path}.${key}`, seen);
+    copy[key] = encode((value as Record<string, unknown>)[key], `${path}.${key}`, seen, functions);
   }
   return copy;
 }
@@ -160,6 +205,11 @@ function decode(value: unknown, seen: Map<object, unknown>): unknown {
   if (value instanceof Date || value instanceof RegExp || value instanceof Error) return value;
   if (Object.prototype.hasOwnProperty.call(value, MARKER)) {
     const { kind, state } = (value as Record<string, ReducedShareable>)[MARKER];
+    if (kind === FUNCTION_KIND) {
+      const revived = decodeFunction(state as FunctionState, seen);
+      seen.set(value, revived);
+      return revived;
+    }
     if (kind === CLASS_INSTANCE_KIND) {
       // issue 11: the instance exists before its fields are decoded, for cycles through it.
       const instance = instantiateClass(state as ClassInstanceState);
@@ -194,4 +244,42 @@ function decode(value: unknown, seen: Map<object, unknown>): unknown {
     (value as Record<string, unknown>)[key] = decode((value as Record<string, unknown>)[key], seen);
   }
   return value;
+}
+
+/**
+ * Finds a function of a value among what this process has loaded (the
+ * receiver imports the modules first where it can wait: importFunctionModules).
+ */
+function decodeFunction(state: FunctionState, seen: Map<object, unknown>): Function {
+  const fn = findLoadedFunction(state.reference, state.path);
+  if (!state.bound) return fn;
+  const args = decode(state.bound.args, seen) as unknown[];
+  return fn.bind(decode(state.bound.thisArg, seen), ...args);
+}
+
+/** The references of the functions inside an encoded value (not walking into typed arrays or primitives). */
+export function functionReferencesIn(encoded: unknown): FunctionReference[] {
+  const found: FunctionReference[] = [];
+  const seen = new Set<object>();
+  const visit = (value: unknown): void => {
+    if (typeof value !== 'object' || value === null || seen.has(value) || ArrayBuffer.isView(value)) return;
+    seen.add(value);
+    if (value instanceof Map) {
+      for (const [k, v] of value) (visit(k), visit(v));
+    } else if (value instanceof Set || Array.isArray(value)) {
+      for (const v of value) visit(v);
+    } else if (Object.prototype.hasOwnProperty.call(value, MARKER)) {
+      const { kind, state } = (value as Record<string, ReducedShareable>)[MARKER];
+      if (kind === FUNCTION_KIND) {
+        found.push((state as FunctionState).reference);
+        visit((state as FunctionState).bound);
+      } else if (kind === CLASS_INSTANCE_KIND) {
+        visit((state as ClassInstanceState).fields);
+      }
+    } else if (!(value instanceof Date || value instanceof RegExp || value instanceof Error || value instanceof ArrayBuffer)) {
+      for (const key of Object.keys(value)) visit((value as Record<string, unknown>)[key]);
+    }
+  };
+  visit(encoded);
+  return found;
 }
