@@ -9,7 +9,8 @@ import { Socket } from 'node:net';
 import { ControlChannel } from '../channels/control-channel.ts';
 import { onLoopIdle } from './fork-native.ts';
 import { FORK_READY_ENV, loaderHooksOnThread, NEW_IMPORT_REFUSAL, runAfterForkHooks } from './fork-support.ts';
-import { refuseNewImports } from '../transfer/function-resolver.ts';
+import { refuseNewImports, useInheritedModules } from '../transfer/function-resolver.ts';
+import { inheritedNamespace } from './inherited-modules.ts';
 import { adoptForkedIdentity } from './forked-identity.ts';
 import { stopInheritedActivity, stopInheritedTimers } from './inherited-activity.ts';
 
@@ -38,6 +39,7 @@ export async function becomeSelfForkedChild(
   stopInheritedActivity();
   runAfterForkHooks();
   adoptForkedIdentity(parentPid);
+  useInheritedModules(inheritedNamespace);
   // Under a loader thread (tsx), an import() the parent did not do would wait forever here.
   if (loaderHooksOnThread()) refuseNewImports(NEW_IMPORT_REFUSAL);
   // Fork-ready too: its own fork children are forks of it.

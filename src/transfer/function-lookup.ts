@@ -22,8 +22,16 @@ export function exportedCandidates(namespace: Namespace): Function[] {
   const found: Function[] = [];
   const visit = (holder: unknown) => {
     if ((typeof holder !== 'object' && typeof holder !== 'function') || holder === null) return;
-    for (const key of Object.keys(holder)) {
-      const value = (holder as Record<string, unknown>)[key];
+    // Not Object.keys: on a module forked mid-evaluation (inherited-modules.ts)
+    // it throws for a binding not yet initialised, as reading that binding does.
+    for (const key of Reflect.ownKeys(holder)) {
+      if (typeof key !== 'string') continue;
+      let value: unknown;
+      try {
+        value = (holder as Record<string, unknown>)[key];
+      } catch {
+        continue;
+      }
       if (typeof value === 'function') found.push(value);
     }
   };
@@ -53,6 +61,7 @@ function fromSource(reference: FunctionReference): Function {
 
 const namespaces = new Map<string, Namespace>();
 let importsRefused: string | null = null;
+let inheritedNamespace: (specifier: string) => Namespace | undefined = () => undefined;
 
 /**
  * From now on, importModule() fails with `reason` for any module not
@@ -63,9 +72,30 @@ export function refuseNewImports(reason: string): void {
   importsRefused = reason;
 }
 
-/** Whether importModule() already imported this specifier. */
+/**
+ * From now on, importModule() takes a module found by `inherited` (one this
+ * forked child already has, from its parent's memory) without import(): the
+ * loader would wait forever for a module whose evaluation the parent was in
+ * the middle of (a main module at a top-level await), and under a hooks
+ * thread it cannot import at all.
+ */
+export function useInheritedModules(inherited: (specifier: string) => Namespace | undefined): void {
+  inheritedNamespace = inherited;
+}
+
+/** The namespace of a module imported by importModule() or inherited; undefined if neither. */
+function knownNamespace(specifier: string): Namespace | undefined {
+  let namespace = namespaces.get(specifier);
+  if (!namespace) {
+    namespace = inheritedNamespace(specifier);
+    if (namespace) namespaces.set(specifier, namespace);
+  }
+  return namespace;
+}
+
+/** Whether importModule() already has this specifier's module. */
 export function isImported(specifier: string): boolean {
-  return namespaces.has(specifier);
+  return knownNamespace(specifier) !== undefined;
 }
 
 /**
@@ -74,7 +104,7 @@ export function isImported(specifier: string): boolean {
  * a round trip to the loader thread (~2 ms) to resolve the specifier.
  */
 export async function importModule(specifier: string): Promise<Namespace> {
-  let namespace = namespaces.get(specifier);
+  let namespace = knownNamespace(specifier);
   if (!namespace) {
     if (importsRefused !== null) {
       throw new MultiprocError('ERR_MP_NOT_IN_FORKED_CHILD', `cannot import ${specifier} here: ${importsRefused}`);

@@ -9,7 +9,7 @@ import { decodeFromTransfer, functionReferencesIn } from './shareable.ts';
 import { exportedCandidates, findFunction, importModule, isImported, moduleSpecifier, type Namespace } from './function-lookup.ts';
 import type { FunctionReference } from './function-site.ts';
 
-export { importModule, refuseNewImports } from './function-lookup.ts';
+export { importModule, refuseNewImports, useInheritedModules } from './function-lookup.ts';
 
 /** Beyond this many exports, learning where they are defined would slow a spare's boot more than it saves. */
 const MAX_LEARNED_EXPORTS = 64;

@@ -34,19 +34,31 @@ export interface ScratchProject extends Disposable {
   multiproc(file: string, args?: string[]): Promise<ScratchRun>;
 }
 
+/** How long a scratch program may run before it counts as hung. */
+const HANG_BOUND_MS = 180_000;
+
 function run(command: string, args: string[], cwd: string): Promise<ScratchRun> {
   const childEnv = { ...process.env };
   // The test runner's marker would make a nested program report to it.
   delete childEnv.NODE_TEST_CONTEXT;
   delete childEnv.NODE_OPTIONS;
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so that a program that hangs goes with everything it started.
+    const child = spawn(command, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // Generous, on a shared machine: a hang fails this test now, not at the runner's 20-minute limit.
+    const bound = setTimeout(() => {
+      stderr += `\n(scratch-project: ${command} ${args.join(' ')} was still running after ${HANG_BOUND_MS} ms: killed)`;
+      process.kill(-child.pid!, 'SIGKILL');
+    }, HANG_BOUND_MS);
+    child.on('close', (code) => {
+      clearTimeout(bound);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
