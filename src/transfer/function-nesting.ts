@@ -8,7 +8,7 @@
  * site other than the script's own (and the function's own) means nesting.
  * Costs a few milliseconds, once per function that travels inside a value.
  */
-import { post, positionOfFunction } from './inspector-session.ts';
+import { holdDebugger, post, positionOfFunction } from './inspector-session.ts';
 
 interface CoverageRange {
   startOffset: number;
@@ -26,14 +26,14 @@ function scriptText(scriptId: string): { source: string; starts: number[] } {
   let known = lineStarts.get(scriptId);
   if (!known) {
     // getScriptSource needs the debugger, which is on only for this call.
-    post('Debugger.enable');
+    const releaseDebugger = holdDebugger();
     try {
       const { scriptSource } = post<{ scriptSource: string }>('Debugger.getScriptSource', { scriptId });
       const starts = [0];
       for (let i = scriptSource.indexOf('\n'); i !== -1; i = scriptSource.indexOf('\n', i + 1)) starts.push(i + 1);
       known = { source: scriptSource, starts };
     } finally {
-      post('Debugger.disable');
+      releaseDebugger();
     }
     lineStarts.set(scriptId, known);
   }

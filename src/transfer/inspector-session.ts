@@ -86,13 +86,27 @@ export function onInspectorEvent(event: string, listener: (params: any) => void)
   return () => connected().off(event, handler);
 }
 
+let debuggerHolders = 0;
+
+/**
+ * Enables the debugger until the returned function is called. Holds nest:
+ * the debugger is disabled only when the last one ends, so a short lookup
+ * never ends a module capture that is waiting at its breakpoints.
+ */
+export function holdDebugger(): () => void {
+  if (debuggerHolders++ === 0) post('Debugger.enable');
+  let ended = false;
+  return () => {
+    if (ended) return;
+    ended = true;
+    if (--debuggerHolders === 0) post('Debugger.disable');
+  };
+}
+
 function scriptUrl(scriptId: string): string {
-  if (!scriptUrls.has(scriptId)) {
-    // Enabling the debugger replays scriptParsed for every loaded script;
-    // it is disabled again at once so that it costs nothing while code runs.
-    post('Debugger.enable');
-    post('Debugger.disable');
-  }
+  // Enabling the debugger replays scriptParsed for every loaded script;
+  // it is disabled again at once so that it costs nothing while code runs.
+  if (!scriptUrls.has(scriptId)) holdDebugger()();
   return scriptUrls.get(scriptId) ?? '';
 }
 

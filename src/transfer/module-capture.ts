@@ -14,6 +14,7 @@
  * saw were unreachable.
  */
 import {
+  holdDebugger,
   onInspectorEvent,
   positionOf,
   post,
@@ -85,7 +86,21 @@ function wrapperReturn(script: ParsedScript): Position | undefined {
  * keep that module's top-level functions. If the module was already
  * evaluated, nothing is captured and the caller falls back to other lookups.
  */
-export async function importCapturingTopLevel<T>(url: string, load: () => Promise<T>): Promise<T> {
+export function importCapturingTopLevel<T>(url: string, load: () => Promise<T>): Promise<T> {
+  // One at a time: a second capture's Debugger.enable replays scriptParsed
+  // for a module the first is importing (a duplicate breakpoint), and the
+  // first one's Debugger.disable ends the second's. Two functions of one
+  // module, sent to a pool worker together, start two captures at once.
+  const turn = captureQueue.then(() => (capturedUrls.has(url) ? load() : captureWhileLoading(url, load)));
+  captureQueue = turn.catch(() => undefined);
+  return turn;
+}
+
+let captureQueue: Promise<unknown> = Promise.resolve();
+/** Modules a capture has imported: importing again runs nothing, so there is nothing more to capture. */
+const capturedUrls = new Set<string>();
+
+async function captureWhileLoading<T>(url: string, load: () => Promise<T>): Promise<T> {
   const endBreakpoints = new Set<string>();
   const stopParsed = onInspectorEvent('Debugger.scriptParsed', (params: ParsedScript) => {
     if (params.url !== url) return;
@@ -105,12 +120,13 @@ export async function importCapturingTopLevel<T>(url: string, load: () => Promis
       post('Debugger.resume');
     }
   });
-  post('Debugger.enable');
+  const releaseDebugger = holdDebugger();
   try {
     return await load();
   } finally {
+    capturedUrls.add(url);
     for (const breakpointId of endBreakpoints) post('Debugger.removeBreakpoint', { breakpointId });
-    post('Debugger.disable');
+    releaseDebugger();
     stopParsed();
     stopPaused();
   }
