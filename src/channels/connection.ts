@@ -10,7 +10,7 @@
  * writer, and never hangs on a killed peer.
  */
 import { BrokenPipeError, BufferTooShort, EOFError, InvalidStateError } from '../errors.ts';
-import { copyOutOfShared, decodeMessage, encodeMessage } from './message-codec.ts';
+import { copyOutOfShared, decodeMessage, decodeMessageAwaitingModules, encodeMessage, finishDecode } from './message-codec.ts';
 import { reduceForTransfer, revive, type ReducedShareable } from '../transfer/shareable.ts';
 import { NOTHING, ShmRing } from './shm-ring.ts';
 import { pipeEnds } from './shm-ring-cells.ts';
@@ -188,11 +188,15 @@ export class Connection {
 
   /** Attempts of the commonest receives, made once per connection. */
   #takeObject?: () => unknown;
+  #takeObjectAwaiting?: () => unknown;
   #takeBytes?: () => Buffer | typeof NOTHING;
 
   #take<T>(read: (payload: Buffer) => T): () => T | typeof NOTHING {
     const ring = this.#readRing();
     if (read === (decodeMessage as unknown)) return (this.#takeObject ??= this.#attempt(ring, decodeMessage)) as () => T;
+    if (read === (decodeMessageAwaitingModules as unknown)) {
+      return (this.#takeObjectAwaiting ??= this.#attempt(ring, decodeMessageAwaitingModules)) as () => T;
+    }
     if (read === (copyWhole as unknown)) return (this.#takeBytes ??= this.#attempt(ring, copyWhole)) as () => T;
     return this.#attempt(ring, read);
   }
@@ -213,7 +217,7 @@ export class Connection {
 
   /** Receives the next object; EOFError once the peer closed and nothing is left. */
   async recv(options: RecvOptions = {}): Promise<unknown> {
-    return waitAsync(this.#take(decodeMessage), this.#readWait!, null, options.signal);
+    return finishDecode(await waitAsync(this.#take(decodeMessageAwaitingModules), this.#readWait!, null, options.signal));
   }
 
   /** Blocking form of {@link recv}. */

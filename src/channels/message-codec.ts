@@ -15,6 +15,7 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import { decodeFromTransfer, serializeForTransfer } from '../transfer/shareable.ts';
+import { importDefinitionModules } from '../transfer/function-resolver.ts';
 import { TAG_BYTES } from './shm-ring.ts';
 import { copyBytes, copyToPooled, POOLED_COPY_MIN } from '../platform/native.ts';
 
@@ -139,4 +140,41 @@ export function decodeMessage(bytes: Buffer): unknown {
       return typeof value === 'object' && value !== null ? decodeFromTransfer(value) : value;
     }
   }
+}
+
+/** A received message that named a function or class this process could not find: decoded again after importing. */
+class AwaitingModules {
+  constructor(
+readonly bytes: Buffer) {}
+}
+
+/**
+ * decodeMessage for receivers that can wait: a message whose functions or
+ * class instances come from a module this process has not loaded is kept,
+ * for {@link finishDecode} to import that module and decode it again. Costs
+ * nothing unless decoding fails.
+ */
+export function decodeMessageAwaitingModules(bytes: Buffer): unknown {
+  if (bytes[0] !== T_V8) return decodeMessage(bytes);
+  const copy = copyOutOfShared(bytes);
+  const value = deserialize(copy);
+  if (typeof value !== 'object' || value === null) return value;
+  try {
+    return decodeFromTransfer(value);
+  } catch {
+    // Decoded again from a fresh copy: decoding fills arrays in place.
+    return new AwaitingModules(copy);
+  }
+}
+
+/** The value of a message taken with {@link decodeMessageAwaitingModules}: imports what it named, as unpickling does, then decodes it. */
+export function finishDecode(item: unknown): unknown {
+  // Not async: the common message must not pay for extra promise ticks.
+  return item instanceof AwaitingModules ? decodeAfterImports(item.bytes) : item;
+}
+
+async function decodeAfterImports(bytes: Buffer): Promise<unknown> {
+  const encoded = deserialize(bytes) as unknown;
+  await importDefinitionModules(encoded);
+  return decodeFromTransfer(encoded);
 }

@@ -10,7 +10,14 @@
  * messages are published only once completely written.
  */
 import { Empty, Full, InvalidStateError } from '../errors.ts';
-import { decodeMessage, encodeMessage, stableMessage, type EncodedMessage } from './message-codec.ts';
+import {
+  decodeMessage,
+  decodeMessageAwaitingModules,
+  encodeMessage,
+  finishDecode,
+  stableMessage,
+  type EncodedMessage,
+} from './message-codec.ts';
 import { reduceForTransfer, revive, uninitialized, type ReducedShareable } from '../transfer/shareable.ts';
 import { NOTHING, ShmRing } from './shm-ring.ts';
 import { QueueCells } from './shm-ring-cells.ts';
@@ -154,9 +161,9 @@ export class Queue<T = unknown> {
     const { timeout, signal: given } = parseWait(wait, `${this.constructor.name}.get`);
     this.checkOpen();
     const signal = given ? AbortSignal.any([given, this.closing.signal]) : this.closing.signal;
-    const item = await waitAsync(() => this.ring.tryTake(decodeMessage), this.dataWait, timeout, signal);
+    const item = await waitAsync(() => this.ring.tryTake(decodeMessageAwaitingModules), this.dataWait, timeout, signal);
     if (item === NOTHING) throw new Empty();
-    return item as T;
+    return finishDecode(item) as T;
   }
 
   /** Blocking form of {@link get}. */

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { parentProcess } from '../process/current-process.ts';
 import { controlChannel } from '../process/process-internals.ts';
 import { attachBlock } from '../platform/shared-heap.ts';
-import { importDefiningModule, importFunctionModules, resolveFunction } from '../transfer/function-resolver.ts';
+import { importDefiningModule, importDefinitionModules, resolveFunction } from '../transfer/function-resolver.ts';
 import type { FunctionReference } from '../transfer/function-reference.ts';
 import { decodeFromTransfer } from '../transfer/shareable.ts';
 import { describeRemoteError } from './remote-error.ts';
@@ -42,7 +42,7 @@ async function resolveTaskFunction(ref: FunctionReference, label: string): Promi
 
 /** Decodes a batch's items once its function is found: functions inside them are found the same way. */
 async function decodeItems(items: unknown[]): Promise<unknown[]> {
-  await importFunctionModules(items, true);
+  await importDefinitionModules(items, true);
   return decodeFromTransfer(items) as unknown[];
 }
 

@@ -10,10 +10,10 @@
  * workers, ports) hold process-local native state: they are refused, with the
  * path of the value, rather than arriving as gutted plain objects.
  */
-import { pathToFileURL } from 'node:url';
 import { capturedFunction, importCapturingTopLevel } from './module-capture.ts';
 import { describeFunction, findFunctionOnHeap, hasPrivateMembers, type FunctionLocation } from './inspector-session.ts';
 import { describePosition } from './source-position.ts';
+import { importModule, moduleSpecifier } from './function-lookup.ts';
 
 /** Kind under which class instances are marked for transfer. */
 export const CLASS_INSTANCE_KIND = 'multiproc.classInstance';
@@ -140,14 +140,19 @@ export function deferMissingClasses(): () => Promise<void> {
     const pending = deferred ?? [];
     deferred = null;
     for (const { instance, reference } of pending) {
-      if (!findClass(reference)) {
-        foundClasses.delete(classKey(reference));
-        const specifier = reference.url.startsWith('/') ? pathToFileURL(reference.url).href : reference.url;
-        await importCapturingTopLevel(reference.url, () => import(specifier));
-      }
+      await importClassModule(reference);
       Object.setPrototypeOf(instance, classPrototype(reference));
     }
   };
+}
+
+/** Like unpickling: imports a class's module when the class is not found in this process (nothing else imported it). */
+export async function importClassModule(reference: ClassReference): Promise<void> {
+  if (findClass(reference)) return;
+  foundClasses.delete(classKey(reference));
+  const specifier = moduleSpecifier(reference.url);
+  // importModule, not import(): it refuses, or takes an inherited module, where import() would hang.
+  if (specifier) await importCapturingTopLevel(reference.url, () => importModule(specifier));
 }
 
 function classPrototype(reference: ClassReference): object {

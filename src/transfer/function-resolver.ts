@@ -5,7 +5,8 @@
  */
 import { learnPositions } from './inspector-session.ts';
 import { importCapturingTopLevel } from './module-capture.ts';
-import { decodeFromTransfer, functionReferencesIn } from './shareable.ts';
+import { importClassModule } from './class-reference.ts';
+import { decodeFromTransfer, definitionsIn } from './shareable.ts';
 import { exportedCandidates, findFunction, importModule, isImported, moduleSpecifier, type Namespace } from './function-lookup.ts';
 import type { FunctionReference } from './function-site.ts';
 
@@ -44,12 +45,16 @@ export async function importDefiningModule(reference: FunctionReference, capture
 }
 
 /**
- * Imports the modules of the functions inside an encoded value (arguments,
- * tasks), so that decoding it finds them. Items that are only primitives or
- * typed arrays are not walked.
+ * Imports what an encoded value names and this process lacks: the modules of
+ * its functions and of its instances' classes, as unpickling imports a
+ * class's module. For receivers that can wait: a pool worker before decoding
+ * its tasks (`captureAll`, see importDefiningModule), an awaited queue get or
+ * pipe recv when decoding found something missing.
  */
-export async function importFunctionModules(encoded: unknown, captureAll = false): Promise<void> {
-  for (const reference of functionReferencesIn(encoded)) await importDefiningModule(reference, captureAll);
+export async function importDefinitionModules(encoded: unknown, captureAll = false): Promise<void> {
+  const { functions, classes } = definitionsIn(encoded);
+  for (const reference of functions) await importDefiningModule(reference, captureAll);
+  for (const reference of classes) await importClassModule(reference);
 }
 
 /** Finds the function a FunctionReference describes in this process. */

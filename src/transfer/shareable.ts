@@ -11,7 +11,13 @@ import { UnserializableError } from '../errors.ts';
 
 // Re-exported for process/popen-fork.ts, which imports it from here.
 export { UnserializableError };
-import { CLASS_INSTANCE_KIND, instantiateClass, reduceClassInstance, type ClassInstanceState } from './class-reference.ts';
+import {
+  CLASS_INSTANCE_KIND,
+  instantiateClass,
+  reduceClassInstance,
+  type ClassInstanceState,
+  type ClassReference,
+} from './class-reference.ts';
 import { boundParts } from './inspector-session.ts';
 import { referenceFunctionValue, type FunctionReference } from './function-site.ts';
 import { findLoadedFunction } from './function-lookup.ts';
@@ -259,7 +265,13 @@ function decodeFunction(state: FunctionState, seen: Map<object, unknown>): Funct
 
 /** The references of the functions inside an encoded value (not walking into typed arrays or primitives). */
 export function functionReferencesIn(encoded: unknown): FunctionReference[] {
+  return definitionsIn(encoded).functions;
+}
+
+/** The functions and classes an encoded value names by reference: what its receiver must find or import. */
+export function definitionsIn(encoded: unknown): { functions: FunctionReference[]; classes: ClassReference[] } {
   const found: FunctionReference[] = [];
+  const classes: ClassReference[] = [];
   const seen = new Set<object>();
   const visit = (value: unknown): void => {
     if (typeof value !== 'object' || value === null || seen.has(value) || ArrayBuffer.isView(value)) return;
@@ -274,6 +286,7 @@ export function functionReferencesIn(encoded: unknown): FunctionReference[] {
         found.push((state as FunctionState).reference);
         visit((state as FunctionState).bound);
       } else if (kind === CLASS_INSTANCE_KIND) {
+        classes.push((state as ClassInstanceState).classReference);
         visit((state as ClassInstanceState).fields);
       }
     } else if (!(value instanceof Date || value instanceof RegExp || value instanceof Error || value instanceof ArrayBuffer)) {
@@ -281,5 +294,5 @@ export function functionReferencesIn(encoded: unknown): FunctionReference[] {
     }
   };
   visit(encoded);
-  return found;
+  return { functions: found, classes };
 }
