@@ -22,8 +22,11 @@ import { HANDSHAKE_TIMEOUT_MS } from './framed-socket.ts';
 import { encodeRequest, decodeReply } from './request-encoding.ts';
 import { connectionKey, onConnectionLost, processOwnerId } from './client.ts';
 import { Op, formatAddress, type ManagerAddress } from './protocol.ts';
+import { DOORBELL, SYNC_SPIN_US } from './lane-layout.ts';
+import { LaneClient, ON_SOCKET, lanesEnabled, type LaneReply } from './lane-client.ts';
 
 const clients = new Map<string, SyncClient>();
+const NOT_OURS = Symbol('a reply to another call');
 
 // The manager is gone for this process's async connection: then for this one too.
 onConnectionLost((key, reason) => clients.get(key)?.close(reason));
@@ -37,6 +40,9 @@ export class SyncClient {
   private readonly pid = process.pid;
   /** Replies are awaited without a limit once authenticated; the manager's side enforces call timeouts. */
   private timeoutMs = HANDSHAKE_TIMEOUT_MS;
+  private lane: LaneClient | null = null;
+  /** A notification went through the socket: calls keep to the socket until a reply there confirms it was read (see client.ts). */
+  private unconfirmed = false;
 
   private constructor(
     readonly address: ManagerAddress,
@@ -83,18 +89,16 @@ export class SyncClient {
   request(op: number, ...rest: unknown[]): unknown {
     if (this.closed !== null) throw this.goneError();
     const callId = this.nextCallId++;
-    this.sendFramed(encodeRequest(op, callId, rest).framed);
+    const { framed } = encodeRequest(op, callId, rest);
+    const lane = this.lane;
+    if (lane !== null && !this.unconfirmed && lane.free && lane.trySend(framed)) {
+      if (lane.serverAsleep) this.sendFramed(DOORBELL);
+      const reply = this.awaitLane(lane);
+      if (reply !== ON_SOCKET) return this.decode(reply, callId);
+    } else this.sendFramed(framed);
     for (;;) {
-      const next = this.nextFrame();
-      let reply: [number, number, unknown];
-      try {
-        reply = readSmall(next);
-      } catch (error) {
-        this.close(`the manager sent an undecodable frame: ${(error as Error).message}`);
-        throw this.goneError();
-      }
-      const [replyId, status, value] = reply;
-      if (replyId === callId) return decodeReply(status, value);
+      const reply = this.decode(this.nextFrame(), callId);
+      if (reply !== NOT_OURS) return reply;
     }
   }
 
@@ -103,9 +107,64 @@ export class SyncClient {
     if (this.closed !== null) return;
     try {
       this.sendFramed(encodeRequest(op, 0, rest).framed);
+      this.unconfirmed = true;
     } catch {
       // The connection is closed now; the manager drops its references with it.
     }
+  }
+
+  /**
+   * The lane's reply: spun for up to SYNC_SPIN_US, then slept for in recv
+   * on the socket, where the manager's doorbell (or its death) wakes us.
+   */
+  private awaitLane(lane: LaneClient): Buffer | typeof ON_SOCKET {
+    const spinEnd = performance.now() * 1000 + SYNC_SPIN_US;
+    let reply: LaneReply;
+    do {
+      reply = this.laneReply(lane);
+      if (reply !== null) return reply;
+    } while (performance.now() * 1000 < spinEnd);
+    lane.park();
+    try {
+      for (;;) {
+        reply = this.laneReply(lane);
+        if (reply !== null) return reply;
+        const frame = this.nextFrame({ doorbell: true });
+        if (frame.length === 0) continue;
+        // The server marks the lane before it sends a reply through the socket: the mark must be there.
+        this.frames.unshift(frame);
+        reply = this.laneReply(lane);
+        if (reply !== null) return reply;
+        this.close('the manager sent a frame while a lane call was unanswered');
+        throw this.goneError();
+      }
+    } finally {
+      lane.unpark();
+    }
+  }
+
+  private laneReply(lane: LaneClient): LaneReply {
+    try {
+      return lane.reply();
+    } catch (error) {
+      this.close((error as Error).message);
+      throw this.goneError();
+    }
+  }
+
+  /** The value of reply `frame` if it answers `callId`, else NOT_OURS. */
+  private decode(frame: Buffer, callId: number): unknown {
+    let reply: [number, number, unknown];
+    try {
+      reply = readSmall(frame);
+    } catch (error) {
+      this.close(`the manager sent an undecodable frame: ${(error as Error).message}`);
+      throw this.goneError();
+    }
+    const [replyId, status, value] = reply;
+    if (replyId !== callId) return NOT_OURS;
+    this.unconfirmed = false;
+    return decodeReply(status, value);
   }
 
   /** Closes the socket, once; every later call fails with ManagerGoneError citing `reason`. */
@@ -132,6 +191,24 @@ export class SyncClient {
     this.reader.maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
     this.timeoutMs = Infinity;
     this.request(Op.hello, processOwnerId);
+    if (typeof this.address === 'string' && lanesEnabled) this.offerLane();
+  }
+
+  /** As the async client's offerLane (client.ts): a lane if the manager maps it, else the socket for everything. */
+  private offerLane(): void {
+    let lane: LaneClient;
+    try {
+      lane = LaneClient.create();
+    } catch {
+      return;
+    }
+    try {
+      if (this.request(Op.lane, lane.name, lane.nonce) === true) this.lane = lane;
+    } catch (error) {
+      if (error instanceof ManagerGoneError) throw error;
+    } finally {
+      lane.unlinkName();
+    }
   }
 
   private send(body: Buffer): void {
@@ -147,10 +224,12 @@ export class SyncClient {
     }
   }
 
-  private nextFrame(): Buffer {
+  /** The next frame, blocking; doorbells (empty frames) are skipped unless `doorbell` asks for them. */
+  private nextFrame({ doorbell = false } = {}): Buffer {
     for (;;) {
       const ready = this.frames.shift();
-      if (ready) return ready;
+      if (ready && (ready.length > 0 || doorbell)) return ready;
+      if (ready) continue;
       if (this.closed !== null) throw this.goneError();
       let chunk: Buffer | null;
       try {
