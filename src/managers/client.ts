@@ -16,6 +16,7 @@ import { encodeRequest, decodeReply } from './request-encoding.ts';
 import { Op, formatAddress, type ManagerAddress } from './protocol.ts';
 import { DOORBELL } from './lane-layout.ts';
 import { LaneClient, LaneReplyWatch, ON_SOCKET, lanesEnabled } from './lane-client.ts';
+import { ASYNC_POLL_US, nowUs } from './lane-layout.ts';
 
 /** This process as an owner of RLocks and Conditions, the same on all its connections. */
 export const processOwnerId = randomUUID();
@@ -77,6 +78,9 @@ export class ManagerClient {
    * The first call id that confirms it; 0: nothing unconfirmed.
    */
   private confirmedFrom = 0;
+  /** Until when the event loop is kept from sleeping after a socket request (see keepHot). */
+  private hotUntil = 0;
+  private hot = false;
 
   private constructor(
     private readonly link: FramedSocket,
@@ -124,9 +128,32 @@ export class ManagerClient {
       if (lane !== null && this.pending.size === 1 && this.confirmedFrom === 0 && lane.free && lane.trySend(framed)) {
         if (lane.serverAsleep) this.link.sendFramed(DOORBELL);
         this.laneWatch!.start();
-      } else this.link.sendFramed(framed);
+      } else {
+        this.link.sendFramed(framed);
+        this.keepHot();
+      }
     });
   }
+
+  /**
+   * Keeps the event loop turning (setImmediate) for up to ASYNC_POLL_US
+   * while socket calls are pending: each turn polls the socket without
+   * sleeping, so a quick reply is read without the wake-up. Never blocks.
+   */
+  private keepHot(): void {
+    this.hotUntil = nowUs() + ASYNC_POLL_US;
+    if (this.hot) return;
+    this.hot = true;
+    setImmediate(this.hotTurn);
+  }
+
+  private readonly hotTurn = (): void => {
+    if (this.gone !== null || this.pending.size === 0 || nowUs() >= this.hotUntil) {
+      this.hot = false;
+      return;
+    }
+    setImmediate(this.hotTurn);
+  };
 
   /** A request with no reply (decref): fire and forget, silently dropped once the manager is gone. */
   notify(op: number, ...rest: unknown[]): void {

@@ -11,7 +11,7 @@ import { registerSegment, unregisterSegment } from '../platform/resource-tracker
 import { unlinkQuietly } from '../channels/side-segment.ts';
 import {
   ASYNC_POLL_US, ASYNC_SPIN_US, CAPACITY_CELL, CLIENT_PARKED, LANE_CAPACITY, MAGIC, MAGIC_CELL, NONCE_CELL, NONCE_CELLS,
-  REP_LEN, REP_SEQ, REPLY_AREA, REPLY_ON_SOCKET, REQ_LEN, REQ_SEQ, REQUEST_AREA, SEGMENT_BYTES, SERVER_AWAKE,
+  REP_LEN, REP_SEQ, REPLY_AREA, nowUs, spinPause, REPLY_ON_SOCKET, REQ_LEN, REQ_SEQ, REQUEST_AREA, SEGMENT_BYTES, SERVER_AWAKE,
 } from './lane-layout.ts';
 
 /** What reply() found: the reply's frame body, ON_SOCKET (it comes through the socket), or null (not yet). */
@@ -124,10 +124,6 @@ export class LaneClient {
   }
 }
 
-function nowUs(): number {
-  return performance.now() * 1000;
-}
-
 /**
  * How an async connection waits for its lane reply without blocking the
  * event loop for more than ASYNC_SPIN_US: a short spin, then a check on
@@ -150,9 +146,11 @@ export class LaneReplyWatch {
   start(): void {
     const start = nowUs();
     const spinEnd = start + ASYNC_SPIN_US;
-    do {
-      if (this.check()) return;
-    } while (nowUs() < spinEnd);
+    while (!this.check()) {
+      if (nowUs() >= spinEnd) break;
+      spinPause(start);
+    }
+    if (!this.lane.busy) return;
     this.deadline = start + ASYNC_POLL_US;
     if (!this.polling) {
       this.polling = true;

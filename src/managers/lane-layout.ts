@@ -24,6 +24,8 @@
  * one side sees the other's store. Spurious doorbells are harmless.
  */
 
+import { yieldThread } from '../platform/native.ts';
+
 /** Int32 cells. Each side's cells sit on a 64-byte line of their own. */
 export const MAGIC_CELL = 0;
 export const CAPACITY_CELL = 1;
@@ -77,6 +79,24 @@ export const SERVER_SLICE_US = 20;
 export const SYNC_SPIN_US = 200;
 export const ASYNC_SPIN_US = 20;
 export const ASYNC_POLL_US = 200;
+
+/**
+ * A spin checks without pause for its first PURE_SPIN_US (a reply from a
+ * polling peer comes within a few µs), and then yields the core between
+ * checks: on a machine with more busy processes than cores, the process
+ * being waited for may need this one.
+ */
+export const PURE_SPIN_US = 10;
+
+/** Microseconds on a monotonic clock. */
+export function nowUs(): number {
+  return performance.now() * 1000;
+}
+
+/** Called between two checks of a spin that started at `startUs`. */
+export function spinPause(startUs: number): void {
+  if (nowUs() - startUs > PURE_SPIN_US) yieldThread();
+}
 
 /** The doorbell: an empty frame (a 4-byte zero length), which no request or reply ever is. */
 export const DOORBELL = Buffer.alloc(4);

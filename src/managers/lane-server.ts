@@ -11,7 +11,7 @@
 import { copyBytes, openSegment } from '../platform/native.ts';
 import {
   CAPACITY_CELL, CLIENT_PARKED, LANE_CAPACITY, LANE_NAME, MAGIC, MAGIC_CELL, NONCE_CELL, NONCE_CELLS, REP_LEN, REP_SEQ,
-  REPLY_AREA, REPLY_ON_SOCKET, REQ_LEN, REQ_SEQ, REQUEST_AREA, SEGMENT_BYTES, SERVER_AWAKE, SERVER_IDLE_US, SERVER_SLICE_US,
+  REPLY_AREA, REPLY_ON_SOCKET, REQ_LEN, nowUs, spinPause, REQ_SEQ, REQUEST_AREA, SEGMENT_BYTES, SERVER_AWAKE, SERVER_IDLE_US, SERVER_SLICE_US,
 } from './lane-layout.ts';
 
 export class LaneServer {
@@ -82,17 +82,15 @@ export class LaneServer {
   }
 }
 
-function nowUs(): number {
-  return performance.now() * 1000;
-}
-
 /**
  * Watches every lane of a server. Asleep, it costs nothing: a client rings
  * the doorbell and the server calls wake(). Awake, it checks the lanes in
  * slices of up to SERVER_SLICE_US, with a turn of the event loop between
- * slices (sockets, timers and Promise replies keep flowing), until no lane
+ * slices (sockets, timers and Promise replies keep flowing), until no
  * request came for SERVER_IDLE_US; then every lane says asleep, and one last
- * check catches a request published just before.
+ * check catches a request published just before. Those turns of the loop
+ * poll the sockets without sleeping, so a socket client's next request is
+ * read without a wake-up too: the server wakes the poller for every request.
  */
 export class LanePoller<L> {
   private readonly lanes = new Map<L, LaneServer>();
@@ -144,12 +142,16 @@ export class LanePoller<L> {
   private readonly tick = (): void => {
     this.scheduled = false;
     if (this.stopped || !this.awake) return;
-    const sliceEnd = nowUs() + SERVER_SLICE_US;
-    let now: number;
-    do {
-      if (this.pollAll()) this.lastWork = nowUs();
-      now = nowUs();
-    } while (now < sliceEnd && !this.stopped);
+    let now = nowUs();
+    if (this.lanes.size > 0) {
+      const sliceStart = now;
+      for (;;) {
+        if (this.pollAll()) this.lastWork = nowUs();
+        now = nowUs();
+        if (now >= sliceStart + SERVER_SLICE_US || this.stopped) break;
+        spinPause(Math.max(sliceStart, this.lastWork));
+      }
+    }
     if (now - this.lastWork < SERVER_IDLE_US) return this.schedule();
     this.awake = false;
     for (const lane of this.lanes.values()) lane.setAwake(false);

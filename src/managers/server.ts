@@ -172,6 +172,7 @@ export class ManagerServer {
     if (frame.length === 0) return; // a doorbell before a lane: nothing to do
     const message = this.decodeRequest(client, frame);
     if (message) this.dispatch(client, message);
+    this.lanes.wake(); // the next request is likely close behind: read it without a wake-up
   }
 
   /** Runs the request in `client`'s lane, if there is one; whether there was. */

@@ -22,7 +22,7 @@ import { HANDSHAKE_TIMEOUT_MS } from './framed-socket.ts';
 import { encodeRequest, decodeReply } from './request-encoding.ts';
 import { connectionKey, onConnectionLost, processOwnerId } from './client.ts';
 import { Op, formatAddress, type ManagerAddress } from './protocol.ts';
-import { DOORBELL, SYNC_SPIN_US } from './lane-layout.ts';
+import { DOORBELL, SYNC_SPIN_US, nowUs, spinPause } from './lane-layout.ts';
 import { LaneClient, ON_SOCKET, lanesEnabled, type LaneReply } from './lane-client.ts';
 
 const clients = new Map<string, SyncClient>();
@@ -97,7 +97,7 @@ export class SyncClient {
       if (reply !== ON_SOCKET) return this.decode(reply, callId);
     } else this.sendFramed(framed);
     for (;;) {
-      const reply = this.decode(this.nextFrame(), callId);
+      const reply = this.decode(this.nextFrame({ spinUs: SYNC_SPIN_US }), callId);
       if (reply !== NOT_OURS) return reply;
     }
   }
@@ -118,12 +118,14 @@ export class SyncClient {
    * on the socket, where the manager's doorbell (or its death) wakes us.
    */
   private awaitLane(lane: LaneClient): Buffer | typeof ON_SOCKET {
-    const spinEnd = performance.now() * 1000 + SYNC_SPIN_US;
+    const spinStart = nowUs();
     let reply: LaneReply;
-    do {
+    for (;;) {
       reply = this.laneReply(lane);
       if (reply !== null) return reply;
-    } while (performance.now() * 1000 < spinEnd);
+      if (nowUs() >= spinStart + SYNC_SPIN_US) break;
+      spinPause(spinStart);
+    }
     lane.park();
     try {
       for (;;) {
@@ -224,19 +226,30 @@ export class SyncClient {
     }
   }
 
-  /** The next frame, blocking; doorbells (empty frames) are skipped unless `doorbell` asks for them. */
-  private nextFrame({ doorbell = false } = {}): Buffer {
+  /**
+   * The next frame, blocking; doorbells (empty frames) are skipped unless
+   * `doorbell` asks for them. With `spinUs`, the socket is polled that long
+   * before the thread sleeps in recv: a reply due in microseconds is then
+   * read without the wake-up.
+   */
+  private nextFrame({ doorbell = false, spinUs = 0 } = {}): Buffer {
+    const spinStart = nowUs();
+    const spinEnd = spinUs > 0 ? spinStart + spinUs : 0;
     for (;;) {
       const ready = this.frames.shift();
       if (ready && (ready.length > 0 || doorbell)) return ready;
       if (ready) continue;
       if (this.closed !== null) throw this.goneError();
-      let chunk: Buffer | null;
+      let chunk: Buffer | null | undefined;
       try {
-        chunk = this.socket.receive(this.timeoutMs);
+        chunk = spinEnd > 0 && nowUs() < spinEnd ? this.socket.receiveNow() : this.socket.receive(this.timeoutMs);
       } catch (error) {
         const { code, message } = error as NodeJS.ErrnoException;
         this.close(code === 'ETIMEDOUT' ? 'the manager sent nothing during the handshake' : message);
+        continue;
+      }
+      if (chunk === undefined) {
+        spinPause(spinStart);
         continue;
       }
       if (chunk === null) {
