@@ -16,7 +16,8 @@ import { encodeRequest, decodeReply } from './request-encoding.ts';
 import { Op, formatAddress, type ManagerAddress } from './protocol.ts';
 import { DOORBELL } from './lane-layout.ts';
 import { LaneClient, LaneReplyWatch, ON_SOCKET, lanesEnabled } from './lane-client.ts';
-import { ASYNC_POLL_US, nowUs } from './lane-layout.ts';
+import { ASYNC_POLL_US } from './lane-layout.ts';
+import { SpinGauge, nowUs } from './spin.ts';
 
 /** This process as an owner of RLocks and Conditions, the same on all its connections. */
 export const processOwnerId = randomUUID();
@@ -81,6 +82,8 @@ export class ManagerClient {
   /** Until when the event loop is kept from sleeping after a socket request (see keepHot). */
   private hotUntil = 0;
   private hot = false;
+  /** Whether keeping the loop turning pays (spin.ts): replies came while it turned. */
+  private readonly gauge = new SpinGauge();
 
   private constructor(
     private readonly link: FramedSocket,
@@ -141,15 +144,21 @@ export class ManagerClient {
    * sleeping, so a quick reply is read without the wake-up. Never blocks.
    */
   private keepHot(): void {
+    if (this.hot) {
+      this.hotUntil = nowUs() + ASYNC_POLL_US;
+      return;
+    }
+    if (!this.gauge.spinning) return;
     this.hotUntil = nowUs() + ASYNC_POLL_US;
-    if (this.hot) return;
     this.hot = true;
     setImmediate(this.hotTurn);
   }
 
   private readonly hotTurn = (): void => {
-    if (this.gone !== null || this.pending.size === 0 || nowUs() >= this.hotUntil) {
+    const answered = this.pending.size === 0;
+    if (this.gone !== null || answered || nowUs() >= this.hotUntil) {
       this.hot = false;
+      this.gauge.record(answered);
       return;
     }
     setImmediate(this.hotTurn);

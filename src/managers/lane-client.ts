@@ -11,8 +11,9 @@ import { registerSegment, unregisterSegment } from '../platform/resource-tracker
 import { unlinkQuietly } from '../channels/side-segment.ts';
 import {
   ASYNC_POLL_US, ASYNC_SPIN_US, CAPACITY_CELL, CLIENT_PARKED, LANE_CAPACITY, MAGIC, MAGIC_CELL, NONCE_CELL, NONCE_CELLS,
-  REP_LEN, REP_SEQ, REPLY_AREA, nowUs, spinPause, REPLY_ON_SOCKET, REQ_LEN, REQ_SEQ, REQUEST_AREA, SEGMENT_BYTES, SERVER_AWAKE,
+  REP_LEN, REP_SEQ, REPLY_AREA, REPLY_ON_SOCKET, REQ_LEN, REQ_SEQ, REQUEST_AREA, SEGMENT_BYTES, SERVER_AWAKE,
 } from './lane-layout.ts';
+import { SpinGauge, nowUs, spinPause } from './spin.ts';
 
 /** What reply() found: the reply's frame body, ON_SOCKET (it comes through the socket), or null (not yet). */
 export const ON_SOCKET: unique symbol = Symbol('the reply comes through the socket');
@@ -135,6 +136,7 @@ export class LaneReplyWatch {
   private deadline = 0;
   private polling = false;
   private stopped = false;
+  private readonly gauge = new SpinGauge();
 
   constructor(
     private readonly lane: LaneClient,
@@ -144,13 +146,14 @@ export class LaneReplyWatch {
 
   /** Called right after a request went into the mailbox. */
   start(): void {
+    if (!this.gauge.spinning) return this.park();
     const start = nowUs();
     const spinEnd = start + ASYNC_SPIN_US;
     while (!this.check()) {
       if (nowUs() >= spinEnd) break;
       spinPause(start);
     }
-    if (!this.lane.busy) return;
+    if (!this.lane.busy) return this.gauge.record(true);
     this.deadline = start + ASYNC_POLL_US;
     if (!this.polling) {
       this.polling = true;
@@ -168,15 +171,21 @@ export class LaneReplyWatch {
 
   private readonly poll = (): void => {
     this.polling = false;
-    if (this.stopped || !this.lane.busy || this.check()) return;
+    if (this.stopped || !this.lane.busy) return;
+    if (this.check()) return this.gauge.record(true);
     if (nowUs() < this.deadline) {
       this.polling = true;
       setImmediate(this.poll);
       return;
     }
+    this.gauge.record(false);
+    this.park();
+  };
+
+  private park(): void {
     this.lane.park();
     this.check();
-  };
+  }
 
   /** Delivers the reply if it is there; whether it was. */
   private check(): boolean {

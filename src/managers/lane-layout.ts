@@ -24,8 +24,6 @@
  * one side sees the other's store. Spurious doorbells are harmless.
  */
 
-import { yieldThread } from '../platform/native.ts';
-
 /** Int32 cells. Each side's cells sit on a 64-byte line of their own. */
 export const MAGIC_CELL = 0;
 export const CAPACITY_CELL = 1;
@@ -62,41 +60,26 @@ export const REPLY_AREA = HEADER_BYTES + LANE_CAPACITY;
 export const LANE_NAME = /^\/multiproc-lane-[0-9a-f-]{36}$/;
 
 /**
- * Polling bounds (microseconds), the price of a syscall-free round trip:
- * - the server, after its last lane request, keeps polling for
- *   SERVER_IDLE_US, in slices of at most SERVER_SLICE_US that block its
- *   event loop, with a turn of the loop between slices; then it sleeps, and
- *   an idle manager burns no CPU;
- * - a Sync call spins up to SYNC_SPIN_US for its reply (the thread is blocked
- *   anyway), then sleeps in recv on the socket until the doorbell;
- * - a Promise call checks for its reply for at most ASYNC_SPIN_US before
+ * Polling bounds (microseconds), the price of a round trip without a
+ * wake-up (spin.ts says when a side polls at all: only while it pays):
+ * - the server, after its last request, keeps polling for SERVER_IDLE_US,
+ *   its lanes in slices of at most SERVER_SLICE_US that block its event
+ *   loop, with a turn of the loop between slices (which polls the sockets);
+ *   then it sleeps, and an idle manager burns no CPU;
+ * - a Sync call spins up to SYNC_SPIN_US for its reply (the thread is
+ *   blocked anyway), then sleeps in recv on the socket until the doorbell
+ *   or the reply;
+ * - a Promise call checks its lane for at most ASYNC_SPIN_US before
  *   returning its promise (the only time it blocks the event loop), then
  *   on every turn of the loop until ASYNC_POLL_US have passed, then waits
- *   for the doorbell on the socket.
+ *   for the doorbell on the socket; a socket call only keeps the loop
+ *   turning that long.
  */
 export const SERVER_IDLE_US = 200;
 export const SERVER_SLICE_US = 20;
 export const SYNC_SPIN_US = 200;
 export const ASYNC_SPIN_US = 20;
 export const ASYNC_POLL_US = 200;
-
-/**
- * A spin checks without pause for its first PURE_SPIN_US (a reply from a
- * polling peer comes within a few µs), and then yields the core between
- * checks: on a machine with more busy processes than cores, the process
- * being waited for may need this one.
- */
-export const PURE_SPIN_US = 10;
-
-/** Microseconds on a monotonic clock. */
-export function nowUs(): number {
-  return performance.now() * 1000;
-}
-
-/** Called between two checks of a spin that started at `startUs`. */
-export function spinPause(startUs: number): void {
-  if (nowUs() - startUs > PURE_SPIN_US) yieldThread();
-}
 
 /** The doorbell: an empty frame (a 4-byte zero length), which no request or reply ever is. */
 export const DOORBELL = Buffer.alloc(4);

@@ -11,8 +11,9 @@
 import { copyBytes, openSegment } from '../platform/native.ts';
 import {
   CAPACITY_CELL, CLIENT_PARKED, LANE_CAPACITY, LANE_NAME, MAGIC, MAGIC_CELL, NONCE_CELL, NONCE_CELLS, REP_LEN, REP_SEQ,
-  REPLY_AREA, REPLY_ON_SOCKET, REQ_LEN, nowUs, spinPause, REQ_SEQ, REQUEST_AREA, SEGMENT_BYTES, SERVER_AWAKE, SERVER_IDLE_US, SERVER_SLICE_US,
+  REPLY_AREA, REPLY_ON_SOCKET, REQ_LEN, REQ_SEQ, REQUEST_AREA, SEGMENT_BYTES, SERVER_AWAKE, SERVER_IDLE_US, SERVER_SLICE_US,
 } from './lane-layout.ts';
+import { SpinGauge, nowUs, spinPause } from './spin.ts';
 
 export class LaneServer {
   private readonly i32: Int32Array;
@@ -98,6 +99,8 @@ export class LanePoller<L> {
   private scheduled = false;
   private lastWork = 0;
   private stopped = false;
+  /** Whether requests keep coming while awake: if not, the server sleeps right after each (see spin.ts). */
+  private readonly gauge = new SpinGauge();
 
   /** `serve` takes the lane's pending request, if any, and runs it; whether there was one. */
   constructor(private readonly serve: (owner: L, lane: LaneServer) => boolean) {}
@@ -114,7 +117,9 @@ export class LanePoller<L> {
   /** A doorbell rang or a lane request was served: poll for the next ones. */
   wake(): void {
     this.lastWork = nowUs();
-    if (this.stopped || this.awake) return;
+    if (this.stopped) return;
+    if (this.awake) return this.gauge.record(true);
+    if (!this.gauge.spinning) return;
     this.awake = true;
     for (const lane of this.lanes.values()) lane.setAwake(true);
     this.schedule();
@@ -146,13 +151,17 @@ export class LanePoller<L> {
     if (this.lanes.size > 0) {
       const sliceStart = now;
       for (;;) {
-        if (this.pollAll()) this.lastWork = nowUs();
+        if (this.pollAll()) {
+          this.lastWork = nowUs();
+          this.gauge.record(true);
+        }
         now = nowUs();
         if (now >= sliceStart + SERVER_SLICE_US || this.stopped) break;
         spinPause(Math.max(sliceStart, this.lastWork));
       }
     }
     if (now - this.lastWork < SERVER_IDLE_US) return this.schedule();
+    this.gauge.record(false);
     this.awake = false;
     for (const lane of this.lanes.values()) lane.setAwake(false);
     if (this.pollAll()) this.wake();

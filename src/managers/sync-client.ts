@@ -22,7 +22,8 @@ import { HANDSHAKE_TIMEOUT_MS } from './framed-socket.ts';
 import { encodeRequest, decodeReply } from './request-encoding.ts';
 import { connectionKey, onConnectionLost, processOwnerId } from './client.ts';
 import { Op, formatAddress, type ManagerAddress } from './protocol.ts';
-import { DOORBELL, SYNC_SPIN_US, nowUs, spinPause } from './lane-layout.ts';
+import { DOORBELL, SYNC_SPIN_US } from './lane-layout.ts';
+import { SpinGauge, nowUs, spinPause } from './spin.ts';
 import { LaneClient, ON_SOCKET, lanesEnabled, type LaneReply } from './lane-client.ts';
 
 const clients = new Map<string, SyncClient>();
@@ -43,6 +44,8 @@ export class SyncClient {
   private lane: LaneClient | null = null;
   /** A notification went through the socket: calls keep to the socket until a reply there confirms it was read (see client.ts). */
   private unconfirmed = false;
+  /** Whether polling for replies pays (spin.ts): if not, a call sleeps in recv at once. */
+  private readonly gauge = new SpinGauge();
 
   private constructor(
     readonly address: ManagerAddress,
@@ -119,13 +122,18 @@ export class SyncClient {
    */
   private awaitLane(lane: LaneClient): Buffer | typeof ON_SOCKET {
     const spinStart = nowUs();
+    const spinEnd = this.gauge.spinning ? spinStart + SYNC_SPIN_US : 0;
     let reply: LaneReply;
     for (;;) {
       reply = this.laneReply(lane);
-      if (reply !== null) return reply;
-      if (nowUs() >= spinStart + SYNC_SPIN_US) break;
+      if (reply !== null) {
+        if (spinEnd > 0) this.gauge.record(true);
+        return reply;
+      }
+      if (nowUs() >= spinEnd) break;
       spinPause(spinStart);
     }
+    if (spinEnd > 0) this.gauge.record(false);
     lane.park();
     try {
       for (;;) {
@@ -234,15 +242,20 @@ export class SyncClient {
    */
   private nextFrame({ doorbell = false, spinUs = 0 } = {}): Buffer {
     const spinStart = nowUs();
-    const spinEnd = spinUs > 0 ? spinStart + spinUs : 0;
+    let spinEnd = spinUs > 0 && this.gauge.spinning ? spinStart + spinUs : 0;
     for (;;) {
       const ready = this.frames.shift();
       if (ready && (ready.length > 0 || doorbell)) return ready;
       if (ready) continue;
       if (this.closed !== null) throw this.goneError();
       let chunk: Buffer | null | undefined;
+      if (spinEnd > 0 && nowUs() >= spinEnd) {
+        this.gauge.record(false);
+        spinEnd = 0;
+      }
       try {
-        chunk = spinEnd > 0 && nowUs() < spinEnd ? this.socket.receiveNow() : this.socket.receive(this.timeoutMs);
+        chunk = spinEnd > 0 ? this.socket.receiveNow() : this.socket.receive(this.timeoutMs);
+        if (spinEnd > 0 && chunk !== undefined) this.gauge.record(true);
       } catch (error) {
         const { code, message } = error as NodeJS.ErrnoException;
         this.close(code === 'ETIMEDOUT' ? 'the manager sent nothing during the handshake' : message);
