@@ -69,6 +69,8 @@ export class BlockingSocket {
 
   /** Like receive(), without waiting: undefined when nothing has come yet (for a poll before blocking). */
   receiveNow(): Buffer | null | undefined {
+    // An addon built before receiveNow existed: nothing yet, and the caller blocks in receive() after its spin.
+    if (typeof addon.receiveNow !== 'function') return undefined;
     const got = addon.receiveNow(this.#open('recv'), this.#incoming);
     if (got < 0) return undefined;
     return got === 0 ? null : Buffer.from(this.#incoming.subarray(0, got));
