@@ -16,8 +16,6 @@ import { encodeRequest, decodeReply } from './request-encoding.ts';
 import { Op, formatAddress, type ManagerAddress } from './protocol.ts';
 import { DOORBELL } from './lane-layout.ts';
 import { LaneClient, LaneReplyWatch, ON_SOCKET, lanesEnabled } from './lane-client.ts';
-import { ASYNC_POLL_US } from './lane-layout.ts';
-import { SpinGauge, nowUs } from './spin.ts';
 
 /** This process as an owner of RLocks and Conditions, the same on all its connections. */
 export const processOwnerId = randomUUID();
@@ -79,11 +77,6 @@ export class ManagerClient {
    * The first call id that confirms it; 0: nothing unconfirmed.
    */
   private confirmedFrom = 0;
-  /** Until when the event loop is kept from sleeping after a socket request (see keepHot). */
-  private hotUntil = 0;
-  private hot = false;
-  /** Whether keeping the loop turning pays (spin.ts): replies came while it turned. */
-  private readonly gauge = new SpinGauge();
 
   private constructor(
     private readonly link: FramedSocket,
@@ -131,38 +124,9 @@ export class ManagerClient {
       if (lane !== null && this.pending.size === 1 && this.confirmedFrom === 0 && lane.free && lane.trySend(framed)) {
         if (lane.serverAsleep) this.link.sendFramed(DOORBELL);
         this.laneWatch!.start();
-      } else {
-        this.link.sendFramed(framed);
-        this.keepHot();
-      }
+      } else this.link.sendFramed(framed);
     });
   }
-
-  /**
-   * Keeps the event loop turning (setImmediate) for up to ASYNC_POLL_US
-   * while socket calls are pending: each turn polls the socket without
-   * sleeping, so a quick reply is read without the wake-up. Never blocks.
-   */
-  private keepHot(): void {
-    if (this.hot) {
-      this.hotUntil = nowUs() + ASYNC_POLL_US;
-      return;
-    }
-    if (!this.gauge.spinning) return;
-    this.hotUntil = nowUs() + ASYNC_POLL_US;
-    this.hot = true;
-    setImmediate(this.hotTurn);
-  }
-
-  private readonly hotTurn = (): void => {
-    const answered = this.pending.size === 0;
-    if (this.gone !== null || answered || nowUs() >= this.hotUntil) {
-      this.hot = false;
-      this.gauge.record(answered);
-      return;
-    }
-    setImmediate(this.hotTurn);
-  };
 
   /** A request with no reply (decref): fire and forget, silently dropped once the manager is gone. */
   notify(op: number, ...rest: unknown[]): void {

@@ -72,8 +72,8 @@ export const LANE_NAME = /^\/multiproc-lane-[0-9a-f-]{36}$/;
  * - a Promise call checks its lane for at most ASYNC_SPIN_US before
  *   returning its promise (the only time it blocks the event loop), then
  *   on every turn of the loop until ASYNC_POLL_US have passed, then waits
- *   for the doorbell on the socket; a socket call only keeps the loop
- *   turning that long.
+ *   for the doorbell on the socket. (A socket call does not poll: keeping
+ *   the loop turning for its reply was measured to gain nothing.)
  */
 export const SERVER_IDLE_US = 200;
 export const SERVER_SLICE_US = 20;
