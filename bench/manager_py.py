@@ -1,17 +1,22 @@
 """Python's manager dict get/set, measured as bench/manager.ts measures ours; prints JSON.
 local: a child process doing get/set on a Manager().dict(); remote: a client
 process connected over loopback TCP to a BaseManager serving a dict.
-Each figure is the best of REPEATS runs."""
+Each figure is the best of REPEATS runs, each after WARM untimed rounds, as
+bench/manager.ts does (Python has no JIT to warm, so they change little)."""
 import json
 import multiprocessing as mp
 from multiprocessing.managers import BaseManager, DictProxy
 import time
 
 OPS = 20_000
+WARM = 2_000
 REPEATS = 3
 
 
 def hammer(d, out):
+    d['k'] = 0
+    for _ in range(WARM // 2):
+        d['k'] = d['k'] + 1
     start = time.perf_counter()
     for i in range(OPS // 2):
         d['k'] = i

@@ -217,6 +217,24 @@ Napi::Value ReceiveInto(const Napi::CallbackInfo& info) {
   }
 }
 
+// receiveNow(fd, target) -> bytes received into `target`, 0 once the peer
+// has closed, or -1 when nothing is there yet: one non-blocking recv, for
+// callers that poll for a reply a little before they block on it (an
+// exception per empty poll would cost more than the recv itself).
+Napi::Value ReceiveNow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = SocketArgument(env, info[0]);
+  size_t length;
+  uint8_t* target = TypedArrayBytes(env, info[1], "target", &length);
+  if (length == 0) throw Napi::RangeError::New(env, "target must not be empty");
+  for (;;) {
+    ssize_t got = recv(fd, target, length, MSG_DONTWAIT);
+    if (got >= 0) return Napi::Number::New(env, static_cast<double>(got));
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
+    if (errno != EINTR) throw SystemError(env, errno, "recv", "");
+  }
+}
+
 // closeSocket(fd): closes a descriptor returned by connectUnix/connectTcp.
 Napi::Value CloseSocket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -304,6 +322,7 @@ void InitBlockingSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("connectTcp", Napi::Function::New(env, ConnectTcp, "connectTcp"));
   exports.Set("sendAll", Napi::Function::New(env, SendAll, "sendAll"));
   exports.Set("receiveInto", Napi::Function::New(env, ReceiveInto, "receiveInto"));
+  exports.Set("receiveNow", Napi::Function::New(env, ReceiveNow, "receiveNow"));
   exports.Set("watchHangup", Napi::Function::New(env, WatchHangup, "watchHangup"));
   exports.Set("closeSocket", Napi::Function::New(env, CloseSocket, "closeSocket"));
 }

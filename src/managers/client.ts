@@ -14,6 +14,8 @@ import { answerChallenge, deliverChallenge } from './auth.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from './frames.ts';
 import { encodeRequest, decodeReply } from './request-encoding.ts';
 import { Op, formatAddress, type ManagerAddress } from './protocol.ts';
+import { DOORBELL } from './lane-layout.ts';
+import { LaneClient, LaneReplyWatch, ON_SOCKET, lanesEnabled } from './lane-client.ts';
 
 /** This process as an owner of RLocks and Conditions, the same on all its connections. */
 export const processOwnerId = randomUUID();
@@ -66,6 +68,15 @@ export class ManagerClient {
   private readonly pending = new Map<number, Pending>();
   private nextCallId = 1;
   private gone: ManagerGoneError | null = null;
+  private lane: LaneClient | null = null;
+  private laneWatch: LaneReplyWatch | null = null;
+  /**
+   * A notification sent through the socket is confirmed processed only by
+   * the reply to a later socket request (the server reads a socket in
+   * order); until then no call takes the lane, which could overtake it.
+   * The first call id that confirms it; 0: nothing unconfirmed.
+   */
+  private confirmedFrom = 0;
 
   private constructor(
     private readonly link: FramedSocket,
@@ -85,6 +96,8 @@ export class ManagerClient {
       client = (async () => {
         const made = new ManagerClient(await openAuthenticated(address, authkey), address, key);
         await made.request(Op.hello, processOwnerId);
+        // A local manager (Unix socket) shares this machine's memory: offer a lane.
+        if (typeof address === 'string' && lanesEnabled) await made.offerLane();
         return made;
       })();
       clients.set(key, client);
@@ -106,13 +119,51 @@ export class ManagerClient {
     return new Promise((resolve, reject) => {
       this.pending.set(callId, { resolve, reject });
       if (this.pending.size === 1) this.link.socket.ref();
-      this.link.sendFramed(framed);
+      const lane = this.lane;
+      // The lane carries a call only when nothing else is in flight, so that no call overtakes another.
+      if (lane !== null && this.pending.size === 1 && this.confirmedFrom === 0 && lane.free && lane.trySend(framed)) {
+        if (lane.serverAsleep) this.link.sendFramed(DOORBELL);
+        this.laneWatch!.start();
+      } else this.link.sendFramed(framed);
     });
   }
 
   /** A request with no reply (decref): fire and forget, silently dropped once the manager is gone. */
   notify(op: number, ...rest: unknown[]): void {
-    if (!this.gone) this.link.sendFramed(encodeRequest(op, 0, rest).framed);
+    if (this.gone) return;
+    this.link.sendFramed(encodeRequest(op, 0, rest).framed);
+    if (this.lane !== null) this.confirmedFrom = this.nextCallId;
+  }
+
+  /**
+   * Offers the manager a lane (lane-layout.ts); it maps it or says why not,
+   * and either way the name is unlinked at once. A manager that cannot map
+   * it (another machine's /dev/shm, an older build) leaves the connection on
+   * the socket, which works for everything.
+   */
+  private async offerLane(): Promise<void> {
+    let lane: LaneClient;
+    try {
+      lane = LaneClient.create();
+    } catch {
+      return; // no shared memory to spare: the socket does it all
+    }
+    try {
+      if ((await this.request(Op.lane, lane.name, lane.nonce)) !== true) return;
+    } catch (error) {
+      // An older manager refuses the op and says so; a dead one fails the next call too.
+      if (error instanceof ManagerGoneError) throw error;
+      return;
+    } finally {
+      lane.unlinkName();
+    }
+    this.lane = lane;
+    this.laneWatch = new LaneReplyWatch(lane, (reply) => this.laneReply(reply), (error) => this.link.close(error.message));
+  }
+
+  private laneReply(reply: Buffer | typeof ON_SOCKET): void {
+    // Too big for the mailbox: the reply comes through the socket, matched by call id as usual.
+    if (reply !== ON_SOCKET) this.receive(reply);
   }
 
   /** Closes this process's connection, failing any pending call. */
@@ -121,6 +172,7 @@ export class ManagerClient {
   }
 
   private receive(frame: Buffer): void {
+    if (frame.length === 0) return this.laneWatch?.doorbell(); // the lane's doorbell: its reply is in
     let reply: [number, number, unknown];
     try {
       reply = readSmall(frame);
@@ -128,6 +180,7 @@ export class ManagerClient {
       return this.link.close(`the manager sent an undecodable frame: ${(error as Error).message}`);
     }
     const [callId, status, value] = reply;
+    if (this.confirmedFrom !== 0 && callId >= this.confirmedFrom) this.confirmedFrom = 0;
     const pending = this.pending.get(callId);
     if (!pending) return;
     this.pending.delete(callId);
@@ -144,6 +197,7 @@ export class ManagerClient {
       `the manager at ${formatAddress(this.address)} is gone (${reason}); the call cannot complete`,
     );
     clients.delete(this.key);
+    this.laneWatch?.stop();
     for (const pending of this.pending.values()) pending.reject(this.gone);
     this.pending.clear();
     for (const listener of lostListeners) listener(this.key, reason);

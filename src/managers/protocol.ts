@@ -36,7 +36,8 @@ export const RELEASE_REFERENT: unique symbol = Symbol('multiproc.releaseReferent
  */
 export const RELAY_ERROR: unique symbol = Symbol('multiproc.relayError') as never;
 
-export const Op = { call: 1, create: 2, incref: 3, decref: 4, hello: 5, shutdown: 6, count: 7 } as const;
+/** lane: a local client offers a shared-memory mailbox [name, nonce] (lane-layout.ts); the reply is true or why not. */
+export const Op = { call: 1, create: 2, incref: 3, decref: 4, hello: 5, shutdown: 6, count: 7, lane: 8 } as const;
 
 export const Status = { ok: 0, error: 1, token: 2 } as const;
 

@@ -7,6 +7,7 @@
  */
 import { decodeFromTransfer, serializeForTransfer } from '../transfer/shareable.ts';
 import { serializeFramed } from './frames.ts';
+import { smallFrame } from './small-frames.ts';
 import { errorFromReport } from './remote-errors.ts';
 import { Status, type ErrorReport, type ProxyToken } from './protocol.ts';
 
@@ -20,9 +21,12 @@ export const proxyReductions = { count: 0 };
 
 /** The request as a whole frame (length in front), ready to write. */
 export function encodeRequest(op: number, callId: number, rest: unknown[]): { framed: Buffer } {
+  const message = [op, callId, ...rest, false];
+  // Numbers, short strings and arrays of them (most calls) hold no shareable: no walk needed.
+  const small = smallFrame(message);
+  if (small) return { framed: small };
   const before = proxyReductions.count;
   // Encode first (rest holds the arguments); the flag is only known afterwards.
-  const message = [op, callId, ...rest, false];
   let framed = serializeForTransfer(message, 'a proxy call argument', serializeFramed);
   if (proxyReductions.count !== before) {
     message[message.length - 1] = true;

@@ -8,6 +8,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { readSmall } from './small-frames.ts';
 import { randomUUID } from 'node:crypto';
 import { serializeForTransfer } from '../transfer/shareable.ts';
+import { DOORBELL } from './lane-layout.ts';
+import { LanePoller, LaneServer } from './lane-server.ts';
 import { serializeFramed } from './frames.ts';
 import { FramedSocket } from './framed-socket.ts';
 import { answerChallenge, deliverChallenge } from './auth.ts';
@@ -43,6 +45,10 @@ interface Client {
   link: FramedSocket;
   owner: string;
   refs: Map<number, number>;
+  /** The shared-memory mailbox of a local client that offered one (lane-server.ts). */
+  lane: LaneServer | null;
+  /** The call now in the lane, answered through it; -1: none. */
+  laneCallId: number;
 }
 
 /** Public methods of `object`, as Python's public_methods(): every function not starting with '_'. */
@@ -80,6 +86,7 @@ export class ManagerServer {
   private readonly referents = new Map<number, Referent>();
   private readonly clients = new Set<Client>();
   private nextId = 1;
+  private readonly lanes = new LanePoller<Client>((client, lane) => this.serveLane(client, lane));
   private listener: Server | null = null;
   private boundAddress: ManagerAddress | null = null;
   /** Called after a client asked for shutdown and was answered. */
@@ -117,6 +124,7 @@ export class ManagerServer {
   close(): void {
     if (this.listener) this.listener.close(() => this.#markClosed());
     else this.#markClosed();
+    this.lanes.stop();
     for (const client of this.clients) client.link.close('the manager is shutting down');
     for (const referent of this.referents.values()) release(referent);
     this.referents.clear();
@@ -129,7 +137,7 @@ export class ManagerServer {
 
   private async accept(socket: Socket): Promise<void> {
     const link = new FramedSocket(socket);
-    const client: Client = { link, owner: randomUUID(), refs: new Map() };
+    const client: Client = { link, owner: randomUUID(), refs: new Map(), lane: null, laneCallId: -1 };
     try {
       await deliverChallenge(link, this.options.authkey);
       await answerChallenge(link, this.options.authkey);
@@ -145,6 +153,8 @@ export class ManagerServer {
 
   private drop(client: Client, reason: string): void {
     this.clients.delete(client);
+    this.lanes.remove(client);
+    client.lane = null;
     if (reason !== 'the peer closed the connection' && reason !== 'the manager is shutting down') {
       this.options.log(`manager ${formatAddress(this.boundAddress!)}: dropped a connection: ${reason}`);
     }
@@ -154,16 +164,49 @@ export class ManagerServer {
   }
 
   private receive(client: Client, frame: Buffer): void {
+    if (client.lane) {
+      // A request in the lane was published before anything the client sent after it: it runs first.
+      this.serveLane(client, client.lane);
+      if (frame.length === 0) return this.lanes.wake(); // the doorbell: the lane has a request, and more may follow
+    }
+    if (frame.length === 0) return; // a doorbell before a lane: nothing to do
+    const message = this.decodeRequest(client, frame);
+    if (message) this.dispatch(client, message);
+    this.lanes.wake(); // the next request is likely close behind: read it without a wake-up
+  }
+
+  /** Runs the request in `client`'s lane, if there is one; whether there was. */
+  private serveLane(client: Client, lane: LaneServer): boolean {
+    let body: Buffer | null;
+    try {
+      body = lane.take();
+    } catch (error) {
+      client.link.close((error as Error).message);
+      return false;
+    }
+    if (body === null) return false;
+    const message = this.decodeRequest(client, body);
+    if (message) {
+      client.laneCallId = message[1] as number;
+      this.dispatch(client, message);
+    }
+    return true;
+  }
+
+  /** A frame as a request, or null after closing the connection of a client that sent something else. */
+  private decodeRequest(client: Client, frame: Buffer): unknown[] | null {
     let message: unknown;
     try {
       message = readSmall(frame);
     } catch (error) {
-      return client.link.close(`an undecodable frame: ${(error as Error).message}`);
+      client.link.close(`an undecodable frame: ${(error as Error).message}`);
+      return null;
     }
     if (!Array.isArray(message) || typeof message[0] !== 'number' || !Number.isSafeInteger(message[1])) {
-      return client.link.close('a frame that is not a manager request');
+      client.link.close('a frame that is not a manager request');
+      return null;
     }
-    this.dispatch(client, message);
+    return message;
   }
 
   /**
@@ -207,6 +250,14 @@ export class ManagerServer {
         if (typeof message[2] !== 'string') throw new Refusal('hello needs an owner id');
         client.owner = message[2];
         return this.reply(client, callId, Status.ok, this.serverId);
+      case Op.lane: {
+        const lane = client.lane ? 'this connection has a lane already' : LaneServer.open(message[2], message[3]);
+        // Refused: the reason goes back, and the client keeps to the socket.
+        if (typeof lane === 'string') return this.reply(client, callId, Status.ok, lane);
+        client.lane = lane;
+        this.lanes.add(client, lane);
+        return this.reply(client, callId, Status.ok, true);
+      }
       case Op.count:
         return this.reply(client, callId, Status.ok, this.referents.size);
       case Op.shutdown:
@@ -319,9 +370,18 @@ export class ManagerServer {
     if (client.link.closed) return;
     let framed: Buffer;
     try {
-      framed = status === Status.ok ? serializeForTransfer([callId, status, value], 'the result', serializeFramed) : serializeFramed([callId, status, value]);
+      // A primitive result needs no walk for shareables: most replies are one.
+      const kind = typeof value;
+      const plain = status !== Status.ok || value === null || (kind !== 'object' && kind !== 'function' && kind !== 'symbol');
+      framed = plain ? serializeFramed([callId, status, value]) : serializeForTransfer([callId, status, value], 'the result', serializeFramed);
     } catch (error) {
       framed = serializeFramed([callId, Status.error, report(error)]);
+    }
+    if (client.lane !== null && callId === client.laneCallId) {
+      client.laneCallId = -1;
+      const next = client.lane.answer(framed);
+      if (next === 'doorbell') client.link.sendFramed(DOORBELL);
+      if (next !== 'socket') return;
     }
     client.link.sendFramed(framed);
   }

@@ -22,8 +22,12 @@ import { HANDSHAKE_TIMEOUT_MS } from './framed-socket.ts';
 import { encodeRequest, decodeReply } from './request-encoding.ts';
 import { connectionKey, onConnectionLost, processOwnerId } from './client.ts';
 import { Op, formatAddress, type ManagerAddress } from './protocol.ts';
+import { DOORBELL, SYNC_SPIN_US } from './lane-layout.ts';
+import { SpinGauge, nowUs, spinPause } from './spin.ts';
+import { LaneClient, ON_SOCKET, lanesEnabled, type LaneReply } from './lane-client.ts';
 
 const clients = new Map<string, SyncClient>();
+const NOT_OURS = Symbol('a reply to another call');
 
 // The manager is gone for this process's async connection: then for this one too.
 onConnectionLost((key, reason) => clients.get(key)?.close(reason));
@@ -37,6 +41,11 @@ export class SyncClient {
   private readonly pid = process.pid;
   /** Replies are awaited without a limit once authenticated; the manager's side enforces call timeouts. */
   private timeoutMs = HANDSHAKE_TIMEOUT_MS;
+  private lane: LaneClient | null = null;
+  /** A notification went through the socket: calls keep to the socket until a reply there confirms it was read (see client.ts). */
+  private unconfirmed = false;
+  /** Whether polling for replies pays (spin.ts): if not, a call sleeps in recv at once. */
+  private readonly gauge = new SpinGauge();
 
   private constructor(
     readonly address: ManagerAddress,
@@ -83,18 +92,16 @@ export class SyncClient {
   request(op: number, ...rest: unknown[]): unknown {
     if (this.closed !== null) throw this.goneError();
     const callId = this.nextCallId++;
-    this.sendFramed(encodeRequest(op, callId, rest).framed);
+    const { framed } = encodeRequest(op, callId, rest);
+    const lane = this.lane;
+    if (lane !== null && !this.unconfirmed && lane.free && lane.trySend(framed)) {
+      if (lane.serverAsleep) this.sendFramed(DOORBELL);
+      const reply = this.awaitLane(lane);
+      if (reply !== ON_SOCKET) return this.decode(reply, callId);
+    } else this.sendFramed(framed);
     for (;;) {
-      const next = this.nextFrame();
-      let reply: [number, number, unknown];
-      try {
-        reply = readSmall(next);
-      } catch (error) {
-        this.close(`the manager sent an undecodable frame: ${(error as Error).message}`);
-        throw this.goneError();
-      }
-      const [replyId, status, value] = reply;
-      if (replyId === callId) return decodeReply(status, value);
+      const reply = this.decode(this.nextFrame({ spinUs: SYNC_SPIN_US }), callId);
+      if (reply !== NOT_OURS) return reply;
     }
   }
 
@@ -103,9 +110,71 @@ export class SyncClient {
     if (this.closed !== null) return;
     try {
       this.sendFramed(encodeRequest(op, 0, rest).framed);
+      this.unconfirmed = true;
     } catch {
       // The connection is closed now; the manager drops its references with it.
     }
+  }
+
+  /**
+   * The lane's reply: spun for up to SYNC_SPIN_US, then slept for in recv
+   * on the socket, where the manager's doorbell (or its death) wakes us.
+   */
+  private awaitLane(lane: LaneClient): Buffer | typeof ON_SOCKET {
+    const spinStart = nowUs();
+    const spinEnd = this.gauge.spinning ? spinStart + SYNC_SPIN_US : 0;
+    let reply: LaneReply;
+    for (;;) {
+      reply = this.laneReply(lane);
+      if (reply !== null) {
+        if (spinEnd > 0) this.gauge.record(true);
+        return reply;
+      }
+      if (nowUs() >= spinEnd) break;
+      spinPause(spinStart);
+    }
+    if (spinEnd > 0) this.gauge.record(false);
+    lane.park();
+    try {
+      for (;;) {
+        reply = this.laneReply(lane);
+        if (reply !== null) return reply;
+        const frame = this.nextFrame({ doorbell: true });
+        if (frame.length === 0) continue;
+        // The server marks the lane before it sends a reply through the socket: the mark must be there.
+        this.frames.unshift(frame);
+        reply = this.laneReply(lane);
+        if (reply !== null) return reply;
+        this.close('the manager sent a frame while a lane call was unanswered');
+        throw this.goneError();
+      }
+    } finally {
+      lane.unpark();
+    }
+  }
+
+  private laneReply(lane: LaneClient): LaneReply {
+    try {
+      return lane.reply();
+    } catch (error) {
+      this.close((error as Error).message);
+      throw this.goneError();
+    }
+  }
+
+  /** The value of reply `frame` if it answers `callId`, else NOT_OURS. */
+  private decode(frame: Buffer, callId: number): unknown {
+    let reply: [number, number, unknown];
+    try {
+      reply = readSmall(frame);
+    } catch (error) {
+      this.close(`the manager sent an undecodable frame: ${(error as Error).message}`);
+      throw this.goneError();
+    }
+    const [replyId, status, value] = reply;
+    if (replyId !== callId) return NOT_OURS;
+    this.unconfirmed = false;
+    return decodeReply(status, value);
   }
 
   /** Closes the socket, once; every later call fails with ManagerGoneError citing `reason`. */
@@ -132,6 +201,24 @@ export class SyncClient {
     this.reader.maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
     this.timeoutMs = Infinity;
     this.request(Op.hello, processOwnerId);
+    if (typeof this.address === 'string' && lanesEnabled) this.offerLane();
+  }
+
+  /** As the async client's offerLane (client.ts): a lane if the manager maps it, else the socket for everything. */
+  private offerLane(): void {
+    let lane: LaneClient;
+    try {
+      lane = LaneClient.create();
+    } catch {
+      return;
+    }
+    try {
+      if (this.request(Op.lane, lane.name, lane.nonce) === true) this.lane = lane;
+    } catch (error) {
+      if (error instanceof ManagerGoneError) throw error;
+    } finally {
+      lane.unlinkName();
+    }
   }
 
   private send(body: Buffer): void {
@@ -147,17 +234,35 @@ export class SyncClient {
     }
   }
 
-  private nextFrame(): Buffer {
+  /**
+   * The next frame, blocking; doorbells (empty frames) are skipped unless
+   * `doorbell` asks for them. With `spinUs`, the socket is polled that long
+   * before the thread sleeps in recv: a reply due in microseconds is then
+   * read without the wake-up.
+   */
+  private nextFrame({ doorbell = false, spinUs = 0 } = {}): Buffer {
+    const spinStart = nowUs();
+    let spinEnd = spinUs > 0 && this.gauge.spinning ? spinStart + spinUs : 0;
     for (;;) {
       const ready = this.frames.shift();
-      if (ready) return ready;
+      if (ready && (ready.length > 0 || doorbell)) return ready;
+      if (ready) continue;
       if (this.closed !== null) throw this.goneError();
-      let chunk: Buffer | null;
+      let chunk: Buffer | null | undefined;
+      if (spinEnd > 0 && nowUs() >= spinEnd) {
+        this.gauge.record(false);
+        spinEnd = 0;
+      }
       try {
-        chunk = this.socket.receive(this.timeoutMs);
+        chunk = spinEnd > 0 ? this.socket.receiveNow() : this.socket.receive(this.timeoutMs);
+        if (spinEnd > 0 && chunk !== undefined) this.gauge.record(true);
       } catch (error) {
         const { code, message } = error as NodeJS.ErrnoException;
         this.close(code === 'ETIMEDOUT' ? 'the manager sent nothing during the handshake' : message);
+        continue;
+      }
+      if (chunk === undefined) {
+        spinPause(spinStart);
         continue;
       }
       if (chunk === null) {

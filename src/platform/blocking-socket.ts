@@ -16,6 +16,7 @@ interface BlockingSocketAddon {
   connectTcp(host: string, port: number, timeoutMs: number): number;
   sendAll(fd: number, bytes: Uint8Array): void;
   receiveInto(fd: number, target: Uint8Array, timeoutMs: number): number;
+  receiveNow(fd: number, target: Uint8Array): number;
   watchHangup(fd: number, callback: () => void): () => void;
   closeSocket(fd: number): void;
 }
@@ -63,6 +64,15 @@ export class BlockingSocket {
    */
   receive(timeoutMs: number): Buffer | null {
     const got = addon.receiveInto(this.#open('recv'), this.#incoming, timeoutMs);
+    return got === 0 ? null : Buffer.from(this.#incoming.subarray(0, got));
+  }
+
+  /** Like receive(), without waiting: undefined when nothing has come yet (for a poll before blocking). */
+  receiveNow(): Buffer | null | undefined {
+    // An addon built before receiveNow existed: nothing yet, and the caller blocks in receive() after its spin.
+    if (typeof addon.receiveNow !== 'function') return undefined;
+    const got = addon.receiveNow(this.#open('recv'), this.#incoming);
+    if (got < 0) return undefined;
     return got === 0 ? null : Buffer.from(this.#incoming.subarray(0, got));
   }
 

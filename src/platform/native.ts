@@ -43,6 +43,7 @@ interface NativeAddon {
   bufferPoolCachedBytes(): number;
   futexWait(i32: Int32Array, index: number, expected: number, timeoutMs: number): number;
   futexWake(i32: Int32Array, index: number, count: number): number;
+  yieldThread(): void;
   futexWaitAny(arrays: Int32Array[], indices: number[], expected: number[], timeoutMs: number): number;
   futexWaitAsync(
     i32: Int32Array,
@@ -176,6 +177,15 @@ export function futexWake(i32: Int32Array, index: number, count: number): number
     throw new RangeError(`count must be a number >= 0 or Infinity (got ${String(count)})`);
   }
   return addon.futexWake(i32, index, count);
+}
+
+/**
+ * sched_yield: for bounded spins, so that on a machine with more busy
+ * processes than cores the one being waited for gets the core. An addon
+ * built before it existed: a no-op.
+ */
+export function yieldThread(): void {
+  addon.yieldThread?.();
 }
 
 /** The most words {@link futexWaitAny} sleeps on at once (the kernel's FUTEX_WAITV_MAX). */
