@@ -264,7 +264,7 @@ export class Dispatcher {
         }
         const maxRss = this.options.maxMemoryPerChild;
         // Recycling is graceful: the worker finishes what it holds; a fresh one takes new work.
-        if (maxRss !== null && message.rss > maxRss) slot.stop('recycle');
+        if (maxRss !== null && message.rss !== undefined && message.rss > maxRss) slot.stop('recycle');
       } else if (message.kind === 'err') {
         const job = slot.inflight.get(message.id);
         if (!job) continue;

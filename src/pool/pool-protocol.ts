@@ -45,8 +45,12 @@ export interface TasksDone {
   chunked: boolean;
   /** Milliseconds each task ran, for the pool's statistics. */
   runMs: number[];
-  /** The worker's resident set size in bytes when it sent this, for maxMemoryPerChild. */
-  rss: number;
+  /**
+   * The worker's resident set size in bytes when it sent this, for
+   * maxMemoryPerChild; only sent when that is set, as reading it costs a
+   * /proc read per message, more than a chunk of tiny tasks.
+   */
+  rss?: number;
 }
 
 /** Worker → parent: task `id` failed (the first failing item fails its chunk, as in Python). */
@@ -83,6 +87,8 @@ export interface WorkerLaunch {
   initargs: unknown[];
   finalizer: FunctionReference | null;
   maxTasks: number | null;
+  /** Whether results carry the worker's RSS (maxMemoryPerChild is set). */
+  reportRss: boolean;
   /** Where the worker's cells live (see CELL_RUNNING). */
   cells: { name: string; offset: number };
 }

@@ -73,6 +73,7 @@ export class WorkerSlot {
       initargs: settings.initargs,
       finalizer: settings.finalizer,
       maxTasks: settings.maxTasksPerChild,
+      reportRss: settings.maxMemoryPerChild !== null,
       cells: { name: block.name, offset: block.offset },
     };
     this.proc = new settings.ProcessClass({ target: poolWorkerMain, args: [launch], daemon: true, name });

@@ -66,7 +66,7 @@ interface Batch {
  * Not for direct use: Pool and ProcessPoolExecutor start it.
  */
 export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
-  const { initializer, initargs, finalizer, maxTasks } = launch;
+  const { initializer, initargs, finalizer, maxTasks, reportRss } = launch;
   const parent = parentProcess();
   if (!parent) throw new Error('poolWorkerMain runs only in a pool worker process');
   const channel = controlChannel(parent);
@@ -107,7 +107,9 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
   const flush = () => {
     const out: FromWorker[] = [];
     if (okIds.length > 0) {
-      out.push({ kind: 'ok', ids: okIds, results: okResults, chunked: okChunked, runMs: okRunMs, rss: process.memoryUsage.rss() });
+      const ok: FromWorker = { kind: 'ok', ids: okIds, results: okResults, chunked: okChunked, runMs: okRunMs };
+      if (reportRss) ok.rss = process.memoryUsage.rss();
+      out.push(ok);
     }
     out.push(...failures.splice(0));
     okIds = [];
