@@ -4,6 +4,7 @@
  */
 import { encodeForTransfer } from '../transfer/shareable.ts';
 import { isPrimitive } from './pool-protocol.ts';
+import { packNumbers } from './number-results.ts';
 
 /** Python's default: ceil(n / (4 × workers)), at least 1. */
 export function defaultChunksize(n: number, workers: number): number {
@@ -19,3 +20,15 @@ export function encodeChunk(chunk: unknown[], start: number, name: string): unkn
     return chunk.map((item, i) => encodeForTransfer(item, `${name}[${start + i}]`));
   }
 }
+
+/**
+ * Items [start, end) of a map, ready for a worker: packed when all are
+ * numbers (number-results.ts; numbers need no sharing nor encoding), else
+ * passed through `share` (large arrays to shared memory) and encoded.
+ */
+export function prepareChunk(list: unknown[], start: number, end: number, share: (items: unknown[]) => unknown[], name: string): unknown[] {
+  const packed = packNumbers(list, start, end);
+  if (packed) return packed as unknown as unknown[];
+  return encodeChunk(share(list.slice(start, end)), start, name);
+}
+

@@ -259,7 +259,9 @@ export class Dispatcher {
           if (!job) continue;
           settled++;
           // issue 11: results are encoded for transfer in the worker (class instances, shareables); revive them.
-          const result = typeof results[k] === 'object' && results[k] !== null ? decodeFromTransfer(results[k]) : results[k];
+          const raw = results[k];
+          // A packed chunk (number-results.ts) holds nothing to revive.
+          const result = typeof raw === 'object' && raw !== null && !ArrayBuffer.isView(raw) ? decodeFromTransfer(raw) : raw;
           this.settle(job, null, chunked ? (result as ChunkResults) : [result], runMs[k]);
         }
         const maxRss = this.options.maxMemoryPerChild;

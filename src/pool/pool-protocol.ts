@@ -110,33 +110,5 @@ export function isPrimitive(value: unknown): boolean {
   return value === null || (type !== 'object' && type !== 'function' && type !== 'symbol');
 }
 
-/** Below this many items a chunk is not worth packing. */
-const PACK_MIN = 16;
-
-/**
- * A chunk of plain numbers travels as a typed array: V8 serialises that with
- * one memcpy instead of a tag per element. Int32Array when every number is a
- * 32-bit integer (half the bytes), else Float64Array, which holds any JS
- * number exactly. Indexing and iteration work on both forms.
- */
-export function packNumbers(values: ArrayLike<unknown>, start = 0, end = values.length): unknown[] {
-  const length = end - start;
-  if (length >= PACK_MIN) {
-    let allNumbers = true;
-    let allInt32 = true;
-    for (let i = start; i < end && allNumbers; i++) {
-      const value = values[i];
-      allNumbers = typeof value === 'number';
-      allInt32 &&= allNumbers && ((value as number) | 0) === value && !Object.is(value, -0);
-    }
-    if (allNumbers) {
-      const packed = allInt32 ? new Int32Array(length) : new Float64Array(length);
-      for (let i = 0; i < length; i++) packed[i] = values[start + i] as number;
-      return packed as unknown as unknown[];
-    }
-  }
-  return Array.prototype.slice.call(values, start, end);
-}
-
-/** What a worker returns for a chunk: an array, or a typed array when packNumbers packed it. */
+/** What a worker returns for a chunk: an array, or a typed array when its results were all numbers (number-results.ts). */
 export type ChunkResults = ArrayLike<unknown> & Iterable<unknown>;

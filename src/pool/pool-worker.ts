@@ -16,12 +16,12 @@ import {
   CELL_READY,
   CELL_RUNNING,
   encodeValue,
-  packNumbers,
   type FromWorker,
   type RunTasks,
   type ToWorker,
   type WorkerLaunch,
 } from './pool-protocol.ts';
+import { ChunkResultPacker } from './number-results.ts';
 import { setWorkerState, workerStateValue } from './worker-state.ts';
 import { ExitOrder, onProcessExit } from '../platform/exit-hooks.ts';
 
@@ -122,14 +122,15 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
     if (out.length > 0) channel.send(out);
   };
 
-  const succeed = (id: number, results: unknown[], chunked: boolean, runMs: number) => {
+  /** Records a finished task: `results` is its chunk's results (chunked), or its one result. */
+  const succeed = (id: number, results: unknown, size: number, chunked: boolean, runMs: number) => {
     // A batch of results is laid out one way; switch layout by flushing first.
     if (okIds.length > 0 && chunked !== okChunked) flush();
     okChunked = chunked;
     okIds.push(id);
     okRunMs.push(runMs);
-    okResults.push(chunked ? packNumbers(results) : results[0]);
-    unsentItems += results.length;
+    okResults.push(results);
+    unsentItems += size;
     unsentMs += runMs;
   };
 
@@ -147,25 +148,28 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
       Atomics.store(cells, CELL_RUNNING, 0);
       failures.push({ kind: 'err', id, error: describeRemoteError(error), runMs: performance.now() - started });
     };
-    // Filled by push so the array stays packed: V8 serialises a holey array as a slow sparse one.
-    const results: unknown[] = [];
+    // A chunk's results are packed as they come (number-results.ts); a single task's is just encoded.
+    const packer = chunk ? new ChunkResultPacker(size) : null;
+    let result: unknown;
     const fn = batch.fn!;
     const step = (i: number): void | Promise<void> => {
       for (; i < size; i++) {
         const item = chunk ? chunk[i] : single;
-        const result = message.star ? fn(...(item as unknown[])) : fn(item);
-        if (isThenable(result)) {
+        const value = message.star ? fn(...(item as unknown[])) : fn(item);
+        if (isThenable(value)) {
           // The parent may be waiting for what we finished so far.
           flush();
-          return Promise.resolve(result).then((value) => {
-            results.push(encodeValue(value, 'result'));
+          return Promise.resolve(value).then((settled) => {
+            if (packer) packer.add(settled);
+            else result = encodeValue(settled, 'result');
             return step(i + 1);
           });
         }
-        results.push(encodeValue(result, 'result'));
+        if (packer) packer.add(value);
+        else result = encodeValue(value, 'result');
       }
       Atomics.store(cells, CELL_RUNNING, 0);
-      succeed(id, results, message.chunked, performance.now() - started);
+      succeed(id, packer ? packer.finish() : result, size, message.chunked, performance.now() - started);
     };
     try {
       const pending = step(0);

@@ -27,8 +27,8 @@ import {
 import { BrokenProcessPool, InvalidStateError, MultiprocError } from '../errors.ts';
 import { AsyncResult } from './async-result.ts';
 import { Dispatcher } from './pool-dispatcher.ts';
-import { encodeValue, packNumbers } from './pool-protocol.ts';
-import { defaultChunksize, encodeChunk } from './map-chunks.ts';
+import { encodeValue } from './pool-protocol.ts';
+import { defaultChunksize, prepareChunk } from './map-chunks.ts';
 import { iterateResults } from './imap-iterator.ts';
 import { progressReporter, type ProgressCallback } from './progress.ts';
 import { workerSettings, type WorkerOptions } from './worker-settings.ts';
@@ -177,15 +177,13 @@ export class Pool extends PoolFront {
     checkOptionalFunction(options.errorCallback, `${method}: errorCallback`);
     let list = toArray(items, `${method}: items`);
     if (star) list = list.map((item, i) => argumentList(item, `${method}: items[${i}]`));
-    list = this.sharedArguments.shareItems(list, star);
     const fnId = this.dispatcher.functionId(fn);
     const n = list.length;
     const chunksize = options.chunksize ?? defaultChunksize(n, this.processes);
+    const share = (items: unknown[]) => this.sharedArguments.shareItems(items, star);
     // Encode everything first, so a bad item fails the call before any work starts.
     const chunks: unknown[][] = [];
-    for (let start = 0; start < n; start += chunksize) {
-      chunks.push(encodeChunk(packNumbers(list, start, Math.min(n, start + chunksize)), start, 'items'));
-    }
+    for (let start = 0; start < n; start += chunksize) chunks.push(prepareChunk(list, start, Math.min(n, start + chunksize), share, 'items'));
     const result = new AsyncResult<R[]>(options.callback, options.errorCallback);
     const progress = progressReporter(method.replace(/Async$/, ''), options.progress ?? false, options.onProgress ?? null, n);
     // Each chunk's results are copied in as they arrive, so only the last
