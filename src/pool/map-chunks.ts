@@ -1,9 +1,10 @@
 /**
- * How map-like calls cut their input into chunks and prepare each chunk
- * for a worker. Shared by Pool, ProcessPoolExecutor and the cluster pool.
+ * How map-like calls cut their input into chunks, prepare each chunk for a
+ * worker, and put a map's results back together. Shared by Pool,
+ * ProcessPoolExecutor and the cluster pool.
  */
 import { encodeForTransfer } from '../transfer/shareable.ts';
-import { isPrimitive } from './pool-protocol.ts';
+import { isPrimitive, type ChunkResults } from './pool-protocol.ts';
 import { packNumbers } from './number-results.ts';
 
 /** Python's default: ceil(n / (4 × workers)), at least 1. */
@@ -32,3 +33,30 @@ export function prepareChunk(list: unknown[], start: number, end: number, share:
   return encodeChunk(share(list.slice(start, end)), start, name);
 }
 
+/**
+ * A map's result array, filled chunk by chunk as results arrive, so only the
+ * last chunk's copy waits at the end. It is made at the first arrival, not
+ * when the map is called: a large array costs milliseconds of fresh memory
+ * pages, which then overlap the workers' work instead of delaying the first
+ * chunk's send. Presized without fill(): filling first would double the
+ * cost, and every hole is written before the array is handed out.
+ */
+export class MapResults<R> {
+  private values: R[] | null = null;
+
+  constructor(
+    private readonly length: number,
+    private readonly chunksize: number,
+  ) {}
+
+  /** Copies in chunk `index`'s results. */
+  add(index: number, results: ChunkResults): void {
+    const values = (this.values ??= new Array<R>(this.length));
+    for (let i = 0, k = index * this.chunksize; i < results.length; i++, k++) values[k] = results[i] as R;
+  }
+
+  /** The whole array, once every chunk was added. */
+  get array(): R[] {
+    return this.values ?? [];
+  }
+}

@@ -28,7 +28,7 @@ import { BrokenProcessPool, InvalidStateError, MultiprocError } from '../errors.
 import { AsyncResult } from './async-result.ts';
 import { Dispatcher } from './pool-dispatcher.ts';
 import { encodeValue } from './pool-protocol.ts';
-import { defaultChunksize, prepareChunk } from './map-chunks.ts';
+import { defaultChunksize, MapResults, prepareChunk } from './map-chunks.ts';
 import { iterateResults } from './imap-iterator.ts';
 import { progressReporter, type ProgressCallback } from './progress.ts';
 import { workerSettings, type WorkerOptions } from './worker-settings.ts';
@@ -186,10 +186,7 @@ export class Pool extends PoolFront {
     for (let start = 0; start < n; start += chunksize) chunks.push(prepareChunk(list, start, Math.min(n, start + chunksize), share, 'items'));
     const result = new AsyncResult<R[]>(options.callback, options.errorCallback);
     const progress = progressReporter(method.replace(/Async$/, ''), options.progress ?? false, options.onProgress ?? null, n);
-    // Each chunk's results are copied in as they arrive, so only the last
-    // chunk's copy waits at the end. Presized without fill(): filling first
-    // would double the cost, and the holes are all written before resolve.
-    const values = new Array<R>(n);
+    const values = new MapResults<R>(n, chunksize);
     let left = chunks.length;
     let completed = 0;
     let firstError: Error | null = null;
@@ -204,13 +201,13 @@ export class Pool extends PoolFront {
         chunk,
         (error, results) => {
           if (error) firstError ??= error;
-          else for (let i = 0, k = c * chunksize; i < results!.length; i++, k++) values[k] = results![i] as R;
+          else values.add(c, results!);
           completed += chunk.length;
           progress.report?.(completed, n);
           if (--left > 0) return;
           progress.finish();
           if (firstError) return result.reject(firstError);
-          result.resolve(values);
+          result.resolve(values.array);
         },
         timeout,
         signal,
