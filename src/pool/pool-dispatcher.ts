@@ -235,6 +235,8 @@ export class Dispatcher {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
+    // Every idle worker gets one job before any gets the rest, so all start early.
+    for (const slot of this.slots) slot.flushFirst();
     for (const slot of this.slots) slot.flush();
     this.maybeStop();
     this.idle.schedule();

@@ -124,6 +124,18 @@ export class WorkerSlot {
     job.slot = this;
   }
 
+  /**
+   * Sends a worker that held nothing its first new job alone, ahead of the
+   * others: it can start on it while the rest are sent and received, where a
+   * worker given a whole map's share in one message waits for all of it.
+   */
+  flushFirst(): void {
+    if (this.toSend.length < 2 || this.inflight.size !== this.toSend.length) return;
+    const rest = this.toSend.splice(1);
+    this.flush();
+    this.toSend = rest;
+  }
+
   /** Sends the worker its new jobs, consecutive jobs of one function as one RunTasks message. */
   flush(): void {
     if (this.toSend.length === 0 && this.outbox.length === 0) return;
