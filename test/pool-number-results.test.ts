@@ -3,8 +3,10 @@
 // mixed in anywhere, still takes the general path and arrives intact.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pool, RemoteTraceback } from '../src/index.ts';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { Pool, RemoteTraceback, WorkerDiedError } from '../src/index.ts';
 import { ChunkResultPacker, PACK_MIN, packNumbers } from '../src/pool/number-results.ts';
+import { LANE_BYTES, NumberLane } from '../src/pool/number-lane.ts';
 import * as tasks from './fixtures/number-tasks.ts';
 
 let pool: Pool;
@@ -53,6 +55,33 @@ test('the packed forms: Int32Array for int32s, Float64Array for other numbers, n
   assert.ok(Array.isArray(mixed));
   assert.deepEqual(mixed, [...ints.slice(0, 30), 1.5, 'x', ...ints.slice(30)]);
   assert.ok(Array.isArray(packer(ints.slice(0, 3))), 'a small chunk stays an array');
+});
+
+test("a number lane is a ring: regions are reused in order, a chunk that does not fit is refused, close() unlinks it", () => {
+  const lane = new NumberLane();
+  const segment = `/dev/shm${lane.name}`;
+  assert.ok(existsSync(segment));
+  // Each of these takes 100k × (4 + 8) bytes = 1.2 MB of the 4 MiB.
+  assert.equal(LANE_BYTES, 4 * 1024 * 1024);
+  const chunk = new Int32Array(100_000).map((_, i) => i);
+  const refs = [1, 2, 3].map((id) => lane.place(id, chunk));
+  assert.deepEqual(refs.map((ref) => ref?.at), [0, 1_200_000, 2_400_000]);
+  assert.equal(lane.place(4, chunk), null, 'no room after the third');
+  lane.release(2);
+  assert.equal(lane.place(4, chunk), null, 'the freed middle region waits for the one before it');
+  lane.release(1);
+  const wrapped = lane.place(4, chunk);
+  assert.equal(wrapped?.at, 0, 'wraps to the start once the oldest regions are free');
+  assert.equal(lane.place(5, chunk), null, 'the head stops short of the live tail');
+  const floats = lane.place(5, new Float64Array(10_000).fill(0.5));
+  assert.ok(floats && floats.at === 1_200_000 && floats.form === 'f64' && floats.results === 1_280_000);
+  lane.release(3);
+  lane.release(4);
+  lane.release(5);
+  assert.equal(lane.place(6, chunk)?.at, 0, 'empty again: from the start');
+  lane.close();
+  assert.ok(!existsSync(segment));
+  assert.equal(lane.place(7, chunk), null, 'a closed lane takes nothing');
 });
 
 test('int32 items and results round-trip in order, at the default chunksize and at others', async () => {
@@ -143,6 +172,30 @@ test('imap, imapUnordered and starmap over number chunks', async () => {
   const pairs = items.map((i) => [i, i / 2] as [number, number]);
   assertSameNumbers(await pool.starmap(tasks.addPair, pairs), pairs.map(([a, b]) => a + b));
   assertSameNumbers(await pool.starmap(tasks.addPair, pairs, { chunksize: 1_000 }), pairs.map(([a, b]) => a + b));
+});
+
+test('a map larger than the lanes hold: the chunks that do not fit go through the socket', async () => {
+  const items = range(1_000_000);
+  const back = await pool.map(tasks.halfOfOdd, items);
+  assertSameNumbers(back, items.map(tasks.halfOfOdd));
+});
+
+test('a worker killed with packed chunks in flight: its running chunk fails, the others run elsewhere, the lanes are unlinked', async () => {
+  const ownSegments = () => new Set(readdirSync('/dev/shm').filter((name) => name.startsWith(`mp-${process.pid}-`)));
+  const before = ownSegments();
+  const dying = new Pool({ processes: 2 });
+  const items = range(20_000);
+  await assert.rejects(dying.map(tasks.killOn4242, items, { chunksize: 1_000 }), (e: unknown) => e instanceof WorkerDiedError);
+  // The replacement worker and the survivor serve whole maps again.
+  assertSameNumbers(await dying.map(tasks.double, items), items.map(tasks.double));
+  const results: number[] = [];
+  for await (const x of dying.imap(tasks.killOn4242, range(4_000, 5_000), { chunksize: 500 })) results.push(x);
+  assertSameNumbers(results, range(4_000, 5_000).map((x) => x * 3));
+  dying.close();
+  await dying.join();
+  // The pool's small shared cells come from a slab that lives as long as the program; lanes must not.
+  const lanesLeft = [...ownSegments()].filter((name) => !before.has(name) && statSync(`/dev/shm/${name}`).size === LANE_BYTES);
+  assert.deepEqual(lanesLeft, []);
 });
 
 test('a pool with maxMemoryPerChild still gets packed results (the worker reports its memory with them)', async () => {

@@ -49,11 +49,18 @@ export function packNumbers(values: ArrayLike<unknown>, start = 0, end = values.
   return floats;
 }
 
+/** Where a packer writes its numbers instead of arrays of its own: `size` × 8 bytes of a number lane. */
+export interface PackTarget {
+  buffer: SharedArrayBuffer;
+  byteOffset: number;
+}
+
 /**
  * Collects one chunk's results in the worker, in the tightest form that
  * holds them all so far: an Int32Array until a result does not fit, then a
  * Float64Array, then, at the first result that is not a number, an array of
  * results encoded for transfer. Results are added in order, one per item.
+ * With a target, both typed forms are views of the same bytes there.
  */
 export class ChunkResultPacker {
   private ints: Int32Array | null = null;
@@ -61,9 +68,12 @@ export class ChunkResultPacker {
   private list: unknown[] | null = null;
   private count = 0;
 
-  constructor(private readonly size: number) {
+  constructor(
+    private readonly size: number,
+    private readonly target: PackTarget | null = null,
+  ) {
     // A chunk this small travels as an array anyway.
-    if (size < PACK_MIN) this.list = [];
+    if (size < PACK_MIN && !target) this.list = [];
   }
 
   add(value: unknown): void {
@@ -81,18 +91,27 @@ export class ChunkResultPacker {
       return;
     }
     if (fitsInt32(value)) {
-      (this.ints ??= new Int32Array(this.size))[this.count++] = value;
+      (this.ints ??= this.intView())[this.count++] = value;
       return;
     }
-    this.floats = new Float64Array(this.size);
-    if (this.ints) this.floats.set(this.ints.subarray(0, this.count));
+    const floats = (this.floats = this.floatView());
+    // Backwards, so that widening in place (a target's views share their bytes) overwrites only what was moved already.
+    if (this.ints) for (let i = this.count - 1; i >= 0; i--) floats[i] = this.ints[i]!;
     this.ints = null;
-    this.floats[this.count++] = value;
+    floats[this.count++] = value;
   }
 
-  /** The chunk's results, once every item's result was added. */
+  /** The chunk's results, once every item's result was added; with a target, its typed forms are views there. */
   finish(): ArrayLike<unknown> {
-    return this.list ?? this.floats ?? this.ints ?? [];
+    return this.list ?? this.floats ?? this.ints ?? this.intView();
+  }
+
+  private intView(): Int32Array {
+    return this.target ? new Int32Array(this.target.buffer, this.target.byteOffset, this.size) : new Int32Array(this.size);
+  }
+
+  private floatView(): Float64Array {
+    return this.target ? new Float64Array(this.target.buffer, this.target.byteOffset, this.size) : new Float64Array(this.size);
   }
 
   /** The numbers so far as an array, filled by push so that it stays packed (V8 serialises a holey array as a slow sparse one). */

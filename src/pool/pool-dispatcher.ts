@@ -268,7 +268,7 @@ export class Dispatcher {
           if (!job) continue;
           settled++;
           // issue 11: results are encoded for transfer in the worker (class instances, shareables); revive them.
-          const raw = results[k];
+          const raw = slot.laneResults(job, results[k]);
           // A packed chunk (number-results.ts) holds nothing to revive.
           const result = typeof raw === 'object' && raw !== null && !ArrayBuffer.isView(raw) ? decodeFromTransfer(raw) : raw;
           this.settle(job, null, chunked ? (result as ChunkResults) : [result], runMs[k]);
@@ -297,6 +297,7 @@ export class Dispatcher {
     if (job.state === 'done') return;
     job.state = 'done';
     job.slot?.inflight.delete(job.id);
+    job.slot?.releaseJob(job);
     if (job.timer) clearTimeout(job.timer);
     if (job.abortListener) job.signal!.removeEventListener('abort', job.abortListener);
     this.stats.settled(error === null, job.items.length, performance.now() - job.submittedAt, runMs);
@@ -314,6 +315,7 @@ export class Dispatcher {
     const code = slot.proc.exitCode;
     const who = `pool worker ${slot.name} (pid ${slot.proc.pid})`;
     slot.proc.close();
+    slot.closeLane();
     const held = slot.takeJobs();
     const expected = slot.killedOnPurpose || ((slot.stopSent || slot.spent) && code === 0);
     if (!expected && !slot.ready && !this.broken && this.state !== 'terminate') {

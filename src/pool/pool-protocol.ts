@@ -19,7 +19,9 @@ export interface DefineFunction {
  * has id `ids[k]`. With `chunked`, `items[k]` is task k's array of items;
  * without, every task has one item and `items[k]` is that item (the
  * chunksize-1 case then costs no array per task). With `star` each item is
- * an argument list (apply, starmap); otherwise the one argument.
+ * an argument list (apply, starmap); otherwise the one argument. When
+ * `lane[k]` is set, task k's items are in the worker's number lane instead
+ * (`items[k]` is null), and its results go there too.
  */
 export interface RunTasks {
   kind: 'tasks';
@@ -28,6 +30,28 @@ export interface RunTasks {
   ids: number[];
   items: unknown[];
   chunked: boolean;
+  lane?: Array<LaneRef | null>;
+}
+
+/** How numbers lie in a number lane: Int32 or Float64, native byte order. */
+export type LaneForm = 'i32' | 'f64';
+
+/**
+ * A chunk in the worker's number lane (number-lane.ts): `length` numbers
+ * in `form` from byte `at`, and room for as many Float64 results from byte
+ * `results` (8-aligned).
+ */
+export interface LaneRef {
+  at: number;
+  form: LaneForm;
+  length: number;
+  results: number;
+}
+
+/** Parent → worker: map the number lane, shared memory segment `name`, before the tasks that use it. */
+export interface AttachLane {
+  kind: 'lane';
+  name: string;
 }
 
 /** Parent → worker: finish queued tasks, then exit. */
@@ -35,9 +59,13 @@ export interface Stop {
   kind: 'stop';
 }
 
-export type ToWorker = DefineFunction | RunTasks | Stop;
+export type ToWorker = DefineFunction | RunTasks | AttachLane | Stop;
 
-/** Worker → parent: results of tasks `ids`, laid out like RunTasks' items. */
+/**
+ * Worker → parent: results of tasks `ids`, laid out like RunTasks' items;
+ * for a task whose items came in the lane, `results[k]` is the LaneForm
+ * its results were written in there, or an array if they were not all numbers.
+ */
 export interface TasksDone {
   kind: 'ok';
   ids: number[];

@@ -22,6 +22,7 @@ import {
   type WorkerLaunch,
 } from './pool-protocol.ts';
 import { ChunkResultPacker } from './number-results.ts';
+import { WorkerLane } from './number-lane-worker.ts';
 import { setWorkerState, workerStateValue } from './worker-state.ts';
 import { ExitOrder, onProcessExit } from '../platform/exit-hooks.ts';
 
@@ -89,6 +90,7 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
   Atomics.store(cells, CELL_READY, 1);
 
   const functions = new Map<number, Promise<Function>>();
+  const lane = new WorkerLane();
   const queue: Batch[] = [];
   const failures: FromWorker[] = [];
   let okIds: number[] = [];
@@ -138,7 +140,8 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
   const runTask = (batch: Batch): void | Promise<void> => {
     const { message } = batch;
     const id = message.ids[batch.task];
-    const chunk = message.chunked ? (message.items[batch.task] as unknown[]) : null;
+    const laneRef = message.lane?.[batch.task] ?? null;
+    const chunk = laneRef ? (lane.items(laneRef) as unknown as unknown[]) : message.chunked ? (message.items[batch.task] as unknown[]) : null;
     const size = chunk ? chunk.length : 1;
     const single = message.items[batch.task];
     batch.task++;
@@ -149,7 +152,7 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
       failures.push({ kind: 'err', id, error: describeRemoteError(error), runMs: performance.now() - started });
     };
     // A chunk's results are packed as they come (number-results.ts); a single task's is just encoded.
-    const packer = chunk ? new ChunkResultPacker(size) : null;
+    const packer = laneRef ? lane.packer(laneRef) : chunk ? new ChunkResultPacker(size) : null;
     let result: unknown;
     const fn = batch.fn!;
     const step = (i: number): void | Promise<void> => {
@@ -169,7 +172,8 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
         else result = encodeValue(value, 'result');
       }
       Atomics.store(cells, CELL_RUNNING, 0);
-      succeed(id, packer ? packer.finish() : result, size, message.chunked, performance.now() - started);
+      const results = packer ? (laneRef ? lane.reply(packer.finish()) : packer.finish()) : result;
+      succeed(id, results, size, message.chunked, performance.now() - started);
     };
     try {
       const pending = step(0);
@@ -188,6 +192,7 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
         Atomics.store(cells, CELL_RUNNING, batch.message.ids[0]);
         try {
           batch.fn = await functions.get(batch.message.fn)!;
+          if (batch.message.lane) lane.check();
           batch.message.items = await decodeItems(batch.message.items);
         } catch (error) {
           for (const id of batch.message.ids) failures.push({ kind: 'err', id, error: describeRemoteError(error), runMs: 0 });
@@ -220,6 +225,8 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
         functions.set(message.fn, resolving);
       } else if (message.kind === 'tasks') {
         queue.push({ message, fn: null, task: 0 });
+      } else if (message.kind === 'lane') {
+        lane.attach(message.name);
       } else {
         stopping = true;
       }
