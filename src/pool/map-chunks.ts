@@ -35,11 +35,12 @@ export function prepareChunk(list: unknown[], start: number, end: number, share:
 
 /**
  * A map's result array, filled chunk by chunk as results arrive, so only the
- * last chunk's copy waits at the end. It is made at the first arrival, not
- * when the map is called: a large array costs milliseconds of fresh memory
- * pages, which then overlap the workers' work instead of delaying the first
- * chunk's send. Presized without fill(): filling first would double the
- * cost, and every hole is written before the array is handed out.
+ * last chunk's copy waits at the end. It is made once the chunks are sent
+ * (prepare()), or at the first arrival, not when the map is called: a large
+ * array costs milliseconds of fresh memory pages, which then overlap the
+ * workers' work instead of delaying the first chunk's send. Presized without
+ * fill(): filling first would double the cost, and every hole is written
+ * before the array is handed out.
  */
 export class MapResults<R> {
   private values: R[] | null = null;
@@ -48,6 +49,11 @@ export class MapResults<R> {
     private readonly length: number,
     private readonly chunksize: number,
   ) {}
+
+  /** Makes the array now, while there is nothing else to do. */
+  prepare(): void {
+    this.values ??= new Array<R>(this.length);
+  }
 
   /** Copies in chunk `index`'s results. */
   add(index: number, results: ChunkResults): void {

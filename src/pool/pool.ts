@@ -213,6 +213,8 @@ export class Pool extends PoolFront {
         signal,
       );
     });
+    // Queued after the dispatcher's send (also a microtask, queued by the first submit): made while the workers work.
+    queueMicrotask(() => firstError === null && left > 0 && values.prepare());
     return result;
   }
 
