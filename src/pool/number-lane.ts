@@ -77,10 +77,14 @@ export class NumberLane {
     return this.byJob.has(jobId);
   }
 
-  /** A private copy of the results the worker wrote for job `jobId`, in `form`. */
-  results(jobId: number, form: LaneForm): PackedNumbers {
+  /**
+   * The results the worker wrote for job `jobId`, in `form`: a private copy,
+   * or with `lend` a view of the lane, valid until release(jobId).
+   */
+  results(jobId: number, form: LaneForm, lend = false): PackedNumbers {
     const region = this.byJob.get(jobId)!;
     const { length, results } = region.ref;
+    if (lend) return form === 'i32' ? new Int32Array(this.bytes.buffer, results, length) : new Float64Array(this.bytes.buffer, results, length);
     const out = form === 'i32' ? new Int32Array(length) : new Float64Array(length);
     copyBytes(new Uint8Array(out.buffer), 0, this.bytes, results, out.byteLength);
     return out;

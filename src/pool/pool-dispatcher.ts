@@ -297,13 +297,17 @@ export class Dispatcher {
     if (job.state === 'done') return;
     job.state = 'done';
     job.slot?.inflight.delete(job.id);
-    job.slot?.releaseJob(job);
     if (job.timer) clearTimeout(job.timer);
     if (job.abortListener) job.signal!.removeEventListener('abort', job.abortListener);
     this.stats.settled(error === null, job.items.length, performance.now() - job.submittedAt, runMs);
     this.outstanding--;
     if (this.outstanding === 0) this.holdLoop();
-    job.onSettle(error, results);
+    try {
+      job.onSettle(error, results);
+    } finally {
+      // Only now: results lent from the lane (Job.borrowsResults) are read until onSettle returns.
+      job.slot?.releaseJob(job);
+    }
   }
 
   private async onExit(slot: WorkerSlot): Promise<void> {

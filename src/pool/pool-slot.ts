@@ -180,12 +180,13 @@ export class WorkerSlot {
     return this.lane.place(job.id, items);
   }
 
-  /** Job `job`'s results as a worker sent them (`raw`): read out of the lane if they were left there. */
+  /** Job `job`'s results as a worker sent them (`raw`): taken out of the lane (lent, for a borrowing job) if they were left there. */
   laneResults(job: Job, raw: unknown): unknown {
-    return typeof raw === 'string' && this.lane && this.lane.holds(job.id) ? this.lane.results(job.id, raw as LaneForm) : raw;
+    if (typeof raw !== 'string' || !this.lane || !this.lane.holds(job.id)) return raw;
+    return this.lane.results(job.id, raw as LaneForm, job.borrowsResults);
   }
 
-  /** The worker is done with `job` (it settled): its lane region is free again. */
+  /** The worker is done with `job`, and so is its onSettle: its lane region is free again. */
   releaseJob(job: Job): void {
     if (this.lane) this.lane.release(job.id);
   }

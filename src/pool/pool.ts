@@ -195,7 +195,7 @@ export class Pool extends PoolFront {
       result.resolve([]);
     }
     chunks.forEach((chunk, c) => {
-      this.dispatcher.submit(
+      const job = this.dispatcher.submit(
         fnId,
         star,
         chunk,
@@ -212,6 +212,8 @@ export class Pool extends PoolFront {
         timeout,
         signal,
       );
+      // values.add copies the results in at once.
+      job.borrowsResults = true;
     });
     // Queued after the dispatcher's send (also a microtask, queued by the first submit): made while the workers work.
     queueMicrotask(() => firstError === null && left > 0 && values.prepare());
