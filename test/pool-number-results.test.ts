@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { Pool, RemoteTraceback, WorkerDiedError } from '../src/index.ts';
-import { ChunkResultPacker, PACK_MIN, packNumbers } from '../src/pool/number-results.ts';
+import { ChunkResultPacker, PACK_MIN, PackingSpace, packNumbers } from '../src/pool/number-results.ts';
 import { LANE_BYTES, NumberLane } from '../src/pool/number-lane.ts';
 import * as tasks from './fixtures/number-tasks.ts';
 
@@ -57,6 +57,23 @@ test('the packed forms: Int32Array for int32s, Float64Array for other numbers, n
   assert.ok(Array.isArray(packer(ints.slice(0, 3))), 'a small chunk stays an array');
 });
 
+test('packing into a kept buffer: views of it, widened in place; the buffer is lent to one map at a time', () => {
+  const space = new PackingSpace();
+  const buffer = space.take(100);
+  assert.ok(buffer.byteLength >= 800);
+  const ints = packNumbers(range(100), 20, 60, { buffer, byteOffset: 20 * 8 });
+  assert.ok(ints instanceof Int32Array && ints.buffer === buffer && ints.byteOffset === 160);
+  const mixed = [...range(30), 2.5, ...range(30)];
+  const floats = packNumbers(mixed, 0, mixed.length, { buffer, byteOffset: 0 });
+  assert.ok(floats instanceof Float64Array && floats.buffer === buffer);
+  assert.deepEqual([...floats], mixed);
+  assert.notEqual(space.take(100), buffer, 'taken: the next map gets a buffer of its own');
+  space.giveBack(buffer);
+  assert.equal(space.take(50), buffer, 'given back: reused by a map that fits');
+  space.giveBack(buffer);
+  assert.notEqual(space.take(1_000), buffer, 'too small for this map');
+});
+
 test("a number lane is a ring: regions are reused in order, a chunk that does not fit is refused, close() unlinks it", () => {
   const lane = new NumberLane();
   const segment = `/dev/shm${lane.name}`;
@@ -91,6 +108,15 @@ test('int32 items and results round-trip in order, at the default chunksize and 
   assertSameNumbers(await pool.map(tasks.double, items, { chunksize: 10_000 }), items.map(tasks.double));
   // Below the packing threshold, chunks travel as arrays: the same results.
   assertSameNumbers(await pool.map(tasks.double, items.slice(0, 40), { chunksize: 3 }), items.slice(0, 40).map(tasks.double));
+});
+
+test('maps running at once each pack into their own buffer', async () => {
+  const ints = range(30_000);
+  const floats = range(30_000).map((i) => i + 0.25);
+  const [a, b, c] = await Promise.all([pool.map(tasks.double, ints), pool.map(tasks.same, floats), pool.map(tasks.halfOfOdd, ints)]);
+  assertSameNumbers(a, ints.map(tasks.double));
+  assertSameNumbers(b, floats);
+  assertSameNumbers(c, ints.map(tasks.halfOfOdd));
 });
 
 test('float items and results round-trip exactly', async () => {

@@ -5,7 +5,7 @@
  */
 import { encodeForTransfer } from '../transfer/shareable.ts';
 import { isPrimitive, type ChunkResults } from './pool-protocol.ts';
-import { packNumbers } from './number-results.ts';
+import { packNumbers, type PackTarget } from './number-results.ts';
 
 /** Python's default: ceil(n / (4 × workers)), at least 1. */
 export function defaultChunksize(n: number, workers: number): number {
@@ -24,11 +24,20 @@ export function encodeChunk(chunk: unknown[], start: number, name: string): unkn
 
 /**
  * Items [start, end) of a map, ready for a worker: packed when all are
- * numbers (number-results.ts; numbers need no sharing nor encoding), else
- * passed through `share` (large arrays to shared memory) and encoded.
+ * numbers (number-results.ts; numbers need no sharing nor encoding), into
+ * `space` (8 bytes per item of the whole list) if given, else passed through
+ * `share` (large arrays to shared memory) and encoded.
  */
-export function prepareChunk(list: unknown[], start: number, end: number, share: (items: unknown[]) => unknown[], name: string): unknown[] {
-  const packed = packNumbers(list, start, end);
+export function prepareChunk(
+  list: unknown[],
+  start: number,
+  end: number,
+  share: (items: unknown[]) => unknown[],
+  name: string,
+  space: ArrayBuffer | null = null,
+): unknown[] {
+  const target: PackTarget | null = space ? { buffer: space, byteOffset: start * 8 } : null;
+  const packed = packNumbers(list, start, end, target);
   if (packed) return packed as unknown as unknown[];
   return encodeChunk(share(list.slice(start, end)), start, name);
 }

@@ -25,12 +25,13 @@ function fitsInt32(value: number): boolean {
 /**
  * `values[start..end)` as a typed array when every one is a number, else
  * null. One pass: it fills an Int32Array and switches to a Float64Array at
- * the first number that does not fit, so nothing is read twice.
+ * the first number that does not fit, so nothing is read twice. With a
+ * target (8 bytes per value), both are views there instead of new arrays.
  */
-export function packNumbers(values: ArrayLike<unknown>, start = 0, end = values.length): PackedNumbers | null {
+export function packNumbers(values: ArrayLike<unknown>, start = 0, end = values.length, target: PackTarget | null = null): PackedNumbers | null {
   const length = end - start;
   if (length < PACK_MIN) return null;
-  const ints = new Int32Array(length);
+  const ints = target ? new Int32Array(target.buffer, target.byteOffset, length) : new Int32Array(length);
   let i = 0;
   for (; i < length; i++) {
     const value = values[start + i];
@@ -39,8 +40,9 @@ export function packNumbers(values: ArrayLike<unknown>, start = 0, end = values.
     ints[i] = value;
   }
   if (i === length) return ints;
-  const floats = new Float64Array(length);
-  floats.set(ints.subarray(0, i));
+  const floats = target ? new Float64Array(target.buffer, target.byteOffset, length) : new Float64Array(length);
+  // Backwards, so that widening in place (a target's views share their bytes) overwrites only what was moved already.
+  for (let j = i - 1; j >= 0; j--) floats[j] = ints[j]!;
   for (; i < length; i++) {
     const value = values[start + i];
     if (typeof value !== 'number') return null;
@@ -49,10 +51,41 @@ export function packNumbers(values: ArrayLike<unknown>, start = 0, end = values.
   return floats;
 }
 
-/** Where a packer writes its numbers instead of arrays of its own: `size` × 8 bytes of a number lane. */
+/** Where numbers are packed instead of into arrays of their own: 8 bytes per number of a lane or a PackingSpace buffer. */
 export interface PackTarget {
-  buffer: SharedArrayBuffer;
+  buffer: ArrayBufferLike;
   byteOffset: number;
+}
+
+/** The largest buffer a pool keeps between maps (1M numbers); larger ones are made for their map alone. */
+const SPACE_KEPT_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Room to pack a map's numbers in, kept by a pool from one map to the next.
+ * A new 50 KB typed array per chunk is new pages more often than not here
+ * (the allocator hands freed blocks back to the kernel after a GC), and a
+ * page fault costs ~10 µs; a buffer reused map after map has its pages.
+ * A map takes the buffer (8 bytes per item) and gives it back once all its
+ * chunks have settled, when no job refers to it anymore.
+ */
+export class PackingSpace {
+  private spare: ArrayBuffer | null = null;
+
+  /** A buffer of at least `items` × 8 bytes: the kept one if it is free and large enough. */
+  take(items: number): ArrayBuffer {
+    const bytes = items * 8;
+    const spare = this.spare;
+    if (spare && spare.byteLength >= bytes) {
+      this.spare = null;
+      return spare;
+    }
+    return new ArrayBuffer(bytes);
+  }
+
+  /** `buffer`'s map has settled; the larger of it and the kept one is kept. */
+  giveBack(buffer: ArrayBuffer): void {
+    if (buffer.byteLength <= SPACE_KEPT_BYTES && (!this.spare || buffer.byteLength > this.spare.byteLength)) this.spare = buffer;
+  }
 }
 
 /**
@@ -95,7 +128,7 @@ export class ChunkResultPacker {
       return;
     }
     const floats = (this.floats = this.floatView());
-    // Backwards, so that widening in place (a target's views share their bytes) overwrites only what was moved already.
+    // Backwards, as in packNumbers.
     if (this.ints) for (let i = this.count - 1; i >= 0; i--) floats[i] = this.ints[i]!;
     this.ints = null;
     floats[this.count++] = value;

@@ -29,6 +29,7 @@ import { AsyncResult } from './async-result.ts';
 import { Dispatcher } from './pool-dispatcher.ts';
 import { encodeValue } from './pool-protocol.ts';
 import { defaultChunksize, MapResults, prepareChunk } from './map-chunks.ts';
+import { PACK_MIN, PackingSpace } from './number-results.ts';
 import { iterateResults } from './imap-iterator.ts';
 import { progressReporter, type ProgressCallback } from './progress.ts';
 import { workerSettings, type WorkerOptions } from './worker-settings.ts';
@@ -55,6 +56,7 @@ export type { TaskOptions, ApplyAsyncOptions, MapOptions, MapAsyncOptions, ImapO
 export class Pool extends PoolFront {
   private readonly dispatcher: Dispatcher;
   private readonly sharedArguments = new SharedArguments();
+  private readonly packing = new PackingSpace();
 
   constructor(options: PoolOptions = {}) {
     super();
@@ -181,9 +183,16 @@ export class Pool extends PoolFront {
     const n = list.length;
     const chunksize = options.chunksize ?? defaultChunksize(n, this.processes);
     const share = (items: unknown[]) => this.sharedArguments.shareItems(items, star);
+    // Numbers are packed into the pool's kept buffer, given back once every chunk has settled.
+    const space = !star && chunksize >= PACK_MIN && n >= PACK_MIN ? this.packing.take(n) : null;
     // Encode everything first, so a bad item fails the call before any work starts.
     const chunks: unknown[][] = [];
-    for (let start = 0; start < n; start += chunksize) chunks.push(prepareChunk(list, start, Math.min(n, start + chunksize), share, 'items'));
+    try {
+      for (let start = 0; start < n; start += chunksize) chunks.push(prepareChunk(list, start, Math.min(n, start + chunksize), share, 'items', space));
+    } catch (error) {
+      if (space) this.packing.giveBack(space);
+      throw error;
+    }
     const result = new AsyncResult<R[]>(options.callback, options.errorCallback);
     const progress = progressReporter(method.replace(/Async$/, ''), options.progress ?? false, options.onProgress ?? null, n);
     const values = new MapResults<R>(n, chunksize);
@@ -205,6 +214,7 @@ export class Pool extends PoolFront {
           completed += chunk.length;
           progress.report?.(completed, n);
           if (--left > 0) return;
+          if (space) this.packing.giveBack(space);
           progress.finish();
           if (firstError) return result.reject(firstError);
           result.resolve(values.array);
