@@ -15,6 +15,7 @@ import type { ChunkResults, FromWorker } from './pool-protocol.ts';
 import { reviveRemoteError, type RemoteErrorData } from './remote-error.ts';
 import { abortError, describeExit } from './task-failures.ts';
 import { StatsRecorder, type PoolStats } from './pool-stats.ts';
+import { IdleRetirement } from './idle-retirement.ts';
 
 export interface DispatcherOptions extends WorkerSettings {
   processes: number;
@@ -46,7 +47,13 @@ export class Dispatcher {
   private outstanding = 0;
   private pumpScheduled = false;
   private keepAlive: NodeJS.Timeout | null = null;
-  private idleTimer: NodeJS.Timeout | null = null;
+  /** With idleTimeout, stops workers that have held nothing for that long; pump() starts them again. */
+  private readonly idle = new IdleRetirement({
+    idleTimeout: () => this.idleTimeout,
+    accepting: () => this.state === 'run',
+    idleSlots: () => [...this.slots].filter((slot) => this.isActive(slot) && slot.inflight.size === 0),
+    queueEmpty: () => this.queuedCount === 0,
+  });
   private joinWaiters: Array<() => void> = [];
   private exiting = 0;
   private readonly stats = new StatsRecorder();
@@ -115,14 +122,14 @@ export class Dispatcher {
   /** No more submissions; workers exit once the queued work is done. */
   close(): void {
     if (this.state === 'run') this.state = 'close';
-    this.clearIdleTimer();
+    this.idle.cancel();
     this.maybeStop();
   }
 
   /** Stops the workers now; unfinished jobs reject with `error`. */
   terminate(error: Error): void {
     this.state = 'terminate';
-    this.clearIdleTimer();
+    this.idle.cancel();
     this.failAll(error);
     for (const slot of this.slots) slot.kill(true);
     this.maybeFinished();
@@ -147,7 +154,7 @@ export class Dispatcher {
   resize(processes: number, idleTimeout: number | null): void {
     this.processes = processes;
     this.idleTimeout = idleTimeout;
-    this.clearIdleTimer();
+    this.idle.cancel();
     const active = [...this.slots].filter((slot) => this.isActive(slot));
     for (const slot of active.slice(processes)) slot.stop('shrink');
     this.schedulePump();
@@ -228,9 +235,11 @@ export class Dispatcher {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
+    // Every idle worker gets one job before any gets the rest, so all start early.
+    for (const slot of this.slots) slot.flushFirst();
     for (const slot of this.slots) slot.flush();
     this.maybeStop();
-    this.scheduleIdleCheck();
+    this.idle.schedule();
   }
 
   private assign(slot: WorkerSlot, job: Job): void {
@@ -259,12 +268,14 @@ export class Dispatcher {
           if (!job) continue;
           settled++;
           // issue 11: results are encoded for transfer in the worker (class instances, shareables); revive them.
-          const result = typeof results[k] === 'object' && results[k] !== null ? decodeFromTransfer(results[k]) : results[k];
+          const raw = slot.laneResults(job, results[k]);
+          // A packed chunk (number-results.ts) holds nothing to revive.
+          const result = typeof raw === 'object' && raw !== null && !ArrayBuffer.isView(raw) ? decodeFromTransfer(raw) : raw;
           this.settle(job, null, chunked ? (result as ChunkResults) : [result], runMs[k]);
         }
         const maxRss = this.options.maxMemoryPerChild;
         // Recycling is graceful: the worker finishes what it holds; a fresh one takes new work.
-        if (maxRss !== null && message.rss > maxRss) slot.stop('recycle');
+        if (maxRss !== null && message.rss !== undefined && message.rss > maxRss) slot.stop('recycle');
       } else if (message.kind === 'err') {
         const job = slot.inflight.get(message.id);
         if (!job) continue;
@@ -291,7 +302,12 @@ export class Dispatcher {
     this.stats.settled(error === null, job.items.length, performance.now() - job.submittedAt, runMs);
     this.outstanding--;
     if (this.outstanding === 0) this.holdLoop();
-    job.onSettle(error, results);
+    try {
+      job.onSettle(error, results);
+    } finally {
+      // Only now: results lent from the lane (Job.borrowsResults) are read until onSettle returns.
+      job.slot?.releaseJob(job);
+    }
   }
 
   private async onExit(slot: WorkerSlot): Promise<void> {
@@ -303,6 +319,7 @@ export class Dispatcher {
     const code = slot.proc.exitCode;
     const who = `pool worker ${slot.name} (pid ${slot.proc.pid})`;
     slot.proc.close();
+    slot.closeLane();
     const held = slot.takeJobs();
     const expected = slot.killedOnPurpose || ((slot.stopSent || slot.spent) && code === 0);
     if (!expected && !slot.ready && !this.broken && this.state !== 'terminate') {
@@ -350,31 +367,6 @@ export class Dispatcher {
   private maybeStop(): void {
     if (this.state !== 'close' || this.outstanding > 0) return;
     for (const slot of this.slots) slot.stop('close');
-  }
-
-  /** With idleTimeout, stops workers that have held nothing for that long; pump() starts them again. */
-  private scheduleIdleCheck(): void {
-    const idleMs = this.idleTimeout;
-    if (idleMs === null || this.idleTimer || this.state !== 'run') return;
-    let earliest = Infinity;
-    for (const slot of this.slots) if (this.isActive(slot) && slot.inflight.size === 0) earliest = Math.min(earliest, slot.idleSince);
-    if (earliest === Infinity) return;
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = null;
-      const now = performance.now();
-      const queueEmpty = this.queuedCount === 0;
-      for (const slot of this.slots) {
-        if (queueEmpty && this.isActive(slot) && slot.inflight.size === 0 && now - slot.idleSince >= idleMs) slot.stop('idle');
-      }
-      this.scheduleIdleCheck();
-    }, Math.max(1, earliest + idleMs - performance.now()));
-    // An idle pool must not keep the program alive.
-    this.idleTimer.unref();
-  }
-
-  private clearIdleTimer(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
   }
 
   private maybeFinished(): void {

@@ -13,6 +13,12 @@ export class Job {
   slot: WorkerSlot | null = null;
   timer: NodeJS.Timeout | null = null;
   abortListener: (() => void) | null = null;
+  /**
+   * Set when onSettle is done with its results once it returns (map copies
+   * them into its array): packed results may then be lent from the worker's
+   * number lane instead of copied out of it.
+   */
+  borrowsResults = false;
   /** When it was submitted (performance.now()), for the queue-wait statistics. */
   readonly submittedAt = performance.now();
   constructor(

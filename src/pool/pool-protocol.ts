@@ -19,7 +19,9 @@ export interface DefineFunction {
  * has id `ids[k]`. With `chunked`, `items[k]` is task k's array of items;
  * without, every task has one item and `items[k]` is that item (the
  * chunksize-1 case then costs no array per task). With `star` each item is
- * an argument list (apply, starmap); otherwise the one argument.
+ * an argument list (apply, starmap); otherwise the one argument. When
+ * `lane[k]` is set, task k's items are in the worker's number lane instead
+ * (`items[k]` is null), and its results go there too.
  */
 export interface RunTasks {
   kind: 'tasks';
@@ -28,6 +30,28 @@ export interface RunTasks {
   ids: number[];
   items: unknown[];
   chunked: boolean;
+  lane?: Array<LaneRef | null>;
+}
+
+/** How numbers lie in a number lane: Int32 or Float64, native byte order. */
+export type LaneForm = 'i32' | 'f64';
+
+/**
+ * A chunk in the worker's number lane (number-lane.ts): `length` numbers
+ * in `form` from byte `at`, and room for as many Float64 results from byte
+ * `results` (8-aligned).
+ */
+export interface LaneRef {
+  at: number;
+  form: LaneForm;
+  length: number;
+  results: number;
+}
+
+/** Parent → worker: map the number lane, shared memory segment `name`, before the tasks that use it. */
+export interface AttachLane {
+  kind: 'lane';
+  name: string;
 }
 
 /** Parent → worker: finish queued tasks, then exit. */
@@ -35,9 +59,13 @@ export interface Stop {
   kind: 'stop';
 }
 
-export type ToWorker = DefineFunction | RunTasks | Stop;
+export type ToWorker = DefineFunction | RunTasks | AttachLane | Stop;
 
-/** Worker → parent: results of tasks `ids`, laid out like RunTasks' items. */
+/**
+ * Worker → parent: results of tasks `ids`, laid out like RunTasks' items;
+ * for a task whose items came in the lane, `results[k]` is the LaneForm
+ * its results were written in there, or an array if they were not all numbers.
+ */
 export interface TasksDone {
   kind: 'ok';
   ids: number[];
@@ -45,8 +73,12 @@ export interface TasksDone {
   chunked: boolean;
   /** Milliseconds each task ran, for the pool's statistics. */
   runMs: number[];
-  /** The worker's resident set size in bytes when it sent this, for maxMemoryPerChild. */
-  rss: number;
+  /**
+   * The worker's resident set size in bytes when it sent this, for
+   * maxMemoryPerChild; only sent when that is set, as reading it costs a
+   * /proc read per message, more than a chunk of tiny tasks.
+   */
+  rss?: number;
 }
 
 /** Worker → parent: task `id` failed (the first failing item fails its chunk, as in Python). */
@@ -83,6 +115,8 @@ export interface WorkerLaunch {
   initargs: unknown[];
   finalizer: FunctionReference | null;
   maxTasks: number | null;
+  /** Whether results carry the worker's RSS (maxMemoryPerChild is set). */
+  reportRss: boolean;
   /** Where the worker's cells live (see CELL_RUNNING). */
   cells: { name: string; offset: number };
 }
@@ -104,33 +138,5 @@ export function isPrimitive(value: unknown): boolean {
   return value === null || (type !== 'object' && type !== 'function' && type !== 'symbol');
 }
 
-/** Below this many items a chunk is not worth packing. */
-const PACK_MIN = 16;
-
-/**
- * A chunk of plain numbers travels as a typed array: V8 serialises that with
- * one memcpy instead of a tag per element. Int32Array when every number is a
- * 32-bit integer (half the bytes), else Float64Array, which holds any JS
- * number exactly. Indexing and iteration work on both forms.
- */
-export function packNumbers(values: ArrayLike<unknown>, start = 0, end = values.length): unknown[] {
-  const length = end - start;
-  if (length >= PACK_MIN) {
-    let allNumbers = true;
-    let allInt32 = true;
-    for (let i = start; i < end && allNumbers; i++) {
-      const value = values[i];
-      allNumbers = typeof value === 'number';
-      allInt32 &&= allNumbers && ((value as number) | 0) === value && !Object.is(value, -0);
-    }
-    if (allNumbers) {
-      const packed = allInt32 ? new Int32Array(length) : new Float64Array(length);
-      for (let i = 0; i < length; i++) packed[i] = values[start + i] as number;
-      return packed as unknown as unknown[];
-    }
-  }
-  return Array.prototype.slice.call(values, start, end);
-}
-
-/** What a worker returns for a chunk: an array, or a typed array when packNumbers packed it. */
+/** What a worker returns for a chunk: an array, or a typed array when its results were all numbers (number-results.ts). */
 export type ChunkResults = ArrayLike<unknown> & Iterable<unknown>;

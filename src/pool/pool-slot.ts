@@ -12,7 +12,9 @@ import type { FunctionReference } from '../transfer/function-reference.ts';
 import type { ControlChannel } from '../channels/control-channel.ts';
 import { poolWorkerMain } from './pool-worker.ts';
 import type { Job } from './pool-job.ts';
-import { CELL_COUNT, CELL_READY, CELL_RUNNING, type FromWorker, type RunTasks, type ToWorker, type WorkerLaunch } from './pool-protocol.ts';
+import { CELL_COUNT, CELL_READY, CELL_RUNNING, type FromWorker, type LaneForm, type LaneRef, type RunTasks, type ToWorker, type WorkerLaunch } from './pool-protocol.ts';
+import { LANE_MIN_ITEMS, NumberLane } from './number-lane.ts';
+import type { PackedNumbers } from './number-results.ts';
 
 /** Upper bound of chunks queued in one worker; more only costs memory and balance. */
 const MAX_PREFETCH = 64;
@@ -60,6 +62,8 @@ export class WorkerSlot {
   private limit = 4;
   private lastResultAt = 0;
   private costPerJobMs = 0;
+  /** Made when the first large packed chunk is sent (number-lane.ts); false if that failed. */
+  private lane: NumberLane | null | false = null;
 
   constructor(
     readonly name: string,
@@ -73,6 +77,7 @@ export class WorkerSlot {
       initargs: settings.initargs,
       finalizer: settings.finalizer,
       maxTasks: settings.maxTasksPerChild,
+      reportRss: settings.maxMemoryPerChild !== null,
       cells: { name: block.name, offset: block.offset },
     };
     this.proc = new settings.ProcessClass({ target: poolWorkerMain, args: [launch], daemon: true, name });
@@ -123,6 +128,18 @@ export class WorkerSlot {
     job.slot = this;
   }
 
+  /**
+   * Sends a worker that held nothing its first new job alone, ahead of the
+   * others: it can start on it while the rest are sent and received, where a
+   * worker given a whole map's share in one message waits for all of it.
+   */
+  flushFirst(): void {
+    if (this.toSend.length < 2 || this.inflight.size !== this.toSend.length) return;
+    const rest = this.toSend.splice(1);
+    this.flush();
+    this.toSend = rest;
+  }
+
   /** Sends the worker its new jobs, consecutive jobs of one function as one RunTasks message. */
   flush(): void {
     if (this.toSend.length === 0 && this.outbox.length === 0) return;
@@ -135,11 +152,48 @@ export class WorkerSlot {
         current = { kind: 'tasks', fn: job.fnId, star: job.star, ids: [], items: [], chunked };
         out.push(current);
       }
+      const inLane = this.placeInLane(job, out);
       current.ids.push(job.id);
-      current.items.push(chunked ? job.items : job.items[0]);
+      current.items.push(inLane ? null : chunked ? job.items : job.items[0]);
+      if (inLane || current.lane) (current.lane ??= new Array(current.ids.length - 1).fill(null)).push(inLane);
     }
     this.toSend = [];
     this.channel.send(out);
+  }
+
+  /** Puts a large packed chunk in the number lane (made, and announced in `out`, the first time); null if it goes by socket. */
+  private placeInLane(job: Job, out: ToWorker[]): LaneRef | null {
+    const items = job.items as unknown as PackedNumbers;
+    if (!(items instanceof Int32Array || items instanceof Float64Array) || items.length < LANE_MIN_ITEMS) return null;
+    if (this.lane === false) return null;
+    if (!this.lane) {
+      try {
+        this.lane = new NumberLane();
+      } catch {
+        // No shared memory to be had: this worker's chunks keep to the socket, which is only slower.
+        this.lane = false;
+        return null;
+      }
+      // Before any task message of this flush, as the worker handles them in order.
+      out.unshift({ kind: 'lane', name: this.lane.name });
+    }
+    return this.lane.place(job.id, items);
+  }
+
+  /** Job `job`'s results as a worker sent them (`raw`): taken out of the lane (lent, for a borrowing job) if they were left there. */
+  laneResults(job: Job, raw: unknown): unknown {
+    if (typeof raw !== 'string' || !this.lane || !this.lane.holds(job.id)) return raw;
+    return this.lane.results(job.id, raw as LaneForm, job.borrowsResults);
+  }
+
+  /** The worker is done with `job`, and so is its onSettle: its lane region is free again. */
+  releaseJob(job: Job): void {
+    if (this.lane) this.lane.release(job.id);
+  }
+
+  /** The worker has exited: its lane goes with it. */
+  closeLane(): void {
+    if (this.lane) this.lane.close();
   }
 
   /** Measures how long a chunk takes in this worker and prefetches enough to cover a round trip. */

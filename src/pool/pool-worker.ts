@@ -16,12 +16,13 @@ import {
   CELL_READY,
   CELL_RUNNING,
   encodeValue,
-  packNumbers,
   type FromWorker,
   type RunTasks,
   type ToWorker,
   type WorkerLaunch,
 } from './pool-protocol.ts';
+import { ChunkResultPacker } from './number-results.ts';
+import { WorkerLane } from './number-lane-worker.ts';
 import { setWorkerState, workerStateValue } from './worker-state.ts';
 import { ExitOrder, onProcessExit } from '../platform/exit-hooks.ts';
 
@@ -66,7 +67,7 @@ interface Batch {
  * Not for direct use: Pool and ProcessPoolExecutor start it.
  */
 export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
-  const { initializer, initargs, finalizer, maxTasks } = launch;
+  const { initializer, initargs, finalizer, maxTasks, reportRss } = launch;
   const parent = parentProcess();
   if (!parent) throw new Error('poolWorkerMain runs only in a pool worker process');
   const channel = controlChannel(parent);
@@ -89,6 +90,7 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
   Atomics.store(cells, CELL_READY, 1);
 
   const functions = new Map<number, Promise<Function>>();
+  const lane = new WorkerLane();
   const queue: Batch[] = [];
   const failures: FromWorker[] = [];
   let okIds: number[] = [];
@@ -107,7 +109,9 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
   const flush = () => {
     const out: FromWorker[] = [];
     if (okIds.length > 0) {
-      out.push({ kind: 'ok', ids: okIds, results: okResults, chunked: okChunked, runMs: okRunMs, rss: process.memoryUsage.rss() });
+      const ok: FromWorker = { kind: 'ok', ids: okIds, results: okResults, chunked: okChunked, runMs: okRunMs };
+      if (reportRss) ok.rss = process.memoryUsage.rss();
+      out.push(ok);
     }
     out.push(...failures.splice(0));
     okIds = [];
@@ -120,14 +124,15 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
     if (out.length > 0) channel.send(out);
   };
 
-  const succeed = (id: number, results: unknown[], chunked: boolean, runMs: number) => {
+  /** Records a finished task: `results` is its chunk's results (chunked), or its one result. */
+  const succeed = (id: number, results: unknown, size: number, chunked: boolean, runMs: number) => {
     // A batch of results is laid out one way; switch layout by flushing first.
     if (okIds.length > 0 && chunked !== okChunked) flush();
     okChunked = chunked;
     okIds.push(id);
     okRunMs.push(runMs);
-    okResults.push(chunked ? packNumbers(results) : results[0]);
-    unsentItems += results.length;
+    okResults.push(results);
+    unsentItems += size;
     unsentMs += runMs;
   };
 
@@ -135,7 +140,8 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
   const runTask = (batch: Batch): void | Promise<void> => {
     const { message } = batch;
     const id = message.ids[batch.task];
-    const chunk = message.chunked ? (message.items[batch.task] as unknown[]) : null;
+    const laneRef = message.lane?.[batch.task] ?? null;
+    const chunk = laneRef ? (lane.items(laneRef) as unknown as unknown[]) : message.chunked ? (message.items[batch.task] as unknown[]) : null;
     const size = chunk ? chunk.length : 1;
     const single = message.items[batch.task];
     batch.task++;
@@ -145,25 +151,29 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
       Atomics.store(cells, CELL_RUNNING, 0);
       failures.push({ kind: 'err', id, error: describeRemoteError(error), runMs: performance.now() - started });
     };
-    // Filled by push so the array stays packed: V8 serialises a holey array as a slow sparse one.
-    const results: unknown[] = [];
+    // A chunk's results are packed as they come (number-results.ts); a single task's is just encoded.
+    const packer = laneRef ? lane.packer(laneRef) : chunk ? new ChunkResultPacker(size) : null;
+    let result: unknown;
     const fn = batch.fn!;
     const step = (i: number): void | Promise<void> => {
       for (; i < size; i++) {
         const item = chunk ? chunk[i] : single;
-        const result = message.star ? fn(...(item as unknown[])) : fn(item);
-        if (isThenable(result)) {
+        const value = message.star ? fn(...(item as unknown[])) : fn(item);
+        if (isThenable(value)) {
           // The parent may be waiting for what we finished so far.
           flush();
-          return Promise.resolve(result).then((value) => {
-            results.push(encodeValue(value, 'result'));
+          return Promise.resolve(value).then((settled) => {
+            if (packer) packer.add(settled);
+            else result = encodeValue(settled, 'result');
             return step(i + 1);
           });
         }
-        results.push(encodeValue(result, 'result'));
+        if (packer) packer.add(value);
+        else result = encodeValue(value, 'result');
       }
       Atomics.store(cells, CELL_RUNNING, 0);
-      succeed(id, results, message.chunked, performance.now() - started);
+      const results = packer ? (laneRef ? lane.reply(packer.finish()) : packer.finish()) : result;
+      succeed(id, results, size, message.chunked, performance.now() - started);
     };
     try {
       const pending = step(0);
@@ -182,6 +192,7 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
         Atomics.store(cells, CELL_RUNNING, batch.message.ids[0]);
         try {
           batch.fn = await functions.get(batch.message.fn)!;
+          if (batch.message.lane) lane.check();
           batch.message.items = await decodeItems(batch.message.items);
         } catch (error) {
           for (const id of batch.message.ids) failures.push({ kind: 'err', id, error: describeRemoteError(error), runMs: 0 });
@@ -214,6 +225,8 @@ export async function poolWorkerMain(launch: WorkerLaunch): Promise<void> {
         functions.set(message.fn, resolving);
       } else if (message.kind === 'tasks') {
         queue.push({ message, fn: null, task: 0 });
+      } else if (message.kind === 'lane') {
+        lane.attach(message.name);
       } else {
         stopping = true;
       }

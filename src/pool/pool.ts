@@ -27,8 +27,9 @@ import {
 import { BrokenProcessPool, InvalidStateError, MultiprocError } from '../errors.ts';
 import { AsyncResult } from './async-result.ts';
 import { Dispatcher } from './pool-dispatcher.ts';
-import { encodeValue, packNumbers } from './pool-protocol.ts';
-import { defaultChunksize, encodeChunk } from './map-chunks.ts';
+import { encodeValue } from './pool-protocol.ts';
+import { defaultChunksize, MapResults, prepareChunk } from './map-chunks.ts';
+import { PACK_MIN, PackingSpace } from './number-results.ts';
 import { iterateResults } from './imap-iterator.ts';
 import { progressReporter, type ProgressCallback } from './progress.ts';
 import { workerSettings, type WorkerOptions } from './worker-settings.ts';
@@ -55,6 +56,7 @@ export type { TaskOptions, ApplyAsyncOptions, MapOptions, MapAsyncOptions, ImapO
 export class Pool extends PoolFront {
   private readonly dispatcher: Dispatcher;
   private readonly sharedArguments = new SharedArguments();
+  private readonly packing = new PackingSpace();
 
   constructor(options: PoolOptions = {}) {
     super();
@@ -177,21 +179,23 @@ export class Pool extends PoolFront {
     checkOptionalFunction(options.errorCallback, `${method}: errorCallback`);
     let list = toArray(items, `${method}: items`);
     if (star) list = list.map((item, i) => argumentList(item, `${method}: items[${i}]`));
-    list = this.sharedArguments.shareItems(list, star);
     const fnId = this.dispatcher.functionId(fn);
     const n = list.length;
     const chunksize = options.chunksize ?? defaultChunksize(n, this.processes);
+    const share = (items: unknown[]) => this.sharedArguments.shareItems(items, star);
+    // Numbers are packed into the pool's kept buffer, given back once every chunk has settled.
+    const space = !star && chunksize >= PACK_MIN && n >= PACK_MIN ? this.packing.take(n) : null;
     // Encode everything first, so a bad item fails the call before any work starts.
     const chunks: unknown[][] = [];
-    for (let start = 0; start < n; start += chunksize) {
-      chunks.push(encodeChunk(packNumbers(list, start, Math.min(n, start + chunksize)), start, 'items'));
+    try {
+      for (let start = 0; start < n; start += chunksize) chunks.push(prepareChunk(list, start, Math.min(n, start + chunksize), share, 'items', space));
+    } catch (error) {
+      if (space) this.packing.giveBack(space);
+      throw error;
     }
     const result = new AsyncResult<R[]>(options.callback, options.errorCallback);
     const progress = progressReporter(method.replace(/Async$/, ''), options.progress ?? false, options.onProgress ?? null, n);
-    // Each chunk's results are copied in as they arrive, so only the last
-    // chunk's copy waits at the end. Presized without fill(): filling first
-    // would double the cost, and the holes are all written before resolve.
-    const values = new Array<R>(n);
+    const values = new MapResults<R>(n, chunksize);
     let left = chunks.length;
     let completed = 0;
     let firstError: Error | null = null;
@@ -200,24 +204,29 @@ export class Pool extends PoolFront {
       result.resolve([]);
     }
     chunks.forEach((chunk, c) => {
-      this.dispatcher.submit(
+      const job = this.dispatcher.submit(
         fnId,
         star,
         chunk,
         (error, results) => {
           if (error) firstError ??= error;
-          else for (let i = 0, k = c * chunksize; i < results!.length; i++, k++) values[k] = results![i] as R;
+          else values.add(c, results!);
           completed += chunk.length;
           progress.report?.(completed, n);
           if (--left > 0) return;
+          if (space) this.packing.giveBack(space);
           progress.finish();
           if (firstError) return result.reject(firstError);
-          result.resolve(values);
+          result.resolve(values.array);
         },
         timeout,
         signal,
       );
+      // values.add copies the results in at once.
+      job.borrowsResults = true;
     });
+    // Queued after the dispatcher's send (also a microtask, queued by the first submit): made while the workers work.
+    queueMicrotask(() => firstError === null && left > 0 && values.prepare());
     return result;
   }
 
