@@ -9,15 +9,16 @@
  */
 import { Socket } from 'node:net';
 import { inspect } from 'node:util';
+import { deserialize, serialize } from 'node:v8';
 import { ControlChannel } from '../channels/control-channel.ts';
 import { runChild } from './child-bootstrap.ts';
 import { adoptForkedIdentity } from '../process/forked-identity.ts';
 import { warmUpInspector } from '../transfer/inspector-session.ts';
 import { importDefiningModule, preloadModule, refuseNewImports, resolveFunction } from '../transfer/function-resolver.ts';
-import { findFunction } from '../transfer/function-lookup.ts';
+import { findFunction, lookupStateVersion } from '../transfer/function-lookup.ts';
 import type { LaunchPayload } from '../process/launch-payload.ts';
 import { currentState } from '../process/process-identity.ts';
-import { closeFd, forkProcess, onLoopIdle, receiveMessage, requestsSettled, sendMessage, watchExit } from '../process/fork-native.ts';
+import { closeFd, forkProcess, onLoopIdle, receiveMessage, requestsSettled, sendMessage, socketPair, watchExit } from '../process/fork-native.ts';
 import { exitImmediately, setParentDeathSignal } from '../platform/native.ts';
 import { CANARY_TIMEOUT_MS, runCanaryChecks } from './fork-canary.ts';
 import { loaderHooksOnThread, NEW_IMPORT_REFUSAL } from '../process/fork-support.ts';
@@ -90,7 +91,7 @@ async function canaryFailure(): Promise<string | null> {
   });
 }
 
-function reply(answer: { pid: number } | { error: string } | { canary: string }): void {
+function reply(answer: { pid: number; spare?: true } | { error: string } | { canary: string }): void {
   sendMessage(FD_SOCKET, Buffer.from(JSON.stringify(answer)), -1, PROTOCOL_TIMEOUT_MS);
 }
 
@@ -119,6 +120,7 @@ async function serve(payload: LaunchPayload, canary: string | null): Promise<voi
     // The child reports it: importing again there could wait forever on a loader thread it lacks.
     preparationError = error;
   }
+  if (preparationError === null && handToSpare(payload, channelFd)) return;
   await requestsSettled(SETTLE_BOUND_MS);
   let pid: number;
   try {
@@ -129,12 +131,117 @@ async function serve(payload: LaunchPayload, canary: string | null): Promise<voi
   }
   if (pid > 0) {
     closeFd(channelFd);
-    watchExit(pid, (code) => {
-      if (isZygote && code !== null) channel.send({ exited: pid, code });
-    }).unref();
+    reportExitOf(pid);
     return reply({ pid });
   }
-  await becomeChild(payload, channelFd, preparationError);
+  becomeChild();
+  if (preparationError !== null) {
+    // As runChild reports a failure, without importing anything.
+    process.stderr.write(`Process ${payload.name}:\n${inspect(preparationError)}\n`);
+    exitImmediately(1);
+  }
+  await runHandedWork(payload, channelFd);
+}
+
+function reportExitOf(pid: number): void {
+  watchExit(pid, (code) => {
+    if (spare?.pid === pid) discardSpare();
+    // A spare that was never handed work is not the program's: it ignores an unknown pid.
+    if (isZygote && code !== null) channel.send({ exited: pid, code });
+  }).unref();
+}
+
+/**
+ * A child forked ahead of need, while the zygote is idle, so that a start()
+ * pays neither for the fork nor for the child's first copy-on-write faults.
+ * It waits, blocked, on its own socket for a child's channel fd and payload.
+ * It is used only if the zygote has imported and found nothing since it was
+ * forked (lookupStateVersion), since it holds the zygote's state as of then.
+ */
+interface Spare {
+  pid: number;
+  /** The zygote's end of the spare's socket; closing it ends an unused spare. */
+  socket: number;
+  version: number;
+}
+let spare: Spare | null = null;
+/** Bigger payloads go the usual way: one sendmsg hands a spare its work. */
+const SPARE_PAYLOAD_LIMIT = 64 * 1024;
+const LENGTH_BYTES = 4;
+
+function discardSpare(): void {
+  if (!spare) return;
+  closeFd(spare.socket);
+  spare = null;
+}
+
+function handToSpare(payload: LaunchPayload, channelFd: number): boolean {
+  if (!spare || spare.version !== lookupStateVersion()) {
+    discardSpare();
+    return false;
+  }
+  const body = serialize(payload);
+  if (body.length > SPARE_PAYLOAD_LIMIT) return false;
+  const message = Buffer.allocUnsafe(LENGTH_BYTES + body.length);
+  message.writeUInt32LE(body.length, 0);
+  body.copy(message, LENGTH_BYTES);
+  const { pid, socket } = spare;
+  spare = null;
+  try {
+    sendMessage(socket, message, channelFd, PROTOCOL_TIMEOUT_MS);
+  } catch {
+    // The spare died meanwhile (its exit is reported as any child's): fork one the usual way.
+    return false;
+  } finally {
+    closeFd(socket);
+  }
+  closeFd(channelFd);
+  reply({ pid, spare: true });
+  return true;
+}
+
+/** Forks a spare once no request is waiting; later requests find it ready. */
+async function forkSpare(): Promise<void> {
+  if (spare || !isZygote || requestsWaiting > 0 || SPARES_OFF) return;
+  await requestsSettled(SETTLE_BOUND_MS);
+  const [ours, theirs] = socketPair();
+  const version = lookupStateVersion();
+  let pid: number;
+  try {
+    pid = forkProcess(false);
+  } catch {
+    closeFd(ours);
+    closeFd(theirs);
+    return;
+  }
+  if (pid > 0) {
+    closeFd(theirs);
+    spare = { pid, socket: ours, version };
+    reportExitOf(pid);
+    return;
+  }
+  closeFd(ours);
+  becomeChild();
+  const handed = awaitWork(theirs);
+  if (!handed) exitImmediately(0);
+  await runHandedWork(handed.payload, handed.channelFd);
+}
+
+/** In a spare: blocks until the zygote hands it work; null if the zygote discarded it. */
+function awaitWork(socket: number): { payload: LaunchPayload; channelFd: number } | null {
+  const first = receiveMessage(socket, LENGTH_BYTES + SPARE_PAYLOAD_LIMIT, -1);
+  if (first === null || first.fd < 0) return null;
+  const length = first.bytes.readUInt32LE(0);
+  const chunks = [first.bytes.subarray(LENGTH_BYTES)];
+  let have = chunks[0].length;
+  while (have < length) {
+    const more = receiveMessage(socket, length - have, PROTOCOL_TIMEOUT_MS);
+    if (more === null) return null;
+    chunks.push(more.bytes);
+    have += more.bytes.length;
+  }
+  closeFd(socket);
+  return { payload: deserialize(Buffer.concat(chunks)) as LaunchPayload, channelFd: first.fd };
 }
 
 /** In a forked child: drop the zygote's sockets (closing our copies leaves the zygote's open). */
@@ -148,13 +255,9 @@ function leaveZygote(): void {
 /** Read once: every child inherits it. */
 const LOADER_HOOKS_THREAD = loaderHooksOnThread();
 
-async function becomeChild(payload: LaunchPayload, channelFd: number, preparationError: unknown): Promise<void> {
+/** In a forked child, before it has work: drop the zygote's part and take its own identity. */
+function becomeChild(): void {
   leaveZygote();
-  if (preparationError !== null) {
-    // As runChild reports a failure, without importing anything.
-    process.stderr.write(`Process ${payload.name}:\n${inspect(preparationError)}\n`);
-    exitImmediately(1);
-  }
   // process.pid still holds the zygote's pid, which is now the parent's.
   adoptForkedIdentity(process.pid);
   // Under a loader whose hooks run on their own thread (tsx's --import), an
@@ -162,6 +265,9 @@ async function becomeChild(payload: LaunchPayload, channelFd: number, preparatio
   if (LOADER_HOOKS_THREAD) {
     refuseNewImports(NEW_IMPORT_REFUSAL);
   }
+}
+
+async function runHandedWork(payload: LaunchPayload, channelFd: number): Promise<void> {
   // The loop's natural end would wait for V8 worker threads this child lacks; exit just before it.
   onLoopIdle(() => process.exit());
   const own = new ControlChannel(new Socket({ fd: channelFd, readable: true, writable: true }));
@@ -170,8 +276,19 @@ async function becomeChild(payload: LaunchPayload, channelFd: number, preparatio
   await runChild(payload, own);
 }
 
+/** MULTIPROC_ZYGOTE_SPARE=0 forks each child on request, as before spares. */
+const SPARES_OFF = process.env.MULTIPROC_ZYGOTE_SPARE === '0';
 const canary = canaryFailure();
-let queue = Promise.resolve();
+let requestsWaiting = 0;
+let queue = canary.then(async (failure) => {
+  if (failure === null) await forkSpare();
+});
 channel.onMessage((message) => {
-  queue = queue.then(async () => serve(message as LaunchPayload, await canary));
+  requestsWaiting++;
+  queue = queue.then(async () => {
+    requestsWaiting--;
+    await serve(message as LaunchPayload, await canary);
+    // Not while a burst is being served: each spare would cost a fork there.
+    if (requestsWaiting === 0) setImmediate(() => (queue = queue.then(forkSpare)));
+  });
 });

@@ -122,12 +122,13 @@ class Zygote {
       this.channel.send(payload);
       const reply = receiveMessage(this.fdSocket, 256, REPLY_TIMEOUT_MS);
       if (reply === null) throw new ZygoteUnavailable('the forkserver zygote exited before it forked');
-      const answer = JSON.parse(reply.bytes.toString('utf8')) as { pid?: number; error?: string; canary?: string };
+      const answer = JSON.parse(reply.bytes.toString('utf8')) as { pid?: number; spare?: boolean; error?: string; canary?: string };
       if (answer.canary) {
         recordCanaryFailure(answer.canary);
         throw new ZygoteUnavailable(`the fork canary failed: ${answer.canary}`);
       }
       if (!answer.pid) throw new ZygoteUnavailable(`the forkserver zygote could not fork: ${answer.error}`);
+      if (answer.spare) childrenFromSpares++;
       const child = new ForkedChild(answer.pid, ours, (c, keep) => this.keepAliveFor(c, keep));
       this.children.set(answer.pid, child);
       return child;
@@ -159,6 +160,7 @@ class Zygote {
 }
 
 const zygotes = new Map<string, Zygote>();
+let childrenFromSpares = 0;
 registerAfterFork(() => {
   for (const zygote of zygotes.values()) zygote.dropInherited();
   zygotes.clear();
@@ -188,6 +190,11 @@ export function forkFromZygote(payload: LaunchPayload, preload: string[]): Popen
     zygotes.set(key, zygote);
   }
   return zygote.fork(payload);
+}
+
+/** How many children so far were a zygote's pre-forked spare (for tests). */
+export function zygoteSpareHandoffs(): number {
+  return childrenFromSpares;
 }
 
 /** The pids of running zygotes (for tests). */

@@ -60,6 +60,7 @@ function fromSource(reference: FunctionReference): Function {
 }
 
 const namespaces = new Map<string, Namespace>();
+let lookupVersion = 0;
 let importsRefused: string | null = null;
 let inheritedNamespace: (specifier: string) => Namespace | undefined = () => undefined;
 
@@ -88,9 +89,22 @@ function knownNamespace(specifier: string): Namespace | undefined {
   let namespace = namespaces.get(specifier);
   if (!namespace) {
     namespace = inheritedNamespace(specifier);
-    if (namespace) namespaces.set(specifier, namespace);
+    if (namespace) {
+      namespaces.set(specifier, namespace);
+      lookupVersion++;
+    }
   }
   return namespace;
+}
+
+/**
+ * Changes whenever this process imports a module or finds a function only by
+ * searching the heap: a child forked at an older version lacks what was added
+ * since (the zygote's pre-forked spare, see zygote-main.ts). Functions found
+ * among a loaded module's exports or captures it can find by itself.
+ */
+export function lookupStateVersion(): number {
+  return lookupVersion;
 }
 
 /** Whether importModule() already has this specifier's module. */
@@ -111,6 +125,7 @@ export async function importModule(specifier: string): Promise<Namespace> {
     }
     namespace = (await import(specifier)) as Namespace;
     namespaces.set(specifier, namespace);
+    lookupVersion++;
   }
   return namespace;
 }
@@ -147,7 +162,11 @@ function lookUp(reference: FunctionReference, namespace: Namespace | null, label
   // imports) is still on the heap while anything uses it.
   if ((namespace || reference.url) && reference.name) {
     const onHeap = findFunctionOnHeap(reference.name, reference);
-    if (onHeap) return onHeap;
+    if (onHeap) {
+      // A child forked before this lookup would have to search the heap itself, which a forked child cannot do safely.
+      lookupVersion++;
+      return onHeap;
+    }
   }
   const where = `${label} '${name}' (${describePosition(reference.url, reference.line, reference.column)})`;
   if (reference.enclosingNames.length > 0) {
