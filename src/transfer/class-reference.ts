@@ -20,6 +20,12 @@ export const CLASS_INSTANCE_KIND = 'multiproc.classInstance';
 
 export interface ClassReference extends FunctionLocation {
   name: string;
+  /**
+   * Where the class is in the user's source, mapped by the sender, which has
+   * its module's source map: a receiver that has not loaded the module has
+   * none, and tsx puts a whole module on line 1 of the code V8 runs.
+   */
+  site?: string;
 }
 
 /** What travels for an instance: its class by reference and its own fields (encoded by the caller's walker). */
@@ -61,7 +67,8 @@ function judgeClass(prototype: object): ClassVerdict {
         'which another process cannot find; define the class at module level or give it a [reduceForTransfer]() method',
     };
   }
-  return { reference: { name, url: details.url, line: details.line, column: details.column }, checkPrivate: true };
+  const { url, line, column } = details;
+  return { reference: { name, url, line, column, site: describePosition(url, line, column) }, checkPrivate: true };
 }
 
 function verdictFor(prototype: object): ClassVerdict {
@@ -158,9 +165,9 @@ export async function importClassModule(reference: ClassReference): Promise<void
 function classPrototype(reference: ClassReference): object {
   const found = findClass(reference);
   if (!found) {
-    const { name, url, line, column } = reference;
+    const { name, url, line, column, site } = reference;
     throw new TypeError(
-      `an instance of class ${name} (${describePosition(url, line, column)}) arrived, but that class is not loaded in ` +
+      `an instance of class ${name} (${site ?? describePosition(url, line, column)}) arrived, but that class is not loaded in ` +
         'this process, or its module keeps no reference to it. Export it from its module, or import that module ' +
         'in the target\'s module.',
     );
