@@ -7,7 +7,9 @@ import { createHmac } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { AuthenticationError, getContext } from '../src/index.ts';
 import { runProgram, type ProgramResult } from './support/run-program.ts';
-import { RemoteManager, writeRemotely } from './fixtures/manager-remote.ts';
+import { RemoteManager, hammerRemotely, writeRemotely } from './fixtures/manager-remote.ts';
+import { encodeRequest } from '../src/managers/request-encoding.ts';
+import { Op } from '../src/managers/protocol.ts';
 
 const KEY = 'remote-test-key';
 let serverPid = 0;
@@ -132,6 +134,40 @@ test('garbage and oversized frames close that connection only; other clients kee
   assert.equal(await remote.size(), 4);
 });
 
+test('Promise calls from several processes at once, one at a time and in bursts, each get their own answers', async () => {
+  await listening;
+  const spawn = getContext('spawn');
+  const children = ['a', 'b'].map((prefix) => new spawn.Process({ target: hammerRemotely, args: [address, Buffer.from(KEY), prefix, 2000] }));
+  for (const child of children) child.start();
+  await hammerRemotely(address, Buffer.from(KEY), 'parent', 2000);
+  await Promise.all(children.map((child) => child.join()));
+  assert.deepEqual(children.map((child) => child.exitCode), [0, 0]);
+});
+
+test('a request followed in the same write by garbage is answered, then that connection is closed and the server keeps serving', async () => {
+  await listening;
+  const peer = await rawPeer();
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => peer.frames.length > 0 && (clearInterval(poll), resolve()), 5);
+  });
+  const challenge = peer.frames[0]!.subarray('#CHALLENGE#'.length);
+  peer.socket.write(framed(Buffer.concat([Buffer.from('{sha256}'), createHmac('sha256', Buffer.from(KEY)).update(challenge).digest()])));
+  peer.socket.write(framed(Buffer.from('#CHALLENGE#{sha256}0123456789012345678901234567890123456789')));
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => peer.frames.length >= 3 && (clearInterval(poll), resolve()), 5);
+  });
+  peer.socket.write(framed(Buffer.from('#WELCOME#')));
+  // The server answers the count, then reads on for the next request (socket-spin.ts) after
+  // closing the connection over the garbage: it must not read a descriptor it has closed.
+  peer.socket.write(Buffer.concat([encodeRequest(Op.count, 1, []).framed, framed(Buffer.from('not a request'))]));
+  await peer.closed;
+  assert.equal(peer.frames.length, 4, 'the count was answered before the connection closed');
+  const manager = new RemoteManager({ address, authkey: Buffer.from(KEY) });
+  await manager.connect();
+  const remote = await manager.create('getStore');
+  assert.equal(await remote.get('before'), true);
+});
+
 test('the server logged why it dropped each bad peer, and kept running', async () => {
   await listening;
   process.kill(serverPid, 'SIGTERM');
@@ -140,4 +176,5 @@ test('the server logged why it dropped each bad peer, and kept running', async (
   assert.match(run.stderr, /refused a connection: the peer answered the authkey challenge wrongly/);
   assert.match(run.stderr, /exceeds the limit of 256/);
   assert.match(run.stderr, /dropped a connection: an undecodable frame/);
+  assert.doesNotMatch(run.stderr, /EBADF|Error:/, 'no failure of the server itself');
 });

@@ -16,6 +16,7 @@ import { encodeRequest, decodeReply } from './request-encoding.ts';
 import { Op, formatAddress, type ManagerAddress } from './protocol.ts';
 import { DOORBELL } from './lane-layout.ts';
 import { LaneClient, LaneReplyWatch, ON_SOCKET, lanesEnabled } from './lane-client.ts';
+import { SocketSpin, SOCKET_SPIN_US } from './socket-spin.ts';
 
 /** This process as an owner of RLocks and Conditions, the same on all its connections. */
 export const processOwnerId = randomUUID();
@@ -70,6 +71,7 @@ export class ManagerClient {
   private gone: ManagerGoneError | null = null;
   private lane: LaneClient | null = null;
   private laneWatch: LaneReplyWatch | null = null;
+  private readonly replySpin: SocketSpin | null;
   /**
    * A notification sent through the socket is confirmed processed only by
    * the reply to a later socket request (the server reads a socket in
@@ -84,6 +86,7 @@ export class ManagerClient {
     private readonly key: string,
   ) {
     link.socket.unref();
+    this.replySpin = SocketSpin.for(link);
     link.deliverTo((frame) => this.receive(frame), DEFAULT_MAX_FRAME_BYTES);
     link.onClose((reason) => this.fail(reason));
   }
@@ -124,7 +127,10 @@ export class ManagerClient {
       if (lane !== null && this.pending.size === 1 && this.confirmedFrom === 0 && lane.free && lane.trySend(framed)) {
         if (lane.serverAsleep) this.link.sendFramed(DOORBELL);
         this.laneWatch!.start();
-      } else this.link.sendFramed(framed);
+      } else {
+        this.link.sendFramed(framed);
+        if (this.pending.size === 1 && lane === null) this.replySpin?.read(SOCKET_SPIN_US, SOCKET_SPIN_US, () => !this.pending.has(callId));
+      }
     });
   }
 

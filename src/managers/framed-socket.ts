@@ -76,7 +76,8 @@ export class FramedSocket implements HandshakeLink {
     for (const listener of this.closeListeners.splice(0)) listener(reason);
   }
 
-  private receive(chunk: Buffer): void {
+  /** Takes bytes read from the socket's descriptor outside the event loop, as if they had come through it. */
+  receive(chunk: Buffer): void {
     let frames: Buffer[];
     try {
       frames = this.reader.push(chunk);

@@ -72,8 +72,9 @@ export const LANE_NAME = /^\/multiproc-lane-[0-9a-f-]{36}$/;
  * - a Promise call checks its lane for at most ASYNC_SPIN_US before
  *   returning its promise (the only time it blocks the event loop), then
  *   on every turn of the loop until ASYNC_POLL_US have passed, then waits
- *   for the doorbell on the socket. (A socket call does not poll: keeping
- *   the loop turning for its reply was measured to gain nothing.)
+ *   for the doorbell on the socket. (Keeping the loop turning for a socket
+ *   call's reply was measured to gain nothing; a connection without a lane
+ *   reads its descriptor instead, see socket-spin.ts.)
  */
 export const SERVER_IDLE_US = 200;
 export const SERVER_SLICE_US = 20;

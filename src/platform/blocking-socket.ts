@@ -32,6 +32,16 @@ export type SocketAddress = string | { host: string; port: number };
 
 const RECEIVE_BYTES = 64 * 1024;
 
+/**
+ * recv() without waiting on any socket descriptor, even one the event loop
+ * also reads (it then finds nothing and waits on): bytes read into `target`,
+ * 0 once the peer closed, -1 when nothing has come.
+ */
+export function receiveAvailable(fd: number, target: Uint8Array): number {
+  if (typeof addon.receiveNow !== 'function') return -1;
+  return addon.receiveNow(fd, target);
+}
+
 export class BlockingSocket {
   #fd: number;
   #stopWatch: (() => void) | null = null;
