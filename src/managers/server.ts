@@ -11,7 +11,7 @@ import { serializeForTransfer } from '../transfer/shareable.ts';
 import { DOORBELL } from './lane-layout.ts';
 import { LanePoller, LaneServer } from './lane-server.ts';
 import { serializeFramed } from './frames.ts';
-import { SocketSpin, SOCKET_SPIN_US, SERVER_SOCKET_SPIN_US } from './socket-spin.ts';
+import { SocketSpin } from './socket-spin.ts';
 import { FramedSocket } from './framed-socket.ts';
 import { answerChallenge, deliverChallenge } from './auth.ts';
 import { callContext } from './call-context.ts';
@@ -50,10 +50,8 @@ interface Client {
   lane: LaneServer | null;
   /** The call now in the lane, answered through it; -1: none. */
   laneCallId: number;
-  /** Reads the client's next socket request without a wake-up (socket-spin.ts); null without a lane only. */
+  /** Reads the client's next socket request without a wake-up (socket-spin.ts). */
   spin: SocketSpin | null;
-  /** A spin is queued or running for this client. */
-  spinning: boolean;
 }
 
 /** Public methods of `object`, as Python's public_methods(): every function not starting with '_'. */
@@ -142,7 +140,7 @@ export class ManagerServer {
 
   private async accept(socket: Socket): Promise<void> {
     const link = new FramedSocket(socket);
-    const client: Client = { link, owner: randomUUID(), refs: new Map(), lane: null, laneCallId: -1, spin: null, spinning: false };
+    const client: Client = { link, owner: randomUUID(), refs: new Map(), lane: null, laneCallId: -1, spin: null };
     try {
       await deliverChallenge(link, this.options.authkey);
       await answerChallenge(link, this.options.authkey);
@@ -179,17 +177,7 @@ export class ManagerServer {
     const message = this.decodeRequest(client, frame);
     if (message) this.dispatch(client, message);
     this.lanes.wake(); // the next request is likely close behind: read it without a wake-up
-    if (client.lane === null && !client.spinning && client.spin) {
-      client.spinning = true;
-      // After the frames of this read are all handled: one read later would run out of order.
-      queueMicrotask(() => {
-        try {
-          client.spin!.read(SOCKET_SPIN_US, SERVER_SOCKET_SPIN_US);
-        } finally {
-          client.spinning = false;
-        }
-      });
-    }
+    if (client.lane === null) client.spin?.readForNextRequest();
   }
 
   /** Runs the request in `client`'s lane, if there is one; whether there was. */

@@ -24,6 +24,8 @@ const CHUNK_BYTES = 64 * 1024;
 export class SocketSpin {
   private readonly gauge = new SpinGauge();
   private chunk: Buffer | null = null;
+  /** A server's read for the next request is queued or running. */
+  private readingOn = false;
 
   private constructor(
     private readonly link: FramedSocket,
@@ -42,6 +44,23 @@ export class SocketSpin {
    */
   private get open(): boolean {
     return !this.link.closed && descriptorOf(this.link) === this.fd;
+  }
+
+  /**
+   * The server's side, called after it handled a request: reads on for the
+   * client's next ones once the frames of the current read are all handled
+   * (a microtask), since reading earlier would run them out of order.
+   */
+  readForNextRequest(): void {
+    if (this.readingOn) return;
+    this.readingOn = true;
+    queueMicrotask(() => {
+      try {
+        this.read(SOCKET_SPIN_US, SERVER_SOCKET_SPIN_US);
+      } finally {
+        this.readingOn = false;
+      }
+    });
   }
 
   /**
