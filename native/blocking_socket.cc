@@ -191,6 +191,21 @@ Napi::Value SendAll(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// sendNow(fd, bytes) -> bytes sent by one send() that does not wait, -1 when
+// the socket's buffer is full; throws the connection's error (EPIPE, ...).
+Napi::Value SendNow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = SocketArgument(env, info[0]);
+  size_t length;
+  uint8_t* bytes = TypedArrayBytes(env, info[1], "bytes", &length);
+  for (;;) {
+    ssize_t sent = send(fd, bytes, length, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent >= 0) return Napi::Number::New(env, static_cast<double>(sent));
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
+    if (errno != EINTR) throw SystemError(env, errno, "send", "");
+  }
+}
+
 // receiveInto(fd, target, timeoutMs) -> bytes received into `target` (at
 // least 1), or 0 once the peer has closed. Throws ETIMEDOUT when nothing
 // came within timeoutMs (Infinity: wait as long as it takes), and the
@@ -323,6 +338,7 @@ void InitBlockingSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("sendAll", Napi::Function::New(env, SendAll, "sendAll"));
   exports.Set("receiveInto", Napi::Function::New(env, ReceiveInto, "receiveInto"));
   exports.Set("receiveNow", Napi::Function::New(env, ReceiveNow, "receiveNow"));
+  exports.Set("sendNow", Napi::Function::New(env, SendNow, "sendNow"));
   exports.Set("watchHangup", Napi::Function::New(env, WatchHangup, "watchHangup"));
   exports.Set("closeSocket", Napi::Function::New(env, CloseSocket, "closeSocket"));
 }

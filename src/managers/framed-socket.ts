@@ -6,6 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { FrameReader, frame } from './frames.ts';
+import { sendAvailable } from '../platform/blocking-socket.ts';
 import { HANDSHAKE_MAX_FRAME_BYTES, type HandshakeLink } from './auth.ts';
 
 /** How long a peer may stay silent during the handshake (and a connect may take, for the sync client). */
@@ -30,9 +31,35 @@ export class FramedSocket implements HandshakeLink {
     if (this.closedReason === null) this.socket.write(frame(body));
   }
 
-  /** Writes a frame that already carries its length (serializeFramed). */
+  /**
+   * Writes a frame that already carries its length (serializeFramed). With
+   * nothing of Node's queued on the socket, the frame is sent straight to
+   * the descriptor, skipping the stream's write machinery (about as costly
+   * as the send itself); what the kernel does not take goes the usual way.
+   */
   sendFramed(framed: Buffer): void {
-    if (this.closedReason === null) this.socket.write(framed);
+    if (this.closedReason !== null) return;
+    const fd = this.socket.writableLength === 0 ? this.descriptor : -1;
+    let sent = -1;
+    if (fd >= 0) {
+      try {
+        sent = sendAvailable(fd, framed);
+      } catch {
+        sent = -1; // a broken connection: the stream's own write meets the error and closes
+      }
+    }
+    if (sent === framed.length) return;
+    this.socket.write(sent > 0 ? framed.subarray(sent) : framed);
+  }
+
+  /**
+   * The socket's descriptor, -1 once Node has closed it (its number may then
+   * name another file). net.Socket keeps it on its handle (TCPWrap, PipeWrap).
+   */
+  get descriptor(): number {
+    if (this.closedReason !== null) return -1;
+    const fd = (this.socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+    return typeof fd === 'number' ? fd : -1;
   }
 
   next(): Promise<Buffer> {

@@ -34,7 +34,7 @@ export class SocketSpin {
 
   /** A spin for `link`, or null when its descriptor is not reachable. */
   static for(link: FramedSocket): SocketSpin | null {
-    const fd = descriptorOf(link);
+    const fd = link.descriptor;
     return fd >= 0 ? new SocketSpin(link, fd) : null;
   }
 
@@ -43,7 +43,7 @@ export class SocketSpin {
    * (the connection was dropped), its number may already name another file.
    */
   private get open(): boolean {
-    return !this.link.closed && descriptorOf(this.link) === this.fd;
+    return this.link.descriptor === this.fd;
   }
 
   /**
@@ -98,8 +98,3 @@ export class SocketSpin {
   }
 }
 
-/** The descriptor of the link's socket, -1 once closed (net.Socket keeps it on its handle: TCPWrap, PipeWrap). */
-function descriptorOf(link: FramedSocket): number {
-  const fd = (link.socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
-  return typeof fd === 'number' ? fd : -1;
-}

@@ -17,6 +17,7 @@ interface BlockingSocketAddon {
   sendAll(fd: number, bytes: Uint8Array): void;
   receiveInto(fd: number, target: Uint8Array, timeoutMs: number): number;
   receiveNow(fd: number, target: Uint8Array): number;
+  sendNow?(fd: number, bytes: Uint8Array): number;
   watchHangup(fd: number, callback: () => void): () => void;
   closeSocket(fd: number): void;
 }
@@ -33,10 +34,17 @@ export type SocketAddress = string | { host: string; port: number };
 const RECEIVE_BYTES = 64 * 1024;
 
 /**
- * recv() without waiting on any socket descriptor, even one the event loop
- * also reads (it then finds nothing and waits on): bytes read into `target`,
- * 0 once the peer closed, -1 when nothing has come.
+ * send() and recv() without waiting, on any socket descriptor, even one the
+ * event loop also uses (when nothing of its own is queued there): bytes sent
+ * or read, -1 when the socket's buffer is full or nothing has come, and for
+ * a read 0 once the peer closed. Errors are thrown (EPIPE, ECONNRESET, ...).
  */
+export function sendAvailable(fd: number, bytes: Uint8Array): number {
+  if (typeof addon.sendNow !== 'function') return -1;
+  return addon.sendNow(fd, bytes);
+}
+
+/** recv() counterpart of sendAvailable. */
 export function receiveAvailable(fd: number, target: Uint8Array): number {
   if (typeof addon.receiveNow !== 'function') return -1;
   return addon.receiveNow(fd, target);
