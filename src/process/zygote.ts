@@ -119,7 +119,8 @@ class Zygote {
     const [ours, theirs] = socketPair();
     try {
       sendMessage(this.fdSocket, ONE_BYTE, theirs, REPLY_TIMEOUT_MS);
-      this.channel.send(payload);
+      // Blocking: the reply below blocks this thread, which a queued write would wait for.
+      this.channel.sendFully(payload, REPLY_TIMEOUT_MS);
       const reply = receiveMessage(this.fdSocket, 256, REPLY_TIMEOUT_MS);
       if (reply === null) throw new ZygoteUnavailable('the forkserver zygote exited before it forked');
       const answer = JSON.parse(reply.bytes.toString('utf8')) as { pid?: number; spare?: boolean; error?: string; canary?: string };
