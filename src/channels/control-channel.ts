@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { deserialize, serialize } from 'node:v8';
-import { sendAvailable } from '../platform/blocking-socket.ts';
+import { sendAvailable, socketDescriptor } from '../platform/blocking-socket.ts';
 import { yieldThread } from '../platform/native.ts';
 
 type MessageHandler = (message: unknown) => void;
@@ -67,8 +67,8 @@ export class ControlChannel {
    * not read it within `timeoutMs`, and the connection's error if it broke.
    */
   sendFully(message: unknown, timeoutMs: number): void {
-    const fd = (this.socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
-    if (typeof fd !== 'number' || fd < 0 || this.socket.writableLength > 0) {
+    const fd = socketDescriptor(this.socket);
+    if (fd < 0 || this.socket.writableLength > 0) {
       throw new Error('sendFully needs a socket with its descriptor and nothing queued');
     }
     const body = serialize(message);

@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { FrameReader, frame } from './frames.ts';
-import { sendAvailable } from '../platform/blocking-socket.ts';
+import { sendAvailable, socketDescriptor } from '../platform/blocking-socket.ts';
 import { HANDSHAKE_MAX_FRAME_BYTES, type HandshakeLink } from './auth.ts';
 
 /** How long a peer may stay silent during the handshake (and a connect may take, for the sync client). */
@@ -57,9 +57,7 @@ export class FramedSocket implements HandshakeLink {
    * name another file). net.Socket keeps it on its handle (TCPWrap, PipeWrap).
    */
   get descriptor(): number {
-    if (this.closedReason !== null) return -1;
-    const fd = (this.socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
-    return typeof fd === 'number' ? fd : -1;
+    return this.closedReason !== null ? -1 : socketDescriptor(this.socket);
   }
 
   next(): Promise<Buffer> {

@@ -39,6 +39,12 @@ const RECEIVE_BYTES = 64 * 1024;
  * or read, -1 when the socket's buffer is full or nothing has come, and for
  * a read 0 once the peer closed. Errors are thrown (EPIPE, ECONNRESET, ...).
  */
+/** A net.Socket's descriptor (kept on its handle, TCPWrap or PipeWrap), -1 once Node has closed it. */
+export function socketDescriptor(socket: object): number {
+  const fd = (socket as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' ? fd : -1;
+}
+
 export function sendAvailable(fd: number, bytes: Uint8Array): number {
   if (typeof addon.sendNow !== 'function') return -1;
   return addon.sendNow(fd, bytes);
