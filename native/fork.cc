@@ -160,6 +160,37 @@ struct ForkedEntry {
   Napi::AsyncContext* context;
 };
 
+// The timers that were running at the fork, stopped in the child until its
+// life starts. Until then the termination is pending, and Node's timer
+// callback retries a failed call into JavaScript while it can call in at
+// all: a timer due in that time spun the child forever (a parent with an
+// interval running, forking after an await).
+struct PausedTimer {
+  uv_timer_t* handle;
+  uv_timer_cb callback;
+  uint64_t dueIn;
+  uint64_t repeat;
+};
+std::vector<PausedTimer> pausedTimers;
+
+void PauseTimer(uv_handle_t* handle, void*) {
+  if (handle->type != UV_TIMER || !uv_is_active(handle) || uv_is_closing(handle)) return;
+  uv_timer_t* timer = reinterpret_cast<uv_timer_t*>(handle);
+  pausedTimers.push_back({timer, timer->timer_cb, uv_timer_get_due_in(timer), uv_timer_get_repeat(timer)});
+  uv_timer_stop(timer);
+}
+
+// Resumes the paused timers that the child's entry left alone: it stops
+// the parent's JavaScript timers itself (which may restart Node's handle).
+void ResumePausedTimers() {
+  for (const PausedTimer& paused : pausedTimers) {
+    uv_handle_t* handle = reinterpret_cast<uv_handle_t*>(paused.handle);
+    if (uv_is_active(handle) || uv_is_closing(handle)) continue;
+    uv_timer_start(paused.handle, paused.callback, paused.dueIn, paused.repeat);
+  }
+  pausedTimers.clear();
+}
+
 void RunForkedEntry(uv_prepare_t* prepare) {
   ForkedEntry* start = static_cast<ForkedEntry*>(prepare->data);
   uv_prepare_stop(prepare);
@@ -168,11 +199,33 @@ void RunForkedEntry(uv_prepare_t* prepare) {
   Napi::Env env(start->env);
   Napi::HandleScope scope(env);
   CallBackFromLoop(env, start->entry, {}, *start->context);
+  ResumePausedTimers();
 }
+
+// The script a child runs to take its termination at once (see below).
+// Compiled once, in the parent: compiling it in every child cost each ~2 ms
+// of cold compiler code and copied pages. Never freed: a Global destroyed
+// with the addon's statics, after its isolate, would crash the exit. Only
+// the isolate that made it may run it (forkAndUnwind is for the main thread).
+struct TerminationTaker {
+  v8::Isolate* isolate;
+  v8::Global<v8::Script> script;
+};
+TerminationTaker* terminationTaker = nullptr;
 
 Napi::Value ForkAndUnwind(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "entry must be a function");
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  if (terminationTaker == nullptr) {
+    v8::Local<v8::Script> script;
+    if (!v8::Script::Compile(context, v8::String::NewFromUtf8Literal(isolate, "0")).ToLocal(&script)) {
+      throw Napi::Error::New(env, "forkAndUnwind: cannot compile the termination script");
+    }
+    terminationTaker = new TerminationTaker{isolate, v8::Global<v8::Script>(isolate, script)};
+  }
+  if (terminationTaker->isolate != isolate) throw Napi::Error::New(env, "forkAndUnwind: only the main thread can fork");
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
   // Made before the fork, so that the child needs no allocation from V8 for it.
@@ -197,6 +250,7 @@ Napi::Value ForkAndUnwind(const Napi::CallbackInfo& info) {
   // What must be undone before the unwinding reaches Node's callback scopes
   // (the async context stack), still on the inherited stack.
   if (info.Length() > 1 && info[1].IsFunction()) info[1].As<Napi::Function>().Call({});
+  uv_walk(loop, PauseTimer, nullptr);
   start->prepare.data = start;
   uv_prepare_init(loop, &start->prepare);
   // Ref'd: the loop must not end before the child's life has started.
@@ -205,15 +259,10 @@ Napi::Value ForkAndUnwind(const Napi::CallbackInfo& info) {
   // the caller's native calls right after this one (closing a descriptor,
   // say) would run first. Entering JavaScript here takes it at once, so the
   // caller gets back an exception already under way.
-  v8::Isolate* isolate = v8::Isolate::GetCurrent();
   isolate->TerminateExecution();
-  v8::Local<v8::Context> context = isolate->GetCurrentContext();
-  v8::Local<v8::Script> script;
-  if (v8::Script::Compile(context, v8::String::NewFromUtf8Literal(isolate, "0")).ToLocal(&script)) {
-    // Empty by design: the run is cut short by the termination it takes.
-    v8::Local<v8::Value> terminated;
-    if (script->Run(context).ToLocal(&terminated)) return env.Undefined();
-  }
+  // Empty by design: the run is cut short by the termination it takes.
+  v8::Local<v8::Value> terminated;
+  if (terminationTaker->script.Get(isolate)->Run(context).ToLocal(&terminated)) return env.Undefined();
   return env.Undefined();
 }
 

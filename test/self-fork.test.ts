@@ -43,6 +43,18 @@ test('exit codes, a failing target and terminate() are reported as for other chi
   assert.match(run.stderr, /^Process Process-2:\nRangeError: boom in a forked child/m);
 });
 
+test('forking after an await while an interval runs: no child hangs, the interval stays the parent\'s, children\'s timers work', async () => {
+  assert.deepEqual(await runCase('intervalRunning'), { joined: 30, childTicks: 0, childTimersFired: 30 });
+});
+
+test('200 forked children in a row: right exit codes, and no descriptor or child (or teardown proxy) left', async () => {
+  assert.deepEqual(await runCase('rows'), { wrongCodes: 0, fdsGained: 0, childrenLeft: [] });
+});
+
+test('a child killed under the teardown proxies\' name is still joined, with its code', async () => {
+  assert.deepEqual(await runCase('killedUnderProxyName'), { exitCode: -9 });
+});
+
 test('a SIGKILLed fork-ready program leaves none of its forked children behind', async () => {
   let pids: number[] = [];
   await runProgram(PROGRAM, { args: ['orphans'], forkReady: true }, (stdout, pid) => {

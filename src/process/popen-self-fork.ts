@@ -9,7 +9,7 @@
 import type { Popen, StartRequest } from './popen.ts';
 import { closeFd, forkAndUnwind, socketPair, watchExit } from './fork-native.ts';
 import { ForkedChild } from './forked-child-handle.ts';
-import { becomeSelfForkedChild, leaveInheritedAsyncContexts } from './self-forked-child.ts';
+import { becomeSelfForkedChild, inheritedAsyncContextsLeaver } from './self-forked-child.ts';
 import { watchTeardownProxies } from '../platform/teardown-proxies.ts';
 
 /** Forks this program; the child runs `request`'s Process. */
@@ -23,7 +23,7 @@ export function forkThisProgram(request: StartRequest): Popen {
     pid = forkAndUnwind(() => {
       closeFd(ours);
       void becomeSelfForkedChild(parentPid, theirs, (channel) => request.runHere(channel));
-    }, leaveInheritedAsyncContexts);
+    }, inheritedAsyncContextsLeaver());
   } catch (error) {
     closeFd(ours);
     closeFd(theirs);

@@ -14,17 +14,22 @@ import { inheritedNamespace } from './inherited-modules.ts';
 import { adoptForkedIdentity } from './forked-identity.ts';
 import { stopInheritedActivity, stopInheritedTimers } from './inherited-activity.ts';
 
+let clearAsyncIdStack: (() => void) | undefined;
+
 /**
- * Runs in the child at the fork, on the inherited stack, before it unwinds:
- * that stack leaves the async contexts it entered (start() called in a
- * callback or after an await) without their ends running, and Node checks,
- * when the next callback ends, that none is left. (--expose-internals is a
- * fork-ready flag for this one call.)
+ * What runs in the child at the fork, on the inherited stack, before it
+ * unwinds: that stack leaves the async contexts it entered (start() called
+ * in a callback or after an await) without their ends running, and Node
+ * checks, when the next callback ends, that none is left. (--expose-internals
+ * is a fork-ready flag for this one call.) Looked up in the parent, once: a
+ * require in every child cost each a few ms of cold code.
  */
-export function leaveInheritedAsyncContexts(): void {
-  // Loaded here, not at import: only a fork-ready program may load internals.
-  const internalAsyncHooks = createRequire(import.meta.url)('internal/async_hooks') as { clearAsyncIdStack(): void };
-  internalAsyncHooks.clearAsyncIdStack();
+export function inheritedAsyncContextsLeaver(): () => void {
+  // Loaded on first use, not at import: only a fork-ready program may load internals.
+  clearAsyncIdStack ??= (
+    createRequire(import.meta.url)('internal/async_hooks') as { clearAsyncIdStack(): void }
+  ).clearAsyncIdStack;
+  return clearAsyncIdStack;
 }
 
 /**
