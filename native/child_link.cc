@@ -12,11 +12,13 @@
 #include <uv.h>
 #include <cerrno>
 #include <cstdio>
+#include <unordered_set>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
+#include <unordered_set>
 #include <node.h>
 #include "common.h"
 
@@ -36,6 +38,10 @@ struct ExitWatch {
   std::shared_ptr<bool> done;
 };
 
+// Children with a live exit watch: whoever looks for teardown proxies by
+// name must not reap one of these (see IsWatchedChild). JS thread only.
+std::unordered_set<pid_t> watchedPids;
+
 void FreeWatch(uv_handle_t* handle) {
   ExitWatch* watch = static_cast<ExitWatch*>(handle->data);
   close(watch->pidfd);
@@ -52,6 +58,7 @@ void OnPidfdReadable(uv_poll_t* poll, int status, int events) {
   } while (reaped < 0 && errno == EINTR);
   if (reaped == 0) return;  // readable before the exit was recorded: poll again
   uv_poll_stop(poll);
+  watchedPids.erase(watch->pid);
   *watch->done = true;
   Napi::Env env(watch->env);
   {
@@ -95,6 +102,7 @@ Napi::Value WatchExit(const Napi::CallbackInfo& info) {
     delete watch;
     throw SystemError(env, -err, "uv_poll_start", "");
   }
+  watchedPids.insert(pid);
   uv_handle_t* handle = reinterpret_cast<uv_handle_t*>(&watch->poll);
   Napi::Object control = Napi::Object::New(env);
   auto done = std::make_shared<bool>(false);
@@ -214,6 +222,8 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+bool IsWatchedChild(pid_t pid) { return watchedPids.count(pid) > 0; }
 
 void InitChildLink(Napi::Env env, Napi::Object exports) {
   exports.Set("watchExit", Napi::Function::New(env, WatchExit, "watchExit"));

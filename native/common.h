@@ -48,6 +48,9 @@ size_t IndexArgument(const Napi::Env& env, const Napi::Value& value, const char*
 uint8_t* RangeArgument(const Napi::Env& env, const Napi::Value& view, const Napi::Value& offset, size_t length,
                        const char* name, const char* function);
 
+// Whether `pid` is a child with a live exit watch (child_link.cc).
+bool IsWatchedChild(pid_t pid);
+
 void InitSegments(Napi::Env env, Napi::Object exports);
 void InitFutex(Napi::Env env, Napi::Object exports);
 void InitMemory(Napi::Env env, Napi::Object exports);

@@ -10,7 +10,6 @@
 // until the child is gone, exits, and the kernel frees the memory in the
 // proxy's exit, off the critical path. The parent reaps proxies, which it
 // knows by their name (src/teardown-proxies.ts).
-#include <linux/futex.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -18,7 +17,6 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <cerrno>
 #include <node.h>
@@ -32,14 +30,10 @@ constexpr size_t kProxyStackBytes = 64 * 1024;
 // A bound, should the pidfd never report the exit: the proxy then just exits.
 constexpr int kProxyWaitMs = 10000;
 
-// How long the child waits for its proxy to take its name before exiting anyway.
-constexpr long kProxyNamedWaitNs = 1000L * 1000 * 1000;
 
 struct ProxyArgs {
   int pidfd;
   pid_t parent;
-  // Set to 1 by the proxy once it has its name (a futex word: the memory is shared).
-  int named;
 };
 ProxyArgs proxyArgs;
 
@@ -50,12 +44,7 @@ int RunProxy(void* raw) {
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, nullptr);
-  prctl(PR_SET_NAME, kTeardownProxyName);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  // The parent knows proxies by name only: until the child exits, after
-  // this, the parent must not be able to see the proxy under another name.
-  __atomic_store_n(&args->named, 1, __ATOMIC_SEQ_CST);
-  syscall(SYS_futex, &args->named, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
   if (getppid() != args->parent) return 0;
   // The copied fd table would keep the child's pipes and sockets open.
   if (args->pidfd > 0) syscall(SYS_close_range, 0U, static_cast<unsigned>(args->pidfd - 1), 0U);
@@ -72,15 +61,18 @@ void StartTeardownProxy() {
   if (pidfd < 0) return;
   void* stack = mmap(nullptr, kProxyStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) return;
-  proxyArgs = {pidfd, getppid(), 0};
-  if (clone(RunProxy, static_cast<char*>(stack) + kProxyStackBytes, CLONE_VM | CLONE_PARENT, &proxyArgs) < 0) return;
-  // Otherwise a parent that looks for proxies right after this child's exit
-  // (whenTeardownProxiesGone) could miss one the scheduler had not yet run.
-  timespec bound = {0, kProxyNamedWaitNs};
-  while (__atomic_load_n(&proxyArgs.named, __ATOMIC_SEQ_CST) == 0) {
-    long waited = syscall(SYS_futex, &proxyArgs.named, FUTEX_WAIT_PRIVATE, 0, &bound, nullptr, 0);
-    if (waited < 0 && errno == ETIMEDOUT) break;
-  }
+  proxyArgs = {pidfd, getppid()};
+  // The parent knows proxies by name only, so the proxy is born with it (a
+  // clone takes its creator's name): a parent that looks right after this
+  // child's exit (whenTeardownProxiesGone) cannot miss it, and the child
+  // need not wait for the scheduler to run the proxy. The child takes its
+  // own name back before it exits, so that the parent never takes it for a
+  // proxy once it can be reaped.
+  char ownName[16] = {0};
+  prctl(PR_GET_NAME, ownName);
+  prctl(PR_SET_NAME, kTeardownProxyName);
+  clone(RunProxy, static_cast<char*>(stack) + kProxyStackBytes, CLONE_VM | CLONE_PARENT, &proxyArgs);
+  prctl(PR_SET_NAME, ownName);
 }
 
 }  // namespace
@@ -118,6 +110,9 @@ static Napi::Value ReapChild(const Napi::CallbackInfo& info) {
   if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "pid must be a number");
   pid_t pid = info[0].As<Napi::Number>().Int32Value();
   bool block = info[1].ToBoolean().Value();
+  // A child killed while it bore the proxy's name (see StartTeardownProxy)
+  // is its exit watch's to reap, which reports its code.
+  if (IsWatchedChild(pid)) return Napi::Boolean::New(env, false);
   int status;
   pid_t reaped;
   do {
