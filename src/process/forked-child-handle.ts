@@ -3,6 +3,8 @@ import { Socket } from 'node:net';
 import { ControlChannel } from '../channels/control-channel.ts';
 import type { Popen } from './popen.ts';
 import { pidHasExited } from './vehicle-os-process.ts';
+import { closeFd } from './fork-native.ts';
+import { InvalidStateError } from '../errors.ts';
 
 /**
  * A forked child as its parent sees it, whoever forked it (the zygote, or
@@ -12,7 +14,9 @@ import { pidHasExited } from './vehicle-os-process.ts';
 export class ForkedChild implements Popen {
   exitCode: number | null = null;
   readonly exited: Promise<number>;
-  readonly channel: ControlChannel;
+  /** Made on first use: most children's channel is never used, and a Socket made right after a fork costs ~2 ms of copied pages. */
+  private opened: ControlChannel | null = null;
+  private descriptor: number | null;
   private settle!: (code: number) => void;
 
   constructor(
@@ -20,8 +24,18 @@ export class ForkedChild implements Popen {
     channelFd: number,
     private readonly keepAlive: (child: ForkedChild, keep: boolean) => void,
   ) {
-    this.channel = new ControlChannel(new Socket({ fd: channelFd, readable: true, writable: true }));
+    this.descriptor = channelFd;
     this.exited = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  get channel(): ControlChannel {
+    if (!this.opened) {
+      if (this.descriptor === null) throw new InvalidStateError(`the control channel of child ${this.pid} is closed: it has exited`);
+      this.opened = new ControlChannel(new Socket({ fd: this.descriptor, readable: true, writable: true }));
+      this.descriptor = null;
+      if (this.exitCode === null) this.opened.unref();
+    }
+    return this.opened;
   }
 
   /** Called by whatever watches the child: the zygote (or its death), or an exit watch. */
@@ -29,7 +43,7 @@ export class ForkedChild implements Popen {
     if (this.exitCode !== null) return;
     this.exitCode = code;
     this.keepAlive(this, false);
-    this.channel.close();
+    this.close();
     this.settle(code);
   }
 
@@ -48,11 +62,12 @@ export class ForkedChild implements Popen {
 
   keepParentAlive(keep: boolean): void {
     this.keepAlive(this, keep && this.exitCode === null);
-    this.channel.unref();
+    this.opened?.unref();
   }
 
   close(): void {
-    this.channel.close();
+    this.opened?.close();
+    if (this.descriptor !== null) closeFd(this.descriptor);
+    this.descriptor = null;
   }
 }
-
