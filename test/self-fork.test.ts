@@ -47,6 +47,10 @@ test('forking after an await while an interval runs: no child hangs, the interva
   assert.deepEqual(await runCase('intervalRunning'), { joined: 30, childTicks: 0, childTimersFired: 30 });
 });
 
+test('parentProcess() in a forked child is the program, alive while it runs', async () => {
+  assert.deepEqual(await runCase('parentSeen'), { exitCode: 0, seen: 1 });
+});
+
 test('200 forked children in a row: right exit codes, and no descriptor or child (or teardown proxy) left', async () => {
   assert.deepEqual(await runCase('rows'), { wrongCodes: 0, fdsGained: 0, childrenLeft: [] });
 });

@@ -30,7 +30,7 @@ function applyGlobals(globals: Record<string, unknown> | null): void {
  * protocols (the pool's workers) find it through controlChannel().
  */
 export async function runChild(payload: LaunchPayload, channel: ControlChannel): Promise<void> {
-  enterChildLife(payload, channel);
+  enterChildLife(payload, () => channel);
   applyEnvironment(payload);
   try {
     const settleClasses = deferMissingClasses(); // issue 11: the snapshot's classes come with the imports below

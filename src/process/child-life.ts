@@ -44,10 +44,11 @@ function exitWithoutTeardown(): void {
 
 /**
  * Makes this process the child `who`: its identity, parentProcess() (whose
- * control channel is `channel`, where library protocols such as the pool's
- * find it), its authkey, its way of ending and of reporting a failure.
+ * control channel `openChannel` opens on first use, where library protocols
+ * such as the pool's find it), its authkey, its way of ending and of
+ * reporting a failure.
  */
-export function enterChildLife(who: ChildIdentity, channel: ControlChannel): void {
+export function enterChildLife(who: ChildIdentity, openChannel: () => ControlChannel): void {
   adoptChildState({
     name: who.name,
     identity: who.identity,
@@ -55,7 +56,7 @@ export function enterChildLife(who: ChildIdentity, channel: ControlChannel): voi
     parentPid: who.parentPid,
     parentName: who.parentName,
   });
-  adoptParentProcess(who.parentPid, who.parentName, channel);
+  adoptParentProcess(who.parentPid, who.parentName, openChannel);
   adoptProcessAuthkey(who.authkey);
   exitWithoutTeardown();
   process.on('uncaughtException', reportAndExit);

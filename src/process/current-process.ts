@@ -5,7 +5,7 @@
  */
 import { currentState } from './process-identity.ts';
 import type { Process } from './process.ts';
-import { attach, blankProcess, internalsIfAny, type Internals } from './process-internals.ts';
+import { attach, blankProcess, internalsIfAny, type Internals, type ParentLink } from './process-internals.ts';
 import type { ControlChannel } from '../channels/control-channel.ts';
 
 let current: Process | null = null;
@@ -56,11 +56,17 @@ export function adoptCurrentProcess(instance: Process, target: Function | null, 
 }
 
 /**
- * In a child, records its parent and the control channel to it; the
- * parent's join() and isAlive() follow the channel, which closes when the
- * parent dies.
+ * In a child, records its parent and the control channel to it, which
+ * `openChannel` opens on first use; the parent's join() and isAlive() follow
+ * the channel, which closes when the parent dies.
  */
-export function adoptParentProcess(pid: number, name: string, channel: ControlChannel): void {
+export function adoptParentProcess(pid: number, name: string, openChannel: () => ControlChannel): void {
+  let channel: ControlChannel | undefined;
+  let gone: Promise<void> | undefined;
+  const link: ParentLink = {
+    channel: () => (channel ??= openChannel()),
+    gone: () => (gone ??= new Promise<void>((resolve) => link.channel().onClose(() => resolve()))),
+  };
   parent = blankProcess();
   attach(parent, {
     role: 'parent',
@@ -73,8 +79,7 @@ export function adoptParentProcess(pid: number, name: string, channel: ControlCh
     popen: null,
     closed: false,
     pid,
-    parentChannel: channel,
-    parentGone: new Promise<void>((resolve) => channel.onClose(() => resolve())),
+    parentLink: link,
   });
 }
 

@@ -22,7 +22,7 @@ export function forkThisProgram(request: StartRequest): Popen {
   try {
     pid = forkAndUnwind(() => {
       closeFd(ours);
-      void becomeSelfForkedChild(parentPid, theirs, (channel) => request.runHere(channel));
+      void becomeSelfForkedChild(parentPid, theirs, (openChannel) => request.runHere(openChannel));
     }, inheritedAsyncContextsLeaver());
   } catch (error) {
     closeFd(ours);

@@ -42,7 +42,7 @@ export interface StartRequest {
   /** The launch payload, built on demand: building it encodes the target, arguments and fields. */
   payload(): LaunchPayload;
   /** Runs the Process in this very process: what a child forked from the program does with its copy. */
-  runHere(channel: ControlChannel): Promise<void>;
+  runHere(openChannel: () => ControlChannel): Promise<void>;
 }
 
 export interface StartMethod {

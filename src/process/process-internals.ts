@@ -24,10 +24,19 @@ export interface Internals {
   closed: boolean;
   /** For role 'current' and 'parent'. */
   pid: number | null;
-  /** For role 'parent': the channel to the parent; it closes when the parent dies. */
-  parentChannel?: ControlChannel;
-  /** For role 'parent': settles when `parentChannel` closes. */
-  parentGone?: Promise<void>;
+  /** For role 'parent': the link to the parent. */
+  parentLink?: ParentLink;
+}
+
+/**
+ * A child's link to its parent: the control channel, opened on first use
+ * (a forked child that never uses it skips a net.Socket's cost), and a
+ * promise that settles when the channel closes, which it does when the
+ * parent dies.
+ */
+export interface ParentLink {
+  channel(): ControlChannel;
+  gone(): Promise<void>;
 }
 
 const INTERNALS = Symbol('multiproc.processInternals');
@@ -57,7 +66,7 @@ export function attach(process: Process, internals: Internals): void {
  */
 export function controlChannel(process: Process): ControlChannel {
   const self = internalsOf(process);
-  if (self.role === 'parent') return self.parentChannel!;
+  if (self.role === 'parent') return self.parentLink!.channel();
   if (self.role === 'current') throw new Error('the current process has no control channel to itself');
   if (!self.popen) throw new Error('the process has not been started');
   return self.popen.channel;

@@ -96,18 +96,22 @@ export class Process<Args extends unknown[] = unknown[]> {
     const parent = { pid: process.pid, name: currentState.name };
     self.popen = method.launch({
       payload: () => this.buildPayload(self, method.name),
-      runHere: (channel) => this.runInForkedChild(self, parent, channel),
+      runHere: (openChannel) => this.runInForkedChild(self, parent, openChannel),
     });
     self.popen.keepParentAlive(!self.daemon);
     trackChild(this, self.popen);
   }
 
   /** In a child forked from the program: this object is the child's copy; become it and run. */
-  private async runInForkedChild(self: Internals, parent: { pid: number; name: string }, channel: ControlChannel): Promise<void> {
+  private async runInForkedChild(
+    self: Internals,
+    parent: { pid: number; name: string },
+    openChannel: () => ControlChannel,
+  ): Promise<void> {
     const identity = { name: self.name, identity: self.identity, daemon: self.daemon, target: self.target, args: self.args };
     enterChildLife(
       { ...identity, parentPid: parent.pid, parentName: parent.name, authkey: this.authkey },
-      channel,
+      openChannel,
     );
     currentState.bootstrapping = false;
     adoptCurrentProcess(this, identity.target, identity.args);
@@ -155,7 +159,7 @@ export class Process<Args extends unknown[] = unknown[]> {
     const self = this.checkOpen();
     const parsed = parseWait(wait, 'join');
     if (self.role === 'current') throw new InvalidStateError('cannot join current process');
-    if (self.role === 'parent') return void (await settleWithin(self.parentGone!, parsed));
+    if (self.role === 'parent') return void (await settleWithin(self.parentLink!.gone(), parsed));
     if (self.creatorPid !== process.pid) throw new InvalidStateError('can only join a child process');
     if (!self.popen) throw new InvalidStateError('can only join a started process');
     // A daemon child does not keep the program alive, but a pending join must.
@@ -211,7 +215,7 @@ export class Process<Args extends unknown[] = unknown[]> {
   /** Python's sentinel: the same object each time, which `wait()` reports ready once the process has ended. ProcessNotStartedError before start(). */
   get sentinel(): ProcessSentinel {
     const self = this.checkOpen();
-    return sentinelOf(this, self.role === 'parent' ? { pid: self.pid!, gone: self.parentGone! } : self.popen);
+    return sentinelOf(this, self.role === 'parent' ? { pid: self.pid!, gone: self.parentLink!.gone() } : self.popen);
   }
 
   /** null until the child has been reaped; then its exit status, or -N after signal N. */

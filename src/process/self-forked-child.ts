@@ -34,12 +34,12 @@ export function inheritedAsyncContextsLeaver(): () => void {
 
 /**
  * Becomes the child: `channelFd` is its end of the control channel, `run`
- * runs its Process (see Process.start()).
+ * runs its Process (see Process.start()) and opens the channel if it needs it.
  */
 export async function becomeSelfForkedChild(
   parentPid: number,
   channelFd: number,
-  run: (channel: ControlChannel) => Promise<void>,
+  run: (openChannel: () => ControlChannel) => Promise<void>,
 ): Promise<void> {
   stopInheritedActivity();
   runAfterForkHooks();
@@ -51,11 +51,16 @@ export async function becomeSelfForkedChild(
   process.env[FORK_READY_ENV] = String(process.pid);
   // The loop's natural end would wait for V8 worker threads a forked child lacks; exit just before it.
   onLoopIdle(() => process.exit());
-  const channel = new ControlChannel(new Socket({ fd: channelFd, readable: true, writable: true }));
-  channel.onClose(() => process.exit(1));
-  channel.unref();
+  // Opened on first use: most children never use it, and a net.Socket costs
+  // a fresh fork ~2-4 ms of cold code and copied pages. The parent's death
+  // needs no channel: it kills this child (adoptForkedIdentity).
+  const openChannel = (): ControlChannel => {
+    const channel = new ControlChannel(new Socket({ fd: channelFd, readable: true, writable: true }));
+    channel.unref();
+    return channel;
+  };
   // Callbacks the parent queued with process.nextTick run before this; stop what they started.
   await new Promise((resolve) => setImmediate(resolve));
   stopInheritedTimers();
-  await run(channel);
+  await run(openChannel);
 }
