@@ -56,6 +56,10 @@ export async function runStartBurstBench(): Promise<BenchRow[]> {
     const { ours, python } = measure(['pool', method], ['pool', 'fork']);
     rows.push({ name: `cold Pool(8) + map of 100 tiny items (${method})`, unit: 'ms', ours, anchor: python, anchorName: 'Python fork', higherIsBetter: false });
   }
+  {
+    const { ours, python } = measure(['pool', 'fork'], ['pool', 'fork'], true);
+    rows.push({ name: 'cold Pool(8) + map of 100 tiny items (fork, fork-ready program)', unit: 'ms', ours, anchor: python, anchorName: 'Python fork', higherIsBetter: false });
+  }
   const forked = measure(['loop', 'forkserver']).ours;
   const spawned = measure(['loop', 'spawn']).ours;
   rows.push({ name: 'CPU-bound loop in a zygote-forked child (vs a spawned child)', unit: 'ms', ours: forked, anchor: spawned, anchorName: 'spawned child', higherIsBetter: false });
