@@ -12,7 +12,6 @@
 #include <uv.h>
 #include <cerrno>
 #include <cstdio>
-#include <unordered_set>
 #include <cstdlib>
 #include <cstring>
 #include <memory>

@@ -30,7 +30,6 @@ constexpr size_t kProxyStackBytes = 64 * 1024;
 // A bound, should the pidfd never report the exit: the proxy then just exits.
 constexpr int kProxyWaitMs = 10000;
 
-
 struct ProxyArgs {
   int pidfd;
   pid_t parent;

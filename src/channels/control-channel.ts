@@ -11,6 +11,13 @@ import { yieldThread } from '../platform/native.ts';
 
 type MessageHandler = (message: unknown) => void;
 
+/** The 4-byte little-endian length that goes before each message's body. */
+function lengthPrefix(bodyLength: number): Buffer {
+  const header = Buffer.allocUnsafe(4);
+  header.writeUInt32LE(bodyLength, 0);
+  return header;
+}
+
 export class ControlChannel {
   /** Received bytes not yet parsed; kept as a list so large messages arriving in pieces are copied once. */
   private chunks: Buffer[] = [];
@@ -49,11 +56,9 @@ export class ControlChannel {
 
   send(message: unknown): void {
     const body = serialize(message);
-    const header = Buffer.allocUnsafe(4);
-    header.writeUInt32LE(body.length, 0);
     // cork/uncork hands both buffers to one writev instead of concatenating them.
     this.socket.cork();
-    this.socket.write(header);
+    this.socket.write(lengthPrefix(body.length));
     this.socket.write(body);
     this.socket.uncork();
   }
@@ -72,9 +77,7 @@ export class ControlChannel {
       throw new Error('sendFully needs a socket with its descriptor and nothing queued');
     }
     const body = serialize(message);
-    const framed = Buffer.allocUnsafe(4 + body.length);
-    framed.writeUInt32LE(body.length, 0);
-    body.copy(framed, 4);
+    const framed = Buffer.concat([lengthPrefix(body.length), body]);
     const deadline = performance.now() + timeoutMs;
     let sent = 0;
     while (sent < framed.length) {
@@ -90,9 +93,7 @@ export class ControlChannel {
     this.socket.cork();
     for (const message of messages) {
       const body = serialize(message);
-      const header = Buffer.allocUnsafe(4);
-      header.writeUInt32LE(body.length, 0);
-      this.socket.write(header);
+      this.socket.write(lengthPrefix(body.length));
       this.socket.write(body);
     }
     this.socket.uncork();

@@ -33,18 +33,18 @@ export type SocketAddress = string | { host: string; port: number };
 
 const RECEIVE_BYTES = 64 * 1024;
 
-/**
- * send() and recv() without waiting, on any socket descriptor, even one the
- * event loop also uses (when nothing of its own is queued there): bytes sent
- * or read, -1 when the socket's buffer is full or nothing has come, and for
- * a read 0 once the peer closed. Errors are thrown (EPIPE, ECONNRESET, ...).
- */
 /** A net.Socket's descriptor (kept on its handle, TCPWrap or PipeWrap), -1 once Node has closed it. */
 export function socketDescriptor(socket: object): number {
   const fd = (socket as { _handle?: { fd?: unknown } | null })._handle?.fd;
   return typeof fd === 'number' ? fd : -1;
 }
 
+/**
+ * send() and recv() without waiting, on any socket descriptor, even one the
+ * event loop also uses (when nothing of its own is queued there): bytes sent
+ * or read, -1 when the socket's buffer is full or nothing has come, and for
+ * a read 0 once the peer closed. Errors are thrown (EPIPE, ECONNRESET, ...).
+ */
 export function sendAvailable(fd: number, bytes: Uint8Array): number {
   if (typeof addon.sendNow !== 'function') return -1;
   return addon.sendNow(fd, bytes);

@@ -33,7 +33,7 @@ export class ForkedChild implements Popen {
       if (this.descriptor === null) throw new InvalidStateError(`the control channel of child ${this.pid} is closed: it has exited`);
       this.opened = new ControlChannel(new Socket({ fd: this.descriptor, readable: true, writable: true }));
       this.descriptor = null;
-      if (this.exitCode === null) this.opened.unref();
+      this.opened.unref();
     }
     return this.opened;
   }
