@@ -1,6 +1,7 @@
 // forkserver as a real zygote: children forked from a fork-ready Node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getContext } from '../src/index.ts';
 import { stopZygotes, zygotePids } from '../src/testing.ts';
@@ -128,6 +129,17 @@ test('a failed fork canary (forced by MULTIPROC_FORK_CANARY=fail) boots children
   assert.equal(run.stdout.trim(), 'exit 0, zygotes 0');
   assert.equal(run.stderr.match(/MULTIPROC_FORK_FALLBACK/g)?.length, 1);
   assert.match(run.stderr, /instead of forking \(the fork canary failed: forced by MULTIPROC_FORK_CANARY=fail\)/);
+});
+
+test("the canary's checks pass in a fork-ready Node, with a full mark-compact among them", () => {
+  const canary = new URL('../src/child/fork-canary.ts', import.meta.url).href;
+  const run = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--single-threaded', '--trace-gc', '--input-type=module', '-e', `const { runCanaryChecks } = await import(${JSON.stringify(canary)}); await runCanaryChecks(); console.log('canary ok');`],
+    { encoding: 'utf8', timeout: JOIN_BOUND_MS },
+  );
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /Scavenge[\s\S]*Mark-Compact[\s\S]*canary ok/);
 });
 
 test('stopZygotes leaves no zygote running', () => {
