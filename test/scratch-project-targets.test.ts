@@ -51,3 +51,22 @@ test('an unexported function of a CommonJS entry module is a target under every 
     }
   }
 });
+
+test('under tsx, a booted child loads the compiled library ahead of the loader, once per generation', async () => {
+  using project = scratchProject();
+  project.write({ 'boot-flags-app.ts': fixture('boot-flags-app.ts') });
+  const run = await project.tsx('boot-flags-app.ts');
+  const context = `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
+  assert.equal(run.code, 0, context);
+  const lines = run.stdout.trim().split('\n');
+  assert.equal(lines.at(-1), 'exit 0', context);
+  const reports = lines.slice(0, 2).map((line) => JSON.parse(line) as { name: string; execArgv: string[] });
+  // The names come from the library instance that ran the child: one copy, not a second one loaded through tsx.
+  assert.deepEqual(reports.map((r) => r.name).sort(), ['Process-1', 'Process-1:1'], context);
+  for (const { execArgv } of reports) {
+    const ahead = execArgv.flatMap((flag, i) => (flag === '--import' && /\/dist\/index\.js$/.test(execArgv[i + 1]) ? [i] : []));
+    const loader = execArgv.findIndex((flag, i) => flag === '--import' && /tsx/.test(execArgv[i + 1]));
+    assert.equal(ahead.length, 1, `the library is imported ahead exactly once: ${execArgv.join(' ')}`);
+    assert.ok(loader > ahead[0], `the library comes before the loader: ${execArgv.join(' ')}`);
+  }
+});

@@ -16,12 +16,22 @@ import { ControlChannel } from '../channels/control-channel.ts';
 import { trackerEnvironment } from '../platform/resource-tracker.ts';
 import { watchTeardownProxies, whenTeardownProxiesGone } from '../platform/teardown-proxies.ts';
 import type { LaunchPayload } from './launch-payload.ts';
-import { registerAfterFork } from './fork-support.ts';
+import { loaderHooksOnThread, registerAfterFork } from './fork-support.ts';
 import type { Popen, Vehicle, VehicleOptions } from './popen.ts';
 import { onProcessExit, ExitOrder } from '../platform/exit-hooks.ts';
 import { MultiprocError } from '../errors.ts';
 
 const CHILD_MAIN = fileURLToPath(new URL(`../child/child-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+
+/**
+ * Compiled, the library needs no module loader, but under one whose hooks run
+ * on a thread (tsx's --import) each of its ~130 files would go through the
+ * hooks again in every booted child and zygote (~100 ms). Imported ahead of
+ * the loader's own --import, it is loaded directly (the entry's and the
+ * program's later imports of it find it loaded). From source (.ts), it needs the loader.
+ */
+const LIBRARY_AHEAD =
+  extname(fileURLToPath(import.meta.url)) === '.js' ? ['--import', new URL('../index.js', import.meta.url).href] : [];
 
 /** Flags that make sense once per program, not once per child (Python filters its own likewise). */
 export function childExecArgv(): string[] {
@@ -29,7 +39,7 @@ export function childExecArgv(): string[] {
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    if (/^(-e|-p|--eval|--print|--input-type)$/.test(flag)) {
+    if (/^(-e|-p|--eval|--print|--input-type)$/.test(flag) || (flag === '--import' && argv[i + 1] === LIBRARY_AHEAD[1])) {
       i++;
       continue;
     }
@@ -98,6 +108,12 @@ class OsProcessChild implements Popen {
   }
 }
 
+/** The Node flags of a booted child or a zygote: the program's, with the library ahead of a loader (see LIBRARY_AHEAD). */
+export function bootExecArgv(): string[] {
+  const flags = childExecArgv();
+  return loaderHooksOnThread() ? [...LIBRARY_AHEAD, ...flags] : flags;
+}
+
 const REFILL_DELAY_MS = 50;
 const spares = new Map<string, OsProcessChild[]>();
 // A child forked from the program: the spares are the program's.
@@ -108,7 +124,7 @@ const pendingRefills = new Set<() => void>();
 
 function bootChild(preload: string[]): OsProcessChild {
   watchTeardownProxies();
-  const child = spawn(process.execPath, [...childExecArgv(), CHILD_MAIN], {
+  const child = spawn(process.execPath, [...bootExecArgv(), CHILD_MAIN], {
     stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
     env: {
       ...process.env,

@@ -28,7 +28,7 @@ import { watchTeardownProxies } from '../platform/teardown-proxies.ts';
 import { onProcessExit, ExitOrder } from '../platform/exit-hooks.ts';
 import type { LaunchPayload } from './launch-payload.ts';
 import type { Popen } from './popen.ts';
-import { childExecArgv, pidHasExited } from './vehicle-os-process.ts';
+import { bootExecArgv, childExecArgv, pidHasExited } from './vehicle-os-process.ts';
 import { closeFd, receiveMessage, sendMessage, socketPair } from './fork-native.ts';
 import { ForkedChild } from './forked-child-handle.ts';
 import { forkUnsupportedReason, recordCanaryFailure, registerAfterFork } from './fork-support.ts';
@@ -72,7 +72,7 @@ class Zygote {
       // in uv_cond_signal). A single waiter is always in one group.
       // --no-lazy: V8 compiles every function of the zygote's modules once,
       // here, instead of each child compiling the ones it calls (~1 ms a child).
-      this.process = spawn(process.execPath, ['--single-threaded', '--v8-pool-size=1', '--no-lazy', ...childExecArgv(), ZYGOTE_MAIN], {
+      this.process = spawn(process.execPath, ['--single-threaded', '--v8-pool-size=1', '--no-lazy', ...bootExecArgv(), ZYGOTE_MAIN], {
         stdio: ['ignore', 'inherit', 'inherit', 'pipe', theirs],
         env: {
           ...process.env,
