@@ -6,10 +6,13 @@
  */
 import type { Duplex } from 'node:stream';
 import { deserialize, serialize } from 'node:v8';
-import { sendAvailable, socketDescriptor } from '../platform/blocking-socket.ts';
+import { sendAvailable, socketDescriptor, writeNow } from '../platform/blocking-socket.ts';
 import { yieldThread } from '../platform/native.ts';
 
 type MessageHandler = (message: unknown) => void;
+
+/** Messages up to this size are framed by a copy and sent straight to the descriptor; bigger ones are not copied. */
+const DIRECT_SEND_BYTES = 64 * 1024;
 
 /** The 4-byte little-endian length that goes before each message's body. */
 function lengthPrefix(bodyLength: number): Buffer {
@@ -56,6 +59,12 @@ export class ControlChannel {
 
   send(message: unknown): void {
     const body = serialize(message);
+    const fd = body.length <= DIRECT_SEND_BYTES ? socketDescriptor(this.socket) : -1;
+    if (fd >= 0 && this.socket.writableLength === 0) {
+      // One small copy, then (usually) one send() with no stream machinery.
+      writeNow(this.socket, fd, Buffer.concat([lengthPrefix(body.length), body]));
+      return;
+    }
     // cork/uncork hands both buffers to one writev instead of concatenating them.
     this.socket.cork();
     this.socket.write(lengthPrefix(body.length));

@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { FrameReader, frame } from './frames.ts';
-import { sendAvailable, socketDescriptor } from '../platform/blocking-socket.ts';
+import { socketDescriptor, writeNow } from '../platform/blocking-socket.ts';
 import { HANDSHAKE_MAX_FRAME_BYTES, type HandshakeLink } from './auth.ts';
 
 /** How long a peer may stay silent during the handshake (and a connect may take, for the sync client). */
@@ -31,25 +31,9 @@ export class FramedSocket implements HandshakeLink {
     if (this.closedReason === null) this.socket.write(frame(body));
   }
 
-  /**
-   * Writes a frame that already carries its length (serializeFramed). With
-   * nothing of Node's queued on the socket, the frame is sent straight to
-   * the descriptor, skipping the stream's write machinery (about as costly
-   * as the send itself); what the kernel does not take goes the usual way.
-   */
+  /** Writes a frame that already carries its length (serializeFramed), straight to the descriptor when it can (writeNow). */
   sendFramed(framed: Buffer): void {
-    if (this.closedReason !== null) return;
-    const fd = this.socket.writableLength === 0 ? this.descriptor : -1;
-    let sent = -1;
-    if (fd >= 0) {
-      try {
-        sent = sendAvailable(fd, framed);
-      } catch {
-        sent = -1; // a broken connection: the stream's own write meets the error and closes
-      }
-    }
-    if (sent === framed.length) return;
-    this.socket.write(sent > 0 ? framed.subarray(sent) : framed);
+    if (this.closedReason === null) writeNow(this.socket, this.descriptor, framed);
   }
 
   /**

@@ -50,6 +50,26 @@ export function sendAvailable(fd: number, bytes: Uint8Array): number {
   return addon.sendNow(fd, bytes);
 }
 
+/**
+ * Writes `bytes` to a socket that Node also drives: with nothing of Node's
+ * queued there, straight to the descriptor, skipping the stream's write
+ * machinery (about as costly as the send itself); what the kernel does not
+ * take, and everything when something is queued, goes the usual way, so the
+ * order of writes is kept. A broken connection is left to the stream's write to meet.
+ */
+export function writeNow(socket: { writableLength: number; write(bytes: Uint8Array): unknown }, fd: number, bytes: Uint8Array): void {
+  let sent = -1;
+  if (fd >= 0 && socket.writableLength === 0) {
+    try {
+      sent = sendAvailable(fd, bytes);
+    } catch {
+      sent = -1;
+    }
+  }
+  if (sent === bytes.length) return;
+  socket.write(sent > 0 ? bytes.subarray(sent) : bytes);
+}
+
 /** recv() counterpart of sendAvailable. */
 export function receiveAvailable(fd: number, target: Uint8Array): number {
   if (typeof addon.receiveNow !== 'function') return -1;
