@@ -59,10 +59,9 @@ export class ControlChannel {
 
   send(message: unknown): void {
     const body = serialize(message);
-    const fd = body.length <= DIRECT_SEND_BYTES ? socketDescriptor(this.socket) : -1;
-    if (fd >= 0 && this.socket.writableLength === 0) {
+    if (body.length <= DIRECT_SEND_BYTES && this.socket.writableLength === 0) {
       // One small copy, then (usually) one send() with no stream machinery.
-      writeNow(this.socket, fd, Buffer.concat([lengthPrefix(body.length), body]));
+      writeNow(this.socket, socketDescriptor(this.socket), Buffer.concat([lengthPrefix(body.length), body]));
       return;
     }
     // cork/uncork hands both buffers to one writev instead of concatenating them.
