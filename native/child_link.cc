@@ -43,7 +43,7 @@ std::unordered_set<pid_t> watchedPids;
 
 void FreeWatch(uv_handle_t* handle) {
   ExitWatch* watch = static_cast<ExitWatch*>(handle->data);
-  close(watch->pidfd);
+  if (watch->pidfd >= 0) close(watch->pidfd);
   delete watch->context;
   delete watch;
 }
@@ -56,7 +56,13 @@ void OnPidfdReadable(uv_poll_t* poll, int status, int events) {
     reaped = waitpid(watch->pid, &wstatus, WNOHANG);
   } while (reaped < 0 && errno == EINTR);
   if (reaped == 0) return;  // readable before the exit was recorded: poll again
-  uv_poll_stop(poll);
+  // Closed before the callback, so that a join() it settles finds the
+  // descriptor gone. uv_close first: it takes the descriptor out of epoll
+  // now, and closing it later could take out a new descriptor that reused
+  // its number in the meantime.
+  uv_close(reinterpret_cast<uv_handle_t*>(poll), FreeWatch);
+  close(watch->pidfd);
+  watch->pidfd = -1;
   watchedPids.erase(watch->pid);
   *watch->done = true;
   Napi::Env env(watch->env);
@@ -70,7 +76,6 @@ void OnPidfdReadable(uv_poll_t* poll, int status, int events) {
     }
     CallBackFromLoop(env, watch->callback, {code}, *watch->context);
   }
-  uv_close(reinterpret_cast<uv_handle_t*>(poll), FreeWatch);
 }
 
 // watchExit(pid, callback(code)): reaps `pid` when it exits and reports its
