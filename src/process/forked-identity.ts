@@ -2,8 +2,7 @@
  * What a child made by fork() must fix before it runs anything: it carries
  * a copy of its parent's state, some of which names the parent.
  */
-import { readlinkSync } from 'node:fs';
-import { exitDirectly, setParentDeathSignal } from '../platform/native.ts';
+import { currentThreadId, exitDirectly, setParentDeathSignal } from '../platform/native.ts';
 import { setProcessOrigin } from './fork-support.ts';
 
 const SIGKILL = 9;
@@ -14,7 +13,8 @@ const SIGKILL = 9;
  */
 export function adoptForkedIdentity(expectedParent: number): void {
   Object.defineProperty(process, 'pid', {
-    value: Number(readlinkSync('/proc/self')),
+    // A forked child has one thread, this one, whose id is the process id (no fs call on a start's path).
+    value: currentThreadId(),
     writable: false,
     enumerable: true,
     configurable: true,
