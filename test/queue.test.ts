@@ -6,6 +6,9 @@ import * as targets from './fixtures/queue-targets.ts';
 import { readResult, resultPath } from './support/result-files.ts';
 import { Process, Queue, JoinableQueue, SimpleQueue, Empty, Full, UnserializableError } from '../src/index.ts';
 
+/** How long a test waits for children that should finish at once; longer means one of them hung. */
+const JOIN_BOUND_MS = 60_000;
+
 test('FIFO, qsize/empty/full, Full and Empty without blocking or after a timeout', async () => {
   const q = new Queue<number>({ maxsize: 2 });
   assert.equal(q.empty(), true);
@@ -73,10 +76,16 @@ test('JoinableQueue: taskDone too often throws; join waits for workers in childr
   assert.equal(await q.join(5), false);
   const workers = [0, 1].map(() => new Process({ target: targets.workJoinable, args: [q, 3] }));
   for (const w of workers) w.start();
-  assert.equal(await q.join(), true);
-  await Promise.all(workers.map((w) => w.join()));
-  assert.deepEqual(workers.map((w) => w.exitCode), [0, 0]);
-  assert.equal(q.joinSync(0), true);
+  try {
+    // A worker that died before its taskDone() calls would leave join() waiting
+    // forever: wait for the workers first, so such a death fails with their codes.
+    await Promise.all(workers.map((w) => w.join(JOIN_BOUND_MS)));
+    assert.deepEqual(workers.map((w) => w.exitCode), [0, 0]);
+    assert.equal(await q.join(JOIN_BOUND_MS), true, 'every task was marked done');
+    assert.equal(q.joinSync(0), true);
+  } finally {
+    for (const w of workers) if (w.exitCode === null) w.kill();
+  }
 });
 
 test('SimpleQueue: put, get, empty, close', async () => {
