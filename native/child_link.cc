@@ -41,9 +41,9 @@ struct ExitWatch {
 // name must not reap one of these (see IsWatchedChild). JS thread only.
 std::unordered_set<pid_t> watchedPids;
 
+// The pidfd is already closed: OnPidfdReadable, the only closer, closes it.
 void FreeWatch(uv_handle_t* handle) {
   ExitWatch* watch = static_cast<ExitWatch*>(handle->data);
-  if (watch->pidfd >= 0) close(watch->pidfd);
   delete watch->context;
   delete watch;
 }
@@ -62,7 +62,6 @@ void OnPidfdReadable(uv_poll_t* poll, int status, int events) {
   // its number in the meantime.
   uv_close(reinterpret_cast<uv_handle_t*>(poll), FreeWatch);
   close(watch->pidfd);
-  watch->pidfd = -1;
   watchedPids.erase(watch->pid);
   *watch->done = true;
   Napi::Env env(watch->env);
