@@ -70,3 +70,31 @@ test('under tsx, a booted child loads the compiled library ahead of the loader, 
     assert.ok(loader > ahead[0], `the library comes before the loader: ${execArgv.join(' ')}`);
   }
 });
+
+function assertEmulatedFork(run: ScratchRun, origin: 'forked' | 'booted'): void {
+  const context = `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
+  assert.equal(run.code, 0, context);
+  const lines = run.stdout.trimEnd().split('\n');
+  // Each child: its own snapshot of globals as of its start(); the module-level let as imported.
+  assert.ok(lines.includes(`first: origin=${origin} data=as of start counter=0`), context);
+  assert.ok(lines.includes('first exit 0'), context);
+  for (let i = 0; i < 12; i++) assert.ok(lines.includes(`burst-${i}: origin=${origin} data=burst ${i} counter=0`), context);
+  assert.ok(lines.includes(`burst exits ${Array(12).fill(0).join(',')}`), context);
+  assert.equal(lines.at(-1), 'parent data=burst 11 counter=5', context);
+}
+
+test('emulated fork: children forked from the zygote under plain node, booted under tsx, each with its own snapshot of globals', async () => {
+  using project = scratchProject();
+  project.write({ 'emulated-fork-app.ts': fixture('emulated-fork-app.ts') });
+  // tsx's hooks run on a thread a forked child lacks, and a fork child may import() anything.
+  const underTsx = await project.tsx('emulated-fork-app.ts');
+  assertEmulatedFork(underTsx, 'booted');
+  assert.doesNotMatch(underTsx.stderr, /MULTIPROC_FORK_FALLBACK/);
+  const compiled = await project.compileAndNode('emulated-fork-app.ts');
+  assertEmulatedFork(compiled, 'forked');
+  assert.doesNotMatch(compiled.stderr, /MULTIPROC_FORK_FALLBACK/);
+  // Where forking is found unsafe, fork boots each child, and says so once.
+  const fallback = await project.compileAndNode('emulated-fork-app.ts', ['canary-fails']);
+  assertEmulatedFork(fallback, 'booted');
+  assert.equal(fallback.stderr.match(/MULTIPROC_FORK_FALLBACK/g)?.length, 1, fallback.stderr);
+});

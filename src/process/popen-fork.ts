@@ -2,15 +2,22 @@
  * fork. In a program run fork-ready (`multiproc app.ts`), a real fork of
  * the program itself (popen-self-fork.ts). Otherwise emulated: Node started
  * the ordinary way cannot fork() safely (its helper threads do not survive
- * it), so the child is booted like spawn and then given a snapshot of the
- * parent's globals taken at start(): every enumerable own data property of
- * globalThis that structured clone accepts, plus multiproc's shareable
- * objects. Functions, classes and module bindings come from importing the
- * modules again, as under spawn.
+ * it), so the child is forked from the forkserver's zygote (zygote.ts), or
+ * booted like spawn, and then given a snapshot of the parent's globals taken
+ * at start(): every enumerable own data property of globalThis that
+ * structured clone accepts, plus multiproc's shareable objects. Functions,
+ * classes and module bindings come from the modules as imported there (by
+ * the zygote, or by the booted child), not from the parent.
+ *
+ * Booted, not forked, while a module loader runs its hooks on a thread (node
+ * --import tsx on Node 20): a forked child could not import a module the
+ * zygote had not loaded (a pool task's module, a user's own import()), which
+ * a booted child can, and fork is the default start method.
  */
 import type { StartMethod } from './popen.ts';
 import { osProcessVehicle } from './vehicle-os-process.ts';
-import { programIsForkReady } from './fork-support.ts';
+import { loaderHooksOnThread, programIsForkReady } from './fork-support.ts';
+import { forkOrBoot } from './zygote.ts';
 import { forkThisProgram } from './popen-self-fork.ts';
 import { encodeForTransfer, UnserializableError } from '../transfer/shareable.ts';
 import type { FunctionReference } from '../transfer/function-site.ts';
@@ -35,10 +42,15 @@ function snapshotGlobals(): Record<string, unknown> {
   return snapshot;
 }
 
+/** Read once: the program's flags do not change. */
+const LOADER_HOOKS_ON_THREAD = loaderHooksOnThread();
+
 export const forkStartMethod: StartMethod = {
   name: 'fork',
   launch(request) {
     if (programIsForkReady()) return forkThisProgram(request);
-    return osProcessVehicle.launch({ ...request.payload(), globals: snapshotGlobals() }, { preload: [], spares: 1 });
+    const payload = { ...request.payload(), globals: snapshotGlobals() };
+    if (LOADER_HOOKS_ON_THREAD) return osProcessVehicle.launch(payload, { preload: [], spares: 1 });
+    return forkOrBoot(payload, [], 1);
   },
 };

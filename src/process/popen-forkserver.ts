@@ -7,9 +7,7 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StartMethod } from './popen.ts';
-import { osProcessVehicle } from './vehicle-os-process.ts';
-import { forkFromZygote, ZygoteUnavailable } from './zygote.ts';
-import { warnForkFallback } from './fork-support.ts';
+import { forkOrBoot } from './zygote.ts';
 
 const RESERVE = 2;
 let preload: string[] = [];
@@ -25,13 +23,6 @@ export function setForkserverPreload(modules: string[]): void {
 export const forkserverStartMethod: StartMethod = {
   name: 'forkserver',
   launch(request) {
-    const payload = request.payload();
-    try {
-      return forkFromZygote(payload, preload);
-    } catch (error) {
-      if (!(error instanceof ZygoteUnavailable)) throw error;
-      warnForkFallback(error.message);
-      return osProcessVehicle.launch(payload, { preload, spares: RESERVE });
-    }
+    return forkOrBoot(request.payload(), preload, RESERVE);
   },
 };

@@ -28,10 +28,10 @@ import { watchTeardownProxies } from '../platform/teardown-proxies.ts';
 import { onProcessExit, ExitOrder } from '../platform/exit-hooks.ts';
 import type { LaunchPayload } from './launch-payload.ts';
 import type { Popen } from './popen.ts';
-import { bootExecArgv, childExecArgv, pidHasExited } from './vehicle-os-process.ts';
+import { bootExecArgv, childExecArgv, osProcessVehicle } from './vehicle-os-process.ts';
 import { closeFd, receiveMessage, sendMessage, socketPair } from './fork-native.ts';
 import { ForkedChild } from './forked-child-handle.ts';
-import { forkUnsupportedReason, recordCanaryFailure, registerAfterFork } from './fork-support.ts';
+import { forkUnsupportedReason, recordCanaryFailure, registerAfterFork, warnForkFallback } from './fork-support.ts';
 
 const ZYGOTE_MAIN = fileURLToPath(
   new URL(`../child/zygote-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
@@ -185,7 +185,7 @@ function mainModule(): string[] {
 export function forkFromZygote(payload: LaunchPayload, preload: string[]): Popen {
   const reason = forkUnsupportedReason();
   if (reason) throw new ZygoteUnavailable(reason);
-  const modules = [...mainModule(), ...preload];
+  const modules = [...new Set([...mainModule(), ...preload])];
   const key = JSON.stringify([childExecArgv(), modules]);
   let zygote = zygotes.get(key);
   if (!zygote || zygote.dead) {
@@ -193,6 +193,21 @@ export function forkFromZygote(payload: LaunchPayload, preload: string[]): Popen
     zygotes.set(key, zygote);
   }
   return zygote.fork(payload);
+}
+
+/**
+ * Forks a child from the zygote for `preload`; where forking is off or the
+ * zygote fails, says so once and boots a fresh Node instead, kept ahead by
+ * `spares` booted spares.
+ */
+export function forkOrBoot(payload: LaunchPayload, preload: string[], spares: number): Popen {
+  try {
+    return forkFromZygote(payload, preload);
+  } catch (error) {
+    if (!(error instanceof ZygoteUnavailable)) throw error;
+    warnForkFallback(error.message);
+    return osProcessVehicle.launch(payload, { preload, spares });
+  }
 }
 
 /** How many children so far were a zygote's pre-forked spare (for tests). */
