@@ -9,6 +9,9 @@ import { serialize, deserialize } from 'node:v8';
 import { decodeFromTransfer, encodeForTransfer } from '../src/transfer/shareable.ts';
 import { decodeError, encodeError } from '../src/transfer/error-transfer.ts';
 import { referenceFunction } from '../src/transfer/function-reference.ts';
+import { onInspectorEvent } from '../src/transfer/inspector-session.ts';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { instantiateClass } from '../src/transfer/class-reference.ts';
 import { UnserializableError } from '../src/index.ts';
 
@@ -120,4 +123,23 @@ test('a bound module-level function is its target by reference plus its bound va
   assert.equal(reference.unreachable, false);
   assert.deepEqual(reference.bound?.args, [2]);
   assert.throws(() => referenceFunction(add.bind(null, (() => 1) as never), 'task function'), /task function 'bound add' bound arguments\[0\] cannot be sent/);
+});
+
+test("a function's module is found without enabling the debugger, whose first enable hashes every loaded script", async () => {
+  // Loaded only now, and never called: their scripts are new to the lookup.
+  const esmUrl = new URL('./fixtures/esm-target.mjs', import.meta.url);
+  const { mjsTarget } = (await import(esmUrl.href)) as { mjsTarget: Function };
+  const { cjsTarget } = createRequire(import.meta.url)('./fixtures/commonjs-target.cjs') as { cjsTarget: Function };
+  // An enabled debugger replays scriptParsed for every loaded script.
+  let replayed = 0;
+  const stop = onInspectorEvent('Debugger.scriptParsed', () => replayed++);
+  try {
+    assert.equal(referenceFunction(mjsTarget, 'target').url, esmUrl.href);
+    const cjsPath = fileURLToPath(new URL('./fixtures/commonjs-target.cjs', import.meta.url));
+    // A CommonJS script is named by its path (by a file: URL in newer Node).
+    assert.ok([cjsPath, new URL(`file://${cjsPath}`).href].includes(referenceFunction(cjsTarget, 'target').url));
+    assert.equal(replayed, 0);
+  } finally {
+    stop();
+  }
 });
