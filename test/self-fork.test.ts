@@ -47,6 +47,10 @@ test('forking after an await while an interval runs: no child hangs, the interva
   assert.deepEqual(await runCase('intervalRunning'), { joined: 30, childTicks: 0, childTimersFired: 30 });
 });
 
+test("a child forked before the program used its authkey holds the program's", async () => {
+  assert.deepEqual(await runCase('authkeyInherited'), { exitCode: 0, same: true, length: 64 });
+});
+
 test('parentProcess() in a forked child is the program, alive while it runs', async () => {
   assert.deepEqual(await runCase('parentSeen'), { exitCode: 0, seen: 1 });
 });

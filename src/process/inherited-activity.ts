@@ -56,8 +56,9 @@ export function stopInheritedActivity(): void {
   // Their owners first (a Server, a Socket), so that the owners know.
   const owners = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
   for (const owner of owners) {
-    if (owner === process.stdin || owner === process.stdout || owner === process.stderr) continue;
-    const handle = owner as { destroy?(): void; close?(): void; unref?(): void };
+    // By descriptor: process.stdin and friends are lazy getters, and reading one made a stream.
+    const handle = owner as { fd?: number; _handle?: { fd?: number }; destroy?(): void; close?(): void; unref?(): void };
+    if (STDIO_FDS.has(handle.fd ?? handle._handle?.fd ?? -1)) continue;
     try {
       if (typeof handle.destroy === 'function') handle.destroy();
       else if (typeof handle.close === 'function') handle.close();

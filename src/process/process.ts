@@ -93,7 +93,9 @@ export class Process<Args extends unknown[] = unknown[]> {
       );
     }
     const method = startMethodOf(this.constructor);
-    const parent = { pid: process.pid, name: currentState.name };
+    // The authkey is made on first use: made here, a forked child holds the
+    // parent's, not one of its own that the parent never sees.
+    const parent = { pid: process.pid, name: currentState.name, authkey: this.authkey };
     self.popen = method.launch({
       payload: () => this.buildPayload(self, method.name),
       runHere: (openChannel) => this.runInForkedChild(self, parent, openChannel),
@@ -105,12 +107,12 @@ export class Process<Args extends unknown[] = unknown[]> {
   /** In a child forked from the program: this object is the child's copy; become it and run. */
   private async runInForkedChild(
     self: Internals,
-    parent: { pid: number; name: string },
+    parent: { pid: number; name: string; authkey: Buffer },
     openChannel: () => ControlChannel,
   ): Promise<void> {
     const identity = { name: self.name, identity: self.identity, daemon: self.daemon, target: self.target, args: self.args };
     enterChildLife(
-      { ...identity, parentPid: parent.pid, parentName: parent.name, authkey: this.authkey },
+      { ...identity, parentPid: parent.pid, parentName: parent.name, authkey: parent.authkey },
       openChannel,
     );
     currentState.bootstrapping = false;
