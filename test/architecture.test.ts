@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -244,4 +245,16 @@ test('one revive idiom: every shareable class is registered as the class itself 
     assert.match(how, /^[A-Z]\w*$/, `${kind} is registered as a class, not as a function`);
     assert.equal(typeof (api[how] as Record<symbol, unknown>)?.[revive], 'function', `${how} has a static [revive]`);
   }
+});
+
+test('importing the library loads no CommonJS package it needs only later (cli-progress, for a bar on a terminal)', () => {
+  // Every child and every zygote imports the library: what it loads, each of them pays for.
+  const probe =
+    "import { createRequire } from 'node:module'; await import('multiproc');" +
+    "const loaded = Object.keys(createRequire(import.meta.url).cache).filter((f) => f.includes('/node_modules/'));" +
+    'console.log(JSON.stringify(loaded));';
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const packages = new Set((JSON.parse(run.stdout) as string[]).map((f) => f.split('/node_modules/').at(-1)!.split('/')[0]));
+  assert.deepEqual([...packages], ['node-gyp-build']);
 });

@@ -4,7 +4,20 @@
  * bar redrawn in place; otherwise (a log file, CI) plain lines at every
  * tenth of the work, so that logs stay readable.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+
+type CliProgress = typeof import('cli-progress');
+let cliProgress: CliProgress | undefined;
+
+/**
+ * cli-progress, loaded for the first bar: with string-width, emoji-regex and
+ * the rest it is ~25 CommonJS modules, which every process importing the
+ * library (each child, each zygote) loaded for a bar only a terminal shows.
+ */
+function barLibrary(): CliProgress {
+  cliProgress ??= createRequire(import.meta.url)('cli-progress') as CliProgress;
+  return cliProgress;
+}
 
 /** Called as chunks complete: items completed so far, and the total (null when the input's length is unknown). */
 export type ProgressCallback = (completed: number, total: number | null) => void;
@@ -44,13 +57,14 @@ function lineReporter(label: string, stream: ProgressStream): ProgressReporter {
 }
 
 function barReporter(label: string, stream: ProgressStream, knownTotal: number | null): ProgressReporter {
-  const bar = new cliProgress.SingleBar(
+  const { SingleBar, Presets } = barLibrary();
+  const bar = new SingleBar(
     {
       stream,
       format: knownTotal === null ? `${label} {value} items | {duration_formatted}` : `${label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted}`,
       hideCursor: true,
     },
-    cliProgress.Presets.shades_classic,
+    Presets.shades_classic,
   );
   bar.start(knownTotal ?? 0, 0);
   let stopped = false;
