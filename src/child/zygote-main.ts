@@ -269,9 +269,6 @@ function leaveZygote(): void {
   closeFd(FD_SOCKET);
 }
 
-/** Read once: every child inherits it. */
-const LOADER_HOOKS_THREAD = loaderHooksOnThread();
-
 /** In a forked child, before it has work: drop the zygote's part and take its own identity. */
 function becomeChild(): void {
   leaveZygote();
@@ -279,7 +276,7 @@ function becomeChild(): void {
   adoptForkedIdentity(process.pid);
   // Under a loader whose hooks run on their own thread (tsx's --import), an
   // import() the zygote did not do would wait forever for that thread here.
-  if (LOADER_HOOKS_THREAD) {
+  if (loaderHooksOnThread()) {
     refuseNewImports(NEW_IMPORT_REFUSAL);
   }
 }

@@ -41,14 +41,20 @@ export function programIsForkReady(): boolean {
 }
 
 /**
+ * Read at import: it is a fact of how this process started (a later
+ * NODE_OPTIONS is its children's), and forked children inherit the answer.
+ */
+const HOOKS_ON_THREAD = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((flag) =>
+  /^--(import|loader|experimental-loader)\b/.test(flag),
+);
+
+/**
  * Whether this process loads modules through hooks on a thread of their own
  * (module.register: `--import tsx`, `--loader`). A forked child lacks that
  * thread, so it cannot import a module its parent did not load.
  */
 export function loaderHooksOnThread(): boolean {
-  return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((flag) =>
-    /^--(import|loader|experimental-loader)\b/.test(flag),
-  );
+  return HOOKS_ON_THREAD;
 }
 
 /** What a forked child says when it is asked for a module its parent never loaded (see loaderHooksOnThread). */

@@ -42,15 +42,12 @@ function snapshotGlobals(): Record<string, unknown> {
   return snapshot;
 }
 
-/** Read once: the program's flags do not change. */
-const LOADER_HOOKS_ON_THREAD = loaderHooksOnThread();
-
 export const forkStartMethod: StartMethod = {
   name: 'fork',
   launch(request) {
     if (programIsForkReady()) return forkThisProgram(request);
     const payload = { ...request.payload(), globals: snapshotGlobals() };
-    if (LOADER_HOOKS_ON_THREAD) return osProcessVehicle.launch(payload, { preload: [], spares: 1 });
+    if (loaderHooksOnThread()) return osProcessVehicle.launch(payload, { preload: [], spares: 1 });
     return forkOrBoot(payload, [], 1);
   },
 };
