@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { getContext } from '../src/index.ts';
 import { stopZygotes, TEARDOWN_PROXY_NAME, zygotePids, zygoteSpareHandoffs } from '../src/testing.ts';
-import { reportDigest, reportPid } from './fixtures/zygote-spare-targets.ts';
+import { reportDigest, reportEnvironment, reportPid } from './fixtures/zygote-spare-targets.ts';
 import { readResult, resultPath } from './support/result-files.ts';
 import { isGone, isRunning } from './support/processes.ts';
 
@@ -117,6 +117,33 @@ test('a spare forked before the zygote imported the target\'s module is not used
   assert.equal(p.exitCode, 0);
   assert.notEqual(p.pid, spare);
   await waitFor('the stale spare to be discarded', () => (isGone(spare) ? true : undefined));
+});
+
+test('a child has the environment as of its start(), set or deleted after the zygote and its spare were forked', async () => {
+  process.env.SPARE_ENV_KEPT = 'kept';
+  process.env.SPARE_ENV_DELETED = 'present at the zygote\'s start';
+  stopZygotes();
+  const names = ['SPARE_ENV_KEPT', 'SPARE_ENV_DELETED', 'SPARE_ENV_ADDED'];
+  try {
+    await readySpare();
+    // Unchanged since the zygote started: the child inherits the zygote's environment.
+    const before = await run(reportEnvironment, [names]);
+    assert.deepEqual(before.result.values, { SPARE_ENV_KEPT: 'kept', SPARE_ENV_DELETED: 'present at the zygote\'s start', SPARE_ENV_ADDED: null });
+    const spare = await readySpare([before.pid]);
+    delete process.env.SPARE_ENV_DELETED;
+    process.env.SPARE_ENV_ADDED = 'added';
+    const after = await run(reportEnvironment, [names]);
+    assert.equal(after.pid, spare, 'the spare forked before the change');
+    assert.deepEqual(after.result.values, { SPARE_ENV_KEPT: 'kept', SPARE_ENV_DELETED: null, SPARE_ENV_ADDED: 'added' });
+    // Changed back: the zygote's environment is right again.
+    process.env.SPARE_ENV_DELETED = 'present at the zygote\'s start';
+    delete process.env.SPARE_ENV_ADDED;
+    const restored = await run(reportEnvironment, [names]);
+    assert.deepEqual(restored.result.values, before.result.values);
+  } finally {
+    for (const name of names) delete process.env[name];
+    stopZygotes();
+  }
 });
 
 test('a spare dies with its zygote', async () => {

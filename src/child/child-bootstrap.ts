@@ -15,8 +15,11 @@ import { deferMissingClasses } from '../transfer/class-reference.ts';
 import type { LaunchPayload } from '../process/launch-payload.ts';
 
 function applyEnvironment(payload: LaunchPayload): void {
-  for (const key of Object.keys(process.env)) if (!(key in payload.env)) delete process.env[key];
-  Object.assign(process.env, payload.env);
+  const env = payload.env;
+  if (env) {
+    for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
+    Object.assign(process.env, env);
+  }
   if (process.cwd() !== payload.cwd) process.chdir(payload.cwd);
 }
 
@@ -25,12 +28,13 @@ function applyGlobals(globals: Record<string, unknown> | null): void {
 }
 
 /**
- * Runs the Process described by `payload` in this child. `channel` is the
- * control channel to the parent: it becomes parentProcess()'s, where library
- * protocols (the pool's workers) find it through controlChannel().
+ * Runs the Process described by `payload` in this child. `openChannel`
+ * opens the control channel to the parent, on first use: it becomes
+ * parentProcess()'s, where library protocols (the pool's workers) find it
+ * through controlChannel().
  */
-export async function runChild(payload: LaunchPayload, channel: ControlChannel): Promise<void> {
-  enterChildLife(payload, () => channel);
+export async function runChild(payload: LaunchPayload, openChannel: () => ControlChannel): Promise<void> {
+  enterChildLife(payload, openChannel);
   applyEnvironment(payload);
   try {
     const settleClasses = deferMissingClasses(); // issue 11: the snapshot's classes come with the imports below

@@ -42,4 +42,4 @@ delete process.env.MULTIPROC_PRELOAD;
 
 const payload = (await channel.next()) as LaunchPayload;
 channel.unref();
-await runChild(payload, channel);
+await runChild(payload, () => channel);

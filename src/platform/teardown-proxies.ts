@@ -63,13 +63,13 @@ function reapProxies(all = false): number {
  * no memory, only its pid, so it may wait a little to be reaped.
  */
 const REAP_DELAY_MS = 50;
-let reapScheduled = false;
+let reapTimer: NodeJS.Timeout | null = null;
+let stopReapingAtExit: (() => void) | null = null;
 
 function reapSoon(): void {
-  if (reapScheduled) return;
-  reapScheduled = true;
-  setTimeout(() => {
-    reapScheduled = false;
+  if (reapTimer || !watching) return;
+  reapTimer = setTimeout(() => {
+    reapTimer = null;
     reapProxies();
   }, REAP_DELAY_MS).unref();
 }
@@ -78,9 +78,25 @@ function reapSoon(): void {
 export function watchTeardownProxies(): void {
   if (watching) return;
   watching = true;
-  // A SIGCHLD listener does not keep the event loop alive.
-  process.on('SIGCHLD', reapSoon);
-  onProcessExit(ExitOrder.reapProxies, () => reapProxies(true));
+  // A SIGCHLD listener does not keep the event loop alive. A forked child
+  // keeps the one it inherited (see dropInheritedProxyWatch).
+  if (!process.listeners('SIGCHLD').includes(reapSoon)) process.on('SIGCHLD', reapSoon);
+  stopReapingAtExit = onProcessExit(ExitOrder.reapProxies, () => reapProxies(true));
+}
+
+/**
+ * In a forked child: the watch it inherited was for its parent's children,
+ * which are not its own. It is dropped (a child that starts children of its
+ * own starts its own watch), so that the child neither reads /proc for
+ * them at its exit nor runs the parent's pending look.
+ */
+export function dropInheritedProxyWatch(): void {
+  if (!watching) return;
+  watching = false;
+  stopReapingAtExit?.();
+  stopReapingAtExit = null;
+  if (reapTimer) clearTimeout(reapTimer);
+  reapTimer = null;
 }
 
 /** How long to wait for a SIGCHLD before looking again (one may arrive between a look and the wait). */

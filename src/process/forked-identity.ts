@@ -3,6 +3,7 @@
  * a copy of its parent's state, some of which names the parent.
  */
 import { currentThreadId, exitDirectly, setParentDeathSignal } from '../platform/native.ts';
+import { dropInheritedProxyWatch } from '../platform/teardown-proxies.ts';
 import { setProcessOrigin } from './fork-support.ts';
 
 const SIGKILL = 9;
@@ -20,6 +21,7 @@ export function adoptForkedIdentity(expectedParent: number): void {
     configurable: true,
   });
   setProcessOrigin('forked');
+  dropInheritedProxyWatch();
   // Node's own exit would shut down worker threads this child does not have.
   exitDirectly();
   setParentDeathSignal(SIGKILL);

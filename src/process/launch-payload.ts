@@ -12,7 +12,8 @@ export interface LaunchPayload {
   parentName: string;
   startMethod: StartMethodName;
   cwd: string;
-  env: Record<string, string | undefined>;
+  /** The parent's environment; null when it is the one the child already has (a zygote's child, see zygote.ts). */
+  env: Record<string, string | undefined> | null;
   /** The Process subclass to rebuild, when it is not Process itself. */
   processClass: FunctionReference | null;
   /** A subclass instance's own fields, encoded for transfer. */

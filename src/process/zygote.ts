@@ -58,6 +58,8 @@ class Zygote {
   private readonly children = new Map<number, ForkedChild>();
   /** Children that keep the program alive (non-daemon ones); the zygote's channel is ref'd while there are any. */
   private readonly keepingAlive = new Set<ForkedChild>();
+  /** The program's environment as the zygote got it, which its children inherit. */
+  private readonly environment = { ...process.env };
 
   constructor(preload: string[]) {
       watchTeardownProxies();
@@ -75,7 +77,7 @@ class Zygote {
       this.process = spawn(process.execPath, ['--single-threaded', '--v8-pool-size=1', '--no-lazy', ...bootExecArgv(), ZYGOTE_MAIN], {
         stdio: ['ignore', 'inherit', 'inherit', 'pipe', theirs],
         env: {
-          ...process.env,
+          ...this.environment,
           ...trackerEnvironment(),
           MULTIPROC_PARENT_PID: String(process.pid),
           MULTIPROC_PRELOAD: JSON.stringify(preload),
@@ -122,7 +124,7 @@ class Zygote {
     try {
       sendMessage(this.fdSocket, ONE_BYTE, theirs, REPLY_TIMEOUT_MS);
       // Blocking: the reply below blocks this thread, which a queued write would wait for.
-      this.channel.sendFully(payload, REPLY_TIMEOUT_MS);
+      this.channel.sendFully(this.withoutInheritedEnvironment(payload), REPLY_TIMEOUT_MS);
       const reply = receiveMessage(this.fdSocket, 256, REPLY_TIMEOUT_MS);
       if (reply === null) throw new ZygoteUnavailable('the forkserver zygote exited before it forked');
       const answer = JSON.parse(reply.bytes.toString('utf8')) as { pid?: number; spare?: boolean; error?: string; canary?: string };
@@ -143,6 +145,20 @@ class Zygote {
     } finally {
       closeFd(theirs);
     }
+  }
+
+  /**
+   * The child inherits the zygote's environment: the program's as of the
+   * zygote's start (the zygote drops its own MULTIPROC_ entries). Sent only
+   * when the program's has changed since, it costs a child no setenv() calls.
+   */
+  private withoutInheritedEnvironment(payload: LaunchPayload): LaunchPayload {
+    const env = payload.env;
+    if (!env) return payload;
+    const keys = Object.keys(env);
+    if (keys.length !== Object.keys(this.environment).length) return payload;
+    for (const key of keys) if (env[key] !== this.environment[key]) return payload;
+    return { ...payload, env: null };
   }
 
   /** In a child forked from the program: this zygote is the parent's; drop our copy of its socket. */
