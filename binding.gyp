@@ -12,6 +12,7 @@
         "native/exit_proxy.cc",
         "native/fork.cc",
         "native/child_link.cc",
+        "native/exit_reports.cc",
         "native/read_only_guard.cc",
         "native/blocking_socket.cc"
       ],

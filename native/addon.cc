@@ -75,6 +75,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitExitProxy(env, exports);
   InitFork(env, exports);
   InitChildLink(env, exports);
+  InitExitReports(env, exports);
   InitReadOnlyGuard(env, exports);
   InitBlockingSocket(env, exports);
   exports.Set("setParentDeathSignal", Napi::Function::New(env, SetParentDeathSignal, "setParentDeathSignal"));

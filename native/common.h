@@ -59,6 +59,7 @@ void InitBufferPool(Napi::Env env, Napi::Object exports);
 void InitExitProxy(Napi::Env env, Napi::Object exports);
 void InitFork(Napi::Env env, Napi::Object exports);
 void InitChildLink(Napi::Env env, Napi::Object exports);
+void InitExitReports(Napi::Env env, Napi::Object exports);
 void InitReadOnlyGuard(Napi::Env env, Napi::Object exports);
 void InitBlockingSocket(Napi::Env env, Napi::Object exports);
 

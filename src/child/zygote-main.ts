@@ -18,7 +18,19 @@ import { importDefiningModule, preloadModule, refuseNewImports, resolveFunction 
 import { findFunction, lookupStateVersion } from '../transfer/function-lookup.ts';
 import type { LaunchPayload } from '../process/launch-payload.ts';
 import { currentState } from '../process/process-identity.ts';
-import { closeFd, forkProcess, onLoopIdle, receiveMessage, requestsSettled, sendMessage, socketPair, watchExit } from '../process/fork-native.ts';
+import {
+  closeFd,
+  forkProcess,
+  onLoopIdle,
+  receiveMessage,
+  reportExitOf,
+  requestsSettled,
+  sendMessage,
+  socketPair,
+  startExitReports,
+  stopExitReportsInChild,
+  watchExit,
+} from '../process/fork-native.ts';
 import { exitImmediately, setParentDeathSignal } from '../platform/native.ts';
 import { CANARY_TIMEOUT_MS, runCanaryChecks } from './fork-canary.ts';
 import { loaderHooksOnThread, NEW_IMPORT_REFUSAL } from '../process/fork-support.ts';
@@ -28,6 +40,8 @@ import '../shareable-kinds.ts';
 const SIGKILL = 9;
 /** Carries each child's channel fd from the program and the child's pid back (see zygote.ts). */
 const FD_SOCKET = 4;
+/** Where the exit-report thread writes each child's exit for the program (see zygote.ts). */
+const EXIT_REPORTS = 5;
 const PROTOCOL_TIMEOUT_MS = 10_000;
 /** How long a fork waits for the zygote's own requests in flight to finish (see requestsSettled). */
 const SETTLE_BOUND_MS = 2_000;
@@ -39,6 +53,7 @@ currentState.isChild = true;
 currentState.bootstrapping = true;
 // Children's teardown proxies are the zygote's children, so the zygote reaps them.
 watchTeardownProxies();
+startExitReports(EXIT_REPORTS);
 
 const channel = new ControlChannel(new Socket({ fd: 3, readable: true, writable: true }));
 let isZygote = true;
@@ -160,14 +175,6 @@ async function serve(payload: LaunchPayload, canary: string | null): Promise<voi
   await runHandedWork(payload, channelFd);
 }
 
-function reportExitOf(pid: number): void {
-  watchExit(pid, (code) => {
-    if (spare?.pid === pid) discardSpare();
-    // A spare that was never handed work is not the program's: it ignores an unknown pid.
-    if (isZygote && code !== null) channel.send({ exited: pid, code });
-  }).unref();
-}
-
 /**
  * A child forked ahead of need, while the zygote is idle, so that a start()
  * pays neither for the fork nor for the child's first copy-on-write faults.
@@ -234,6 +241,8 @@ async function forkSpare(): Promise<void> {
   if (pid > 0) {
     closeFd(theirs);
     spare = { pid, socket: ours, version };
+    // A spare that is never handed work is not the program's: the program ignores an unknown pid.
+    // One that dies waiting is found out when work is handed to it (handToSpare).
     reportExitOf(pid);
     return;
   }
@@ -267,6 +276,7 @@ function leaveZygote(): void {
   channel.onMessage(null);
   channel.close();
   closeFd(FD_SOCKET);
+  stopExitReportsInChild();
 }
 
 /** In a forked child, before it has work: drop the zygote's part and take its own identity. */

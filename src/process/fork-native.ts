@@ -25,6 +25,9 @@ interface ForkAddon {
   pendingRequests(): number;
   forkAndUnwind(entry: () => void, atFork?: () => void): number;
   execProgram(file: string, args: string[]): never;
+  startExitReports(fd: number): void;
+  reportExitOf(pid: number): void;
+  stopExitReportsInChild(): void;
 }
 
 const requireCjs = createRequire(import.meta.url);
@@ -62,6 +65,16 @@ export const onLoopIdle: (callback: () => void) => void = addon.onLoopIdle;
 export const forkAndUnwind: (entry: () => void, atFork?: () => void) => number = addon.forkAndUnwind;
 /** execv(): replaces this process's program, keeping its pid, environment and descriptors; throws on failure. */
 export const execProgram: (file: string, args: string[]) => never = addon.execProgram;
+/**
+ * In the forkserver zygote: starts a thread that reaps the children named
+ * by reportExitOf() and writes each exit to `fd` as two int32 (pid, then the
+ * status, or -N after signal N), whatever the event loop is doing.
+ */
+export const startExitReports: (fd: number) => void = addon.startExitReports;
+/** The exit-report thread reaps `pid`, a child of this process, and reports its exit. */
+export const reportExitOf: (pid: number) => void = addon.reportExitOf;
+/** In a child forked from the zygote: closes its copies of the exit-report descriptors. */
+export const stopExitReportsInChild: () => void = addon.stopExitReportsInChild;
 /** libuv requests in flight on this process's loop: fs calls, DNS lookups, stream writes. */
 export const pendingRequests: () => number = addon.pendingRequests;
 

@@ -14,7 +14,8 @@
  * The request goes over the zygote's control channel (fd 3); the child's own
  * control socket and the reply (its pid) over a second socket (fd 4), read
  * here with a blocking call so that start() returns with a real pid, as
- * Python's forkserver does.
+ * Python's forkserver does. Exits come back on a third (fd 5), written by a
+ * thread of the zygote's (native/exit_reports.cc) as (pid, status) records.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { extname } from 'node:path';
@@ -41,6 +42,8 @@ const REPLY_TIMEOUT_MS = 60_000;
 const ONE_BYTE = new Uint8Array([0]);
 
 const SIGKILL = 9;
+/** An exit report: the child's pid and its status (or -N after signal N), two int32. */
+const EXIT_RECORD_BYTES = 8;
 
 /** The zygote could not fork this child; the caller boots a fresh Node instead. */
 export class ZygoteUnavailable extends MultiprocError {
@@ -54,6 +57,9 @@ class Zygote {
   private readonly channel: ControlChannel;
   /** Our end of the socket that carries children's channel fds there and their pids back. */
   private readonly fdSocket: number;
+  /** Where the zygote reports its children's exits; ref'd while a child keeps the program alive. */
+  private readonly exitReports: Socket;
+  private exitBytes: Buffer = Buffer.alloc(0);
   dead = false;
   private readonly children = new Map<number, ForkedChild>();
   /** Children that keep the program alive (non-daemon ones); the zygote's channel is ref'd while there are any. */
@@ -64,6 +70,7 @@ class Zygote {
   constructor(preload: string[]) {
       watchTeardownProxies();
     const [ours, theirs] = socketPair();
+    const [exitsOurs, exitsTheirs] = socketPair();
     this.fdSocket = ours;
     try {
       // One platform worker thread, not four: a forked child inherits the
@@ -75,7 +82,7 @@ class Zygote {
       // --no-lazy: V8 compiles every function of the zygote's modules once,
       // here, instead of each child compiling the ones it calls (~1 ms a child).
       this.process = spawn(process.execPath, ['--single-threaded', '--v8-pool-size=1', '--no-lazy', ...bootExecArgv(), ZYGOTE_MAIN], {
-        stdio: ['ignore', 'inherit', 'inherit', 'pipe', theirs],
+        stdio: ['ignore', 'inherit', 'inherit', 'pipe', theirs, exitsTheirs],
         env: {
           ...this.environment,
           ...trackerEnvironment(),
@@ -85,34 +92,49 @@ class Zygote {
       });
     } finally {
       closeFd(theirs);
+      closeFd(exitsTheirs);
     }
     if (this.process.pid === undefined) {
       closeFd(ours);
+      closeFd(exitsOurs);
       throw new ZygoteUnavailable(`could not start the forkserver zygote: ${process.execPath} did not start`);
     }
     this.channel = new ControlChannel(this.process.stdio[3] as Socket);
     this.process.unref();
     this.channel.unref();
-    this.channel.onMessage((message) => {
-      const { exited, code } = message as { exited: number; code: number };
-      this.children.get(exited)?.reportExit(code);
-      this.children.delete(exited);
-    });
     this.channel.onClose(() => this.markDead());
+    this.exitReports = new Socket({ fd: exitsOurs, readable: true, writable: false });
+    this.exitReports.unref();
+    this.exitReports.on('data', (chunk: Buffer) => this.readExits(chunk));
+    this.exitReports.on('error', () => {});
+    this.exitReports.on('close', () => this.markDead());
     this.process.once('exit', () => this.markDead());
   }
 
   keepAliveFor(child: ForkedChild, keep: boolean): void {
     if (keep) this.keepingAlive.add(child);
     else this.keepingAlive.delete(child);
-    if (this.keepingAlive.size > 0) this.channel.ref();
-    else this.channel.unref();
+    if (this.keepingAlive.size > 0) this.exitReports.ref();
+    else this.exitReports.unref();
+  }
+
+  private readExits(chunk: Buffer): void {
+    const bytes = this.exitBytes.length > 0 ? Buffer.concat([this.exitBytes, chunk]) : chunk;
+    let at = 0;
+    for (; at + EXIT_RECORD_BYTES <= bytes.length; at += EXIT_RECORD_BYTES) {
+      const pid = bytes.readInt32LE(at);
+      // A spare the zygote discarded was never the program's: its pid is unknown here.
+      this.children.get(pid)?.reportExit(bytes.readInt32LE(at + 4));
+      this.children.delete(pid);
+    }
+    this.exitBytes = bytes.subarray(at);
   }
 
   private markDead(): void {
     if (this.dead) return;
     this.dead = true;
     closeFd(this.fdSocket);
+    this.exitReports.destroy();
     // Its children die with it (parent-death signal), unreported.
     for (const child of this.children.values()) child.reportExit(-SIGKILL);
     this.children.clear();
@@ -165,6 +187,7 @@ class Zygote {
   dropInherited(): void {
     this.dead = true;
     closeFd(this.fdSocket);
+    this.exitReports.destroy();
     this.children.clear();
   }
 
