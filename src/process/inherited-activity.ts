@@ -5,7 +5,10 @@
  * leaves out timers and unref'd handles), so a fork-ready program tracks
  * them from its start with an async hook; the child stops them all before
  * its target runs. The hook costs a little on every async resource, promises
- * included, which is why only a program run fork-ready has it.
+ * included, which is why only a program run fork-ready has it. It has no
+ * destroy callback: with one, Node tracks every promise's destruction (a
+ * weak handle each), which made every promise of the program and of its
+ * children dearer; ended resources are swept once collected instead.
  */
 import { createHook } from 'node:async_hooks';
 import { programIsForkReady } from './fork-support.ts';
@@ -30,13 +33,28 @@ interface Tracked {
 }
 
 const live = new Map<number, Tracked>();
+/** The map's size at which the next sweep runs: twice what the last one kept, so sweeps cost O(1) per entry. */
+const FIRST_SWEEP_AT = 256;
+let sweepAt = FIRST_SWEEP_AT;
 
 function track(asyncId: number, type: string, _trigger: number, resource: object): void {
-  if (type === 'Timeout' || type === 'Immediate' || HANDLE_TYPES.has(type)) live.set(asyncId, { type, resource: new WeakRef(resource) });
+  if (type !== 'Timeout' && type !== 'Immediate' && !HANDLE_TYPES.has(type)) return;
+  live.set(asyncId, { type, resource: new WeakRef(resource) });
+  if (live.size >= sweepAt) sweepCollected();
+}
+
+/**
+ * Drops the entries whose resource has been garbage-collected. An ended
+ * timer that is still referenced stays: the child clears it, harmlessly,
+ * and a refresh() could yet restart it.
+ */
+function sweepCollected(): void {
+  for (const [asyncId, { resource }] of live) if (resource.deref() === undefined) live.delete(asyncId);
+  sweepAt = Math.max(FIRST_SWEEP_AT, live.size * 2);
 }
 
 if (programIsForkReady()) {
-  createHook({ init: track, destroy: (asyncId) => live.delete(asyncId) }).enable();
+  createHook({ init: track }).enable();
 }
 
 /** Clears every timer and immediate the parent had (again after the parent's queued callbacks have run). */
