@@ -1,6 +1,7 @@
 // Entry point: a context-aware module (NODE_API_MODULE), so the addon loads
 // in the main thread and in every worker thread, each with its own state.
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <uv.h>
@@ -66,6 +67,15 @@ static Napi::Value GetThreadId(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(syscall(SYS_gettid)));
 }
 
+// mkfifo(path, 0600): the resource tracker's FIFO, without running mkfifo(1).
+static Napi::Value MakeFifo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "path must be a string");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  if (mkfifo(path.c_str(), 0600) != 0) throw SystemError(env, errno, "mkfifo", path);
+  return env.Undefined();
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSegments(env, exports);
   InitFutex(env, exports);
@@ -80,6 +90,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitBlockingSocket(env, exports);
   exports.Set("setParentDeathSignal", Napi::Function::New(env, SetParentDeathSignal, "setParentDeathSignal"));
   exports.Set("gettid", Napi::Function::New(env, GetThreadId, "gettid"));
+  exports.Set("makeFifo", Napi::Function::New(env, MakeFifo, "makeFifo"));
   return exports;
 }
 

@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +18,7 @@ import {
   futexWaitAny,
   futexWaitAsync,
   futexWake,
+  makeFifo,
   openSegment,
   pendingAsyncWaits,
   unlinkSegment,
@@ -80,6 +83,22 @@ test('segment errors carry EEXIST / ENOENT codes, and bad arguments are named', 
   assert.throws(() => createSegment('/a/b', 8), /name must be/);
   assert.throws(() => createSegment(segmentName(), 0), /size must be a positive integer/);
   assert.throws(() => createSegment(segmentName(), 1.5), /size must be a positive integer/);
+});
+
+test('makeFifo makes a FIFO only its owner can use, and names the path when it cannot', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mp-fifo-'));
+  try {
+    const fifo = join(dir, 'f');
+    makeFifo(fifo);
+    const stat = lstatSync(fifo);
+    assert.ok(stat.isFIFO());
+    assert.equal(stat.mode & 0o777, 0o600);
+    assert.throws(() => makeFifo(fifo), (error: NodeJS.ErrnoException) => error.code === 'EEXIST' && error.message.includes(fifo));
+    assert.throws(() => makeFifo(join(dir, 'missing', 'f')), { code: 'ENOENT' });
+    assert.throws(() => makeFifo(''), /non-empty path/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('Atomics.add from 4 processes adds up exactly', async () => {

@@ -56,6 +56,7 @@ interface NativeAddon {
   futexCancel(id: number): boolean;
   pendingWaits(): number;
   setParentDeathSignal(signal: number): void;
+  makeFifo(path: string): void;
   exitImmediately(code: number): never;
   exitDirectly(): void;
   reapChild(pid: number, block: boolean): boolean;
@@ -314,6 +315,12 @@ export function setParentDeathSignal(signal: number): void {
     throw new RangeError(`signal must be a signal number in [0, 64] (got ${String(signal)})`);
   }
   addon.setParentDeathSignal(signal);
+}
+
+/** mkfifo(path, 0600); throws the system error (EEXIST, ENOENT, ...) with `path`. */
+export function makeFifo(path: string): void {
+  if (typeof path !== 'string' || path === '') throw new TypeError('makeFifo(path) expects a non-empty path');
+  addon.makeFifo(path);
 }
 
 /**

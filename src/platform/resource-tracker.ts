@@ -18,11 +18,12 @@
  * with child_process is a program of its own, whose segments must go when it
  * ends, not when this one does.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeFifo } from './native.ts';
 
 /** Environment variable naming the tracker directory of the running program. */
 export const TRACKER_ENV = 'MULTIPROC_RESOURCE_TRACKER';
@@ -76,10 +77,11 @@ export function ensureResourceTracker(): string {
   // or held by a raw descriptor). The read end is opened non-blocking so it
   // needs no writer yet; libuv makes the child's stdin blocking again.
   const fifo = join(dir, '.fifo');
-  const made = spawnSync('mkfifo', ['-m', '600', fifo]);
-  if (made.status !== 0) {
+  try {
+    makeFifo(fifo);
+  } catch (error) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`could not create the resource tracker's FIFO: ${String(made.stderr ?? made.error)}`);
+    throw new Error(`could not create the resource tracker's FIFO: ${String(error)}`);
   }
   const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   writeEnd = openSync(fifo, constants.O_WRONLY);
