@@ -80,6 +80,26 @@ test('a SIGKILLed fork-ready program leaves none of its forked children behind',
   }
 });
 
+test('multiproc compiles the program eagerly (--no-lazy) unless given --lazy, and a child it boots compiles lazily', async () => {
+  const eager = await runProgram(PROGRAM, { args: ['flags'], forkReady: true });
+  assert.equal(eager.code, 0, eager.stderr);
+  const seenEager = JSON.parse(eager.stdout.trim());
+  assert.ok(seenEager.program.includes('--no-lazy'), String(seenEager.program));
+  assert.equal(seenEager.exitCode, 0);
+  assert.ok(!seenEager.booted.includes('--no-lazy'), String(seenEager.booted));
+  const lazy = await runProgram(PROGRAM, { args: ['flags'], forkReady: true, commandOptions: ['--lazy'] });
+  assert.equal(lazy.code, 0, lazy.stderr);
+  const seenLazy = JSON.parse(lazy.stdout.trim());
+  assert.ok(!seenLazy.program.includes('--no-lazy'), String(seenLazy.program));
+  assert.ok(seenLazy.program.includes('--single-threaded'), 'still fork-ready');
+});
+
+test('multiproc with an unknown option says so, with the usage, and exits with 2', async () => {
+  const run = await runProgram(PROGRAM, { args: ['flags'], forkReady: true, commandOptions: ['--eager'] });
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /unknown option --eager\nusage: multiproc \[--lazy\] PROGRAM/);
+});
+
 test('multiproc with no program, or a missing one, says how to use it and exits with 2', async () => {
   const missing = await runProgram('/nonexistent/app.ts', { forkReady: true });
   assert.equal(missing.code, 2);

@@ -2,10 +2,15 @@
  * `multiproc app.ts [args…]`: runs a program fork-ready, so that the fork
  * start method forks the program itself (popen-self-fork.ts). It replaces
  * itself (execv, same pid, no process in between) with
- * `node FORK_READY_FLAGS [--import tsx] app.ts args…` (see fork-support.ts):
- * single-threaded V8 compiles and collects on the main thread, so a forked
- * child lacks no thread it needs. `.ts` files get tsx's loader unless the
- * command was given one. Where forking is off (not Linux, an unchecked Node),
+ * `node FORK_READY_FLAGS --no-lazy [--import tsx] app.ts args…` (see
+ * fork-support.ts): single-threaded V8 compiles and collects on the main
+ * thread, so a forked child lacks no thread it needs. `--no-lazy` compiles
+ * every function once, in the program, as it is loaded: otherwise each child
+ * compiles, for itself, every function it runs that the program never ran
+ * (a pool worker's whole side: ~40-60% of a forked worker's CPU before its
+ * first result). `multiproc --lazy app.ts` keeps V8's lazy compilation, for
+ * a program whose startup matters more. `.ts` files get tsx's loader unless
+ * the command was given one. Where forking is off (not Linux, an unchecked Node),
  * the program runs as usual, with fork emulated, after a one-line warning.
  */
 import { existsSync } from 'node:fs';
@@ -15,11 +20,19 @@ import { FORK_READY_ENV, FORK_READY_FLAGS, forkUnsupportedReason, loaderHooksOnT
 import { childExecArgv } from './vehicle-os-process.ts';
 
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts', '.tsx']);
-const USAGE = 'usage: multiproc PROGRAM [ARGS...]   (runs PROGRAM, .js or .ts, fork-ready)\n';
+const USAGE =
+  'usage: multiproc [--lazy] PROGRAM [ARGS...]   (runs PROGRAM, .js or .ts, fork-ready)\n' +
+  '  --lazy   compile functions on first call, as node does, instead of all at load\n';
 
-/** The command's entry (bin/multiproc.mjs); `argv` is the program and its arguments. */
+/** The command's entry (bin/multiproc.mjs); `argv` is the program and its arguments, after the command's options. */
 export function main(argv: string[]): void {
-  const [program, ...args] = argv;
+  const lazy = argv[0] === '--lazy';
+  const [program, ...args] = lazy ? argv.slice(1) : argv;
+  if (program !== undefined && program.startsWith('-') && program !== '--help' && program !== '-h') {
+    process.stderr.write(`multiproc: unknown option ${program}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   if (program === undefined || program === '--help' || program === '-h') {
     process.stderr.write(USAGE);
     process.exitCode = program === undefined ? 2 : 0;
@@ -33,7 +46,7 @@ export function main(argv: string[]): void {
   }
   const loader = TYPESCRIPT.has(extname(file)) && !loaderHooksOnThread() ? ['--import', 'tsx'] : [];
   const reason = forkUnsupportedReason();
-  const flags = reason === null ? [...FORK_READY_FLAGS] : [];
+  const flags = reason === null ? [...FORK_READY_FLAGS, ...(lazy ? [] : ['--no-lazy'])] : [];
   if (reason === null) process.env[FORK_READY_ENV] = String(process.pid);
   else process.stderr.write(`multiproc: running ${program} without real fork (${reason})\n`);
   execProgram(process.execPath, [process.execPath, ...flags, ...childExecArgv(), ...loader, file, ...args]);

@@ -16,7 +16,7 @@ import { ControlChannel } from '../channels/control-channel.ts';
 import { trackerEnvironment } from '../platform/resource-tracker.ts';
 import { watchTeardownProxies, whenTeardownProxiesGone } from '../platform/teardown-proxies.ts';
 import type { LaunchPayload } from './launch-payload.ts';
-import { loaderHooksOnThread, registerAfterFork } from './fork-support.ts';
+import { loaderHooksOnThread, programIsForkReady, registerAfterFork } from './fork-support.ts';
 import type { Popen, Vehicle, VehicleOptions } from './popen.ts';
 import { onProcessExit, ExitOrder } from '../platform/exit-hooks.ts';
 import { MultiprocError } from '../errors.ts';
@@ -33,10 +33,14 @@ const CHILD_MAIN = fileURLToPath(new URL(`../child/child-main${extname(fileURLTo
 const LIBRARY_AHEAD =
   extname(fileURLToPath(import.meta.url)) === '.js' ? ['--import', new URL('../index.js', import.meta.url).href] : [];
 
-/** Flags that make sense once per program, not once per child (Python filters its own likewise). */
+/**
+ * Flags that make sense once per program, not once per child (Python filters
+ * its own likewise). `--no-lazy`, which `multiproc PROGRAM` adds so that its
+ * forked children compile nothing, would only slow a booted child's start.
+ */
 export function childExecArgv(): string[] {
   const kept: string[] = [];
-  const argv = process.execArgv;
+  const argv = programIsForkReady() ? process.execArgv.filter((flag) => flag !== '--no-lazy') : process.execArgv;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (/^(-e|-p|--eval|--print|--input-type)$/.test(flag) || (flag === '--import' && argv[i + 1] === LIBRARY_AHEAD[1])) {

@@ -16,6 +16,8 @@ export interface ProgramOptions {
   mergeStderr?: boolean;
   /** Run it fork-ready, through the package's command (`multiproc FILE`), instead of under tsx. */
   forkReady?: boolean;
+  /** With `forkReady`: the command's own options, before FILE (e.g. `--lazy`). */
+  commandOptions?: string[];
 }
 
 const MULTIPROC_BIN = new URL('../../bin/multiproc.mjs', import.meta.url).pathname;
@@ -30,10 +32,10 @@ export function runProgram(
   options: ProgramOptions = {},
   onStdout?: (stdoutSoFar: string, pid: number) => void,
 ): Promise<ProgramResult> {
-  const { args = [], env = {}, mergeStderr = false, forkReady = false } = options;
+  const { args = [], env = {}, mergeStderr = false, forkReady = false, commandOptions = [] } = options;
   return new Promise((resolve, reject) => {
     const command = forkReady
-      ? [process.execPath, MULTIPROC_BIN, file, ...args]
+      ? [process.execPath, MULTIPROC_BIN, ...commandOptions, file, ...args]
       : [process.execPath, '--import', TSX_LOADER, file, ...args];
     const child = mergeStderr
       ? spawn('/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', ...command], { stdio: ['ignore', 'pipe', 'pipe'], env: envFor(env) })
