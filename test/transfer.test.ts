@@ -12,6 +12,7 @@ import { referenceFunction } from '../src/transfer/function-reference.ts';
 import { onInspectorEvent } from '../src/transfer/inspector-session.ts';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { runProgram } from './support/run-program.ts';
 import { instantiateClass } from '../src/transfer/class-reference.ts';
 import { UnserializableError } from '../src/index.ts';
 
@@ -142,4 +143,21 @@ test("a function's module is found without enabling the debugger, whose first en
   } finally {
     stop();
   }
+});
+
+test('with Node\'s internals (a fork-ready program), an exported function\'s module is found among the loaded ones, not by listing every script', async () => {
+  const run = await runProgram(fileURLToPath(new URL('./fixtures/lookup-program.ts', import.meta.url)), { nodeOptions: ['--expose-internals'] });
+  assert.equal(run.code, 0, run.stderr);
+  const { urls, scans } = JSON.parse(run.stdout.trim());
+  const defining = new URL('./fixtures/lookup-defining.mjs', import.meta.url).href;
+  const reexporting = new URL('./fixtures/lookup-reexporting.mjs', import.meta.url).href;
+  // beta's module exports it; alpha's re-exporter does too, but has not its source where V8 says alpha is.
+  const unexported = new URL('./fixtures/lookup-unexported.mjs', import.meta.url).href;
+  assert.deepEqual(urls, { beta: reexporting, alpha: defining, gamma: defining, delta: unexported });
+  assert.equal(scans.beta, 0);
+  assert.equal(scans.alpha, 0);
+  // gamma is exported by no module, but lives in a script already named by alpha.
+  assert.equal(scans.gamma, 0);
+  // delta's module exports no function: the one listing names it.
+  assert.equal(scans.delta, 1);
 });

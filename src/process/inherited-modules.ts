@@ -10,23 +10,9 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-
-type Namespace = Record<string, unknown>;
-
-interface LoadCache {
-  get(url: string): { module?: { getNamespace(): Namespace } } | undefined;
-}
+import { esmLoadCache, type Namespace } from '../transfer/loaded-modules.ts';
 
 const requireHere = createRequire(import.meta.url);
-
-function esmLoadCache(): LoadCache | undefined {
-  try {
-    const loader = requireHere('internal/modules/esm/loader') as { getOrInitializeCascadedLoader(): { loadCache: LoadCache } };
-    return loader.getOrInitializeCascadedLoader().loadCache;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The namespace of `specifier` (a file: URL) if the parent had loaded it, by import or by require. */
 export function inheritedNamespace(specifier: string): Namespace | undefined {

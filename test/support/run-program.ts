@@ -16,6 +16,8 @@ export interface ProgramOptions {
   mergeStderr?: boolean;
   /** Run it fork-ready, through the package's command (`multiproc FILE`), instead of under tsx. */
   forkReady?: boolean;
+  /** Node's own flags, before tsx's loader (not with `forkReady`). */
+  nodeOptions?: string[];
   /** With `forkReady`: the command's own options, before FILE (e.g. `--lazy`). */
   commandOptions?: string[];
 }
@@ -32,11 +34,11 @@ export function runProgram(
   options: ProgramOptions = {},
   onStdout?: (stdoutSoFar: string, pid: number) => void,
 ): Promise<ProgramResult> {
-  const { args = [], env = {}, mergeStderr = false, forkReady = false, commandOptions = [] } = options;
+  const { args = [], env = {}, mergeStderr = false, forkReady = false, commandOptions = [], nodeOptions = [] } = options;
   return new Promise((resolve, reject) => {
     const command = forkReady
       ? [process.execPath, MULTIPROC_BIN, ...commandOptions, file, ...args]
-      : [process.execPath, '--import', TSX_LOADER, file, ...args];
+      : [process.execPath, ...nodeOptions, '--import', TSX_LOADER, file, ...args];
     const child = mergeStderr
       ? spawn('/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', ...command], { stdio: ['ignore', 'pipe', 'pipe'], env: envFor(env) })
       : spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: envFor(env) });
