@@ -110,8 +110,8 @@ static Napi::Value ReapChild(const Napi::CallbackInfo& info) {
   pid_t pid = info[0].As<Napi::Number>().Int32Value();
   bool block = info[1].ToBoolean().Value();
   // A child killed while it bore the proxy's name (see StartTeardownProxy)
-  // is its exit watch's to reap, which reports its code.
-  if (IsWatchedChild(pid)) return Napi::Boolean::New(env, false);
+  // is its exit watch's (or the zygote's exit-report thread's) to reap, which reports its code.
+  if (IsWatchedChild(pid) || IsReportedChild(pid)) return Napi::Boolean::New(env, false);
   int status;
   pid_t reaped;
   do {

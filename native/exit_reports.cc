@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include "common.h"
@@ -28,6 +29,28 @@ int reportFd = -1;
 int epollFd = -1;
 
 const int EVENTS_PER_WAIT = 16;
+
+// The children the thread has yet to reap. A child bears the teardown
+// proxies' name while it exits (exit_proxy.cc), and the zygote's look for
+// exited proxies must leave these to the thread, which reports their codes
+// (IsReportedChild). Lock-free: a fork must never copy a held lock.
+const int REPORTED_SLOTS = 16384;
+std::atomic<int32_t> reportedPids[REPORTED_SLOTS];
+
+bool AddReported(pid_t pid) {
+  for (auto& slot : reportedPids) {
+    int32_t empty = 0;
+    if (slot.compare_exchange_strong(empty, static_cast<int32_t>(pid))) return true;
+  }
+  return false;
+}
+
+void RemoveReported(pid_t pid) {
+  for (auto& slot : reportedPids) {
+    int32_t expected = static_cast<int32_t>(pid);
+    if (slot.compare_exchange_strong(expected, 0)) return;
+  }
+}
 
 void WriteRecord(pid_t pid, int32_t status) {
   int32_t record[2] = {static_cast<int32_t>(pid), status};
@@ -58,6 +81,7 @@ void* ReportExits(void*) {
       } while (reaped < 0 && errno == EINTR);
       epoll_ctl(epollFd, EPOLL_CTL_DEL, pidfd, nullptr);
       close(pidfd);
+      RemoveReported(pid);
       if (reaped == pid) WriteRecord(pid, WIFSIGNALED(wstatus) ? -WTERMSIG(wstatus) : WEXITSTATUS(wstatus));
     }
   }
@@ -97,14 +121,20 @@ Napi::Value ReportExitOf(const Napi::CallbackInfo& info) {
   if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "pid must be a number");
   if (epollFd < 0) throw Napi::Error::New(env, "reportExitOf: startExitReports() was not called");
   pid_t pid = info[0].As<Napi::Number>().Int32Value();
+  if (!AddReported(pid)) throw Napi::Error::New(env, "reportExitOf: more children at once than the exit reports can hold");
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0U));
-  if (pidfd < 0) throw SystemError(env, errno, "pidfd_open", "");
+  if (pidfd < 0) {
+    int error = errno;
+    RemoveReported(pid);
+    throw SystemError(env, error, "pidfd_open", "");
+  }
   epoll_event event = {};
   event.events = EPOLLIN;
   event.data.u64 = (static_cast<uint64_t>(static_cast<uint32_t>(pid)) << 32) | static_cast<uint32_t>(pidfd);
   if (epoll_ctl(epollFd, EPOLL_CTL_ADD, pidfd, &event) != 0) {
     int error = errno;
     close(pidfd);
+    RemoveReported(pid);
     throw SystemError(env, error, "epoll_ctl", "");
   }
   return env.Undefined();
@@ -118,10 +148,18 @@ Napi::Value StopExitReportsInChild(const Napi::CallbackInfo& info) {
   if (reportFd >= 0) close(reportFd);
   epollFd = -1;
   reportFd = -1;
+  for (auto& slot : reportedPids) slot.store(0);
   return info.Env().Undefined();
 }
 
 }  // namespace
+
+bool IsReportedChild(pid_t pid) {
+  for (const auto& slot : reportedPids) {
+    if (slot.load() == static_cast<int32_t>(pid)) return true;
+  }
+  return false;
+}
 
 void InitExitReports(Napi::Env env, Napi::Object exports) {
   exports.Set("startExitReports", Napi::Function::New(env, StartExitReports, "startExitReports"));
