@@ -15,12 +15,13 @@ import type { BenchRow } from './bench-row.ts';
 /** The no-op target. */
 export function noop(): void {}
 
-const ROUNDS = 12;
+/** Rounds per figure: more for the forkserver, whose few ms per round a shared machine's noise swamps. */
+const ROUNDS: Record<StartMethodName, number> = { fork: 12, spawn: 12, forkserver: 60 };
 
 async function startJoinMs(method: StartMethodName, waitForSpare: boolean): Promise<number> {
   const ctx = getContext(method);
   let total = 0;
-  for (let i = 0; i < ROUNDS + 2; i++) {
+  for (let i = 0; i < ROUNDS[method] + 2; i++) {
     if (waitForSpare) await whenSparesReady();
     const begin = performance.now();
     const p = new ctx.Process({ target: noop });
@@ -29,12 +30,12 @@ async function startJoinMs(method: StartMethodName, waitForSpare: boolean): Prom
     // The first two rounds boot the spares; they are the warm-up.
     if (i >= 2) total += performance.now() - begin;
   }
-  return total / ROUNDS;
+  return total / ROUNDS[method];
 }
 
 export async function runProcessStartBench(): Promise<BenchRow[]> {
   const script = fileURLToPath(new URL('./process_start_py.py', import.meta.url));
-  const python = JSON.parse(execFileSync('python3', [script, String(ROUNDS)], { encoding: 'utf8' })) as Record<
+  const python = JSON.parse(execFileSync('python3', [script, String(ROUNDS.fork), String(ROUNDS.forkserver)], { encoding: 'utf8' })) as Record<
     StartMethodName,
     number
   >;
