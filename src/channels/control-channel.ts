@@ -4,6 +4,7 @@
  * and, being a socket, tells each side when the other has gone away. The
  * pool runs its task protocol over it, so the hot paths avoid copies.
  */
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { deserialize, serialize } from 'node:v8';
 import { sendAvailable, socketDescriptor, writeNow } from '../platform/blocking-socket.ts';
@@ -22,6 +23,17 @@ function lengthPrefix(bodyLength: number): Buffer {
 }
 
 export class ControlChannel {
+  /**
+   * A channel over a socket descriptor of a forked child's link, opened when
+   * first needed (a Socket made in a fresh fork costs copied pages) and not
+   * ref'd: the link's own exit watch keeps the loop alive where needed.
+   */
+  static overDescriptor(fd: number): ControlChannel {
+    const channel = new ControlChannel(new Socket({ fd, readable: true, writable: true }));
+    channel.unref();
+    return channel;
+  }
+
   /** Received bytes not yet parsed; kept as a list so large messages arriving in pieces are copied once. */
   private chunks: Buffer[] = [];
   private buffered = 0;

@@ -294,17 +294,11 @@ function becomeChild(): void {
 async function runHandedWork(payload: LaunchPayload, channelFd: number): Promise<void> {
   // The loop's natural end would wait for V8 worker threads this child lacks; exit just before it.
   onLoopIdle(() => process.exit());
-  // Opened on first use: most children never use their channel, and a
-  // Socket made in a fresh fork costs ~0.3 ms of copied pages. Nothing is
-  // lost by not watching it: the program dying kills the zygote, and this
-  // child with it (parent-death signal).
-  let own: ControlChannel | null = null;
-  await runChild(payload, () => {
-    if (own) return own;
-    own = new ControlChannel(new Socket({ fd: channelFd, readable: true, writable: true }));
-    own.unref();
-    return own;
-  });
+  // Opened on first use (parentProcess() keeps it): most children never use
+  // their channel, and a Socket made in a fresh fork costs ~0.3 ms of copied
+  // pages. Nothing is lost by not watching it: the program dying kills the
+  // zygote, and this child with it (parent-death signal).
+  await runChild(payload, () => ControlChannel.overDescriptor(channelFd));
 }
 
 /** MULTIPROC_ZYGOTE_SPARE=0 forks each child on request, as before spares. */

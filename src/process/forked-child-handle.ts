@@ -1,5 +1,4 @@
 /** The parent's handle of a forked child (see ForkedChild). */
-import { Socket } from 'node:net';
 import { ControlChannel } from '../channels/control-channel.ts';
 import type { Popen } from './popen.ts';
 import { pidHasExited } from './vehicle-os-process.ts';
@@ -31,9 +30,8 @@ export class ForkedChild implements Popen {
   get channel(): ControlChannel {
     if (!this.opened) {
       if (this.descriptor === null) throw new InvalidStateError(`the control channel of child ${this.pid} is closed: it has exited`);
-      this.opened = new ControlChannel(new Socket({ fd: this.descriptor, readable: true, writable: true }));
+      this.opened = ControlChannel.overDescriptor(this.descriptor);
       this.descriptor = null;
-      this.opened.unref();
     }
     return this.opened;
   }

@@ -5,7 +5,6 @@
  * registries, takes on its own pid and runs its Process.
  */
 import { createRequire } from 'node:module';
-import { Socket } from 'node:net';
 import { ControlChannel } from '../channels/control-channel.ts';
 import { onLoopIdle } from './fork-native.ts';
 import { FORK_READY_ENV, loaderHooksOnThread, NEW_IMPORT_REFUSAL, runAfterForkHooks } from './fork-support.ts';
@@ -51,16 +50,10 @@ export async function becomeSelfForkedChild(
   process.env[FORK_READY_ENV] = String(process.pid);
   // The loop's natural end would wait for V8 worker threads a forked child lacks; exit just before it.
   onLoopIdle(() => process.exit());
-  // Opened on first use: most children never use it, and a net.Socket costs
-  // a fresh fork ~2-4 ms of cold code and copied pages. The parent's death
-  // needs no channel: it kills this child (adoptForkedIdentity).
-  const openChannel = (): ControlChannel => {
-    const channel = new ControlChannel(new Socket({ fd: channelFd, readable: true, writable: true }));
-    channel.unref();
-    return channel;
-  };
   // Callbacks the parent queued with process.nextTick run before this; stop what they started.
   await new Promise((resolve) => setImmediate(resolve));
   stopInheritedTimers();
-  await run(openChannel);
+  // The channel is opened on first use: most children never use it. The
+  // parent's death needs no channel: it kills this child (adoptForkedIdentity).
+  await run(() => ControlChannel.overDescriptor(channelFd));
 }

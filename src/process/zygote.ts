@@ -62,7 +62,7 @@ class Zygote {
   private exitBytes: Buffer = Buffer.alloc(0);
   dead = false;
   private readonly children = new Map<number, ForkedChild>();
-  /** Children that keep the program alive (non-daemon ones); the zygote's channel is ref'd while there are any. */
+  /** Children that keep the program alive (non-daemon ones); the exit-report socket is ref'd while there are any. */
   private readonly keepingAlive = new Set<ForkedChild>();
   /** The program's environment as the zygote got it, which its children inherit. */
   private readonly environment = { ...process.env };
