@@ -50,6 +50,8 @@ uint8_t* RangeArgument(const Napi::Env& env, const Napi::Value& view, const Napi
 
 // Whether `pid` is a child with a live exit watch (child_link.cc).
 bool IsWatchedChild(pid_t pid);
+// In a forked child, just after the fork: ends the exit watches it inherited (child_link.cc).
+void DropInheritedExitWatches();
 // A child the zygote's exit-report thread will reap (exit_reports.cc).
 bool IsReportedChild(pid_t pid);
 

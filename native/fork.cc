@@ -143,6 +143,7 @@ pid_t ForkNow(Napi::Env env, bool cloneParent) {
       _exit(70);
     }
     requestsLostAtFork = loop->active_reqs.count;
+    DropInheritedExitWatches();
   }
   return pid;
 }

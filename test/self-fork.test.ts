@@ -55,6 +55,10 @@ test('parentProcess() in a forked child is the program, alive while it runs', as
   assert.deepEqual(await runCase('parentSeen'), { exitCode: 0, seen: 1 });
 });
 
+test("a child forked while older siblings run exits when done: it keeps none of the program's watches on them", async () => {
+  assert.deepEqual(await runCase('youngerSibling'), { youngerCode: 0, pidfdsInChild: 0, olderCodes: [0, 0, 0, 0] });
+});
+
 test('200 forked children in a row: right exit codes, and no descriptor or child (or teardown proxy) left', async () => {
   assert.deepEqual(await runCase('rows'), { wrongCodes: 0, fdsGained: 0, childrenLeft: [] });
 });
