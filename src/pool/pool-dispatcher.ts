@@ -10,7 +10,7 @@ import { referenceFunction, type FunctionReference } from '../transfer/function-
 import { decodeFromTransfer } from '../transfer/shareable.ts';
 import { MultiprocError, QueueFullError, TimeoutError, WorkerDiedError } from '../errors.ts';
 import { Job } from './pool-job.ts';
-import { WorkerSlot, type WorkerSettings } from './pool-slot.ts';
+import { WorkerSlot, type SlotEvents, type WorkerSettings } from './pool-slot.ts';
 import type { ChunkResults, FromWorker } from './pool-protocol.ts';
 import { reviveRemoteError, type RemoteErrorData } from './remote-error.ts';
 import { abortError, describeExit } from './task-failures.ts';
@@ -61,7 +61,7 @@ export class Dispatcher {
   constructor(private readonly options: DispatcherOptions) {
     this.processes = options.processes;
     this.idleTimeout = options.idleTimeout;
-    for (let i = 0; i < this.processes; i++) this.spawn();
+    this.spawn(this.processes);
   }
 
   /** The reference for `fn`, made once; throws a TypeError naming it if it cannot be sent. */
@@ -192,13 +192,24 @@ export class Dispatcher {
     return !slot.stopSent && !slot.killedOnPurpose && !slot.spent;
   }
 
-  private spawn(): void {
-    const name = `${this.options.namePrefix}-${++this.workerCount}`;
-    const slot = new WorkerSlot(name, this.options, {
+  /** Starts `count` workers, all before any of their channels (see WorkerSlot.connect). */
+  private spawn(count: number): void {
+    const events: SlotEvents = {
       onMessages: (from, batch) => this.onMessages(from, batch),
       onClose: (from) => void this.onExit(from),
-    });
-    this.slots.add(slot);
+    };
+    const started: WorkerSlot[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        started.push(new WorkerSlot(`${this.options.namePrefix}-${++this.workerCount}`, this.options, events));
+      }
+    } finally {
+      // Those started before a failed start are the pool's all the same.
+      for (const slot of started) {
+        slot.connect();
+        this.slots.add(slot);
+      }
+    }
   }
 
   private schedulePump(): void {
@@ -215,7 +226,7 @@ export class Dispatcher {
       // Workers that exited (idle, recycled, retired) come back when there is work.
       let active = 0;
       for (const slot of this.slots) if (this.isActive(slot)) active++;
-      for (; active < this.processes; active++) this.spawn();
+      this.spawn(this.processes - active);
     }
     let progress = true;
     // Round robin, one chunk per worker per pass, keeps the workers' loads even.

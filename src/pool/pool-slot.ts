@@ -54,7 +54,7 @@ export class WorkerSlot {
   /** When it last became idle (performance.now()), for idleTimeout. */
   idleSince = performance.now();
   readonly startedAt = performance.now();
-  private readonly channel: ControlChannel;
+  private channel!: ControlChannel;
   private readonly cells: Int32Array;
   private readonly knownFns = new Set<number>();
   private outbox: ToWorker[] = [];
@@ -65,10 +65,11 @@ export class WorkerSlot {
   /** Made when the first large packed chunk is sent (number-lane.ts); false if that failed. */
   private lane: NumberLane | null | false = null;
 
+  /** Starts the worker; connect() must follow before the slot is used. */
   constructor(
     readonly name: string,
     private readonly settings: WorkerSettings,
-    events: SlotEvents,
+    private readonly events: SlotEvents,
   ) {
     const block = allocateBlock(CELL_COUNT * 4, 4);
     this.cells = new Int32Array(block.buffer, block.offset, CELL_COUNT);
@@ -82,9 +83,18 @@ export class WorkerSlot {
     };
     this.proc = new settings.ProcessClass({ target: poolWorkerMain, args: [launch], daemon: true, name });
     this.proc.start();
+  }
+
+  /**
+   * Opens the control channel. Kept apart from the start so that a pool
+   * starts all its workers first: after each real fork, the program's first
+   * write to each of its pages copies that page, and a channel's socket
+   * written between two forks was paid for again after the next one.
+   */
+  connect(): void {
     this.channel = controlChannel(this.proc);
-    this.channel.onMessage((batch) => events.onMessages(this, batch as FromWorker[]));
-    this.channel.onClose(() => events.onClose(this));
+    this.channel.onMessage((batch) => this.events.onMessages(this, batch as FromWorker[]));
+    this.channel.onClose(() => this.events.onClose(this));
   }
 
   get stopSent(): boolean {
