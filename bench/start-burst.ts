@@ -31,8 +31,16 @@ const PYTHON = fileURLToPath(new URL('./start_burst_py.py', import.meta.url));
 /** The package's command: `multiproc FILE` runs FILE fork-ready, so fork is a real fork of it. */
 const MULTIPROC_BIN = fileURLToPath(new URL('../bin/multiproc.mjs', import.meta.url));
 
+/** A case takes seconds; one that hangs is killed and fails the run, naming itself. */
+const CASE_TIMEOUT_MS = 300_000;
+
 function once(command: string, args: string[]): number {
-  return JSON.parse(execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })) as number;
+  try {
+    const output = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: CASE_TIMEOUT_MS, killSignal: 'SIGKILL' });
+    return JSON.parse(output) as number;
+  } catch (error) {
+    throw new Error(`bench case failed or hung (${CASE_TIMEOUT_MS} ms): ${command} ${args.join(' ')}`, { cause: error });
+  }
 }
 
 function median(values: number[]): number {

@@ -35,6 +35,7 @@ import { exitImmediately, setParentDeathSignal } from '../platform/native.ts';
 import { CANARY_TIMEOUT_MS, runCanaryChecks } from './fork-canary.ts';
 import { loaderHooksOnThread, NEW_IMPORT_REFUSAL } from '../process/fork-support.ts';
 import { watchTeardownProxies } from '../platform/teardown-proxies.ts';
+import { warmUpChildPath } from '../process/child-path-warmup.ts';
 import '../shareable-kinds.ts';
 
 const SIGKILL = 9;
@@ -303,7 +304,7 @@ async function runHandedWork(payload: LaunchPayload, channelFd: number): Promise
 
 /** MULTIPROC_ZYGOTE_SPARE=0 forks each child on request, as before spares. */
 const SPARES_OFF = process.env.MULTIPROC_ZYGOTE_SPARE === '0';
-const canary = canaryFailure();
+const canary = warmUpChildPath().then(canaryFailure);
 let requestsWaiting = 0;
 let queue = canary.then(async (failure) => {
   if (failure === null) await forkSpare();
