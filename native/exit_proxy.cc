@@ -17,8 +17,12 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <uv.h>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <node.h>
 #include "common.h"
 
@@ -103,19 +107,74 @@ static Napi::Value ExitDirectly(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// reapChild(pid, block): waitpid for a teardown proxy; whether it was reaped.
+namespace {
+
+struct ProcessSearch {
+  pid_t pid;
+  bool found;
+};
+
+void FindProcessHandle(uv_handle_t* handle, void* arg) {
+  ProcessSearch* search = static_cast<ProcessSearch*>(arg);
+  if (handle->type == UV_PROCESS && !uv_is_closing(handle) &&
+      reinterpret_cast<uv_process_t*>(handle)->pid == search->pid) {
+    search->found = true;
+  }
+}
+
+// Whether libuv started `pid` (Node's child_process) and has not seen it
+// exit: that exit is libuv's to reap, or the ChildProcess never ends.
+bool IsLibuvChild(napi_env env, pid_t pid) {
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return false;
+  ProcessSearch search = {pid, false};
+  uv_walk(loop, FindProcessHandle, &search);
+  return search.found;
+}
+
+bool HasTeardownProxyName(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/comm", static_cast<int>(pid));
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char name[32] = {0};
+  ssize_t n = read(fd, name, sizeof(name) - 1);
+  close(fd);
+  if (n <= 0) return false;
+  if (name[n - 1] == '\n') name[n - 1] = '\0';
+  return strcmp(name, kTeardownProxyName) == 0;
+}
+
+}  // namespace
+
+// reapChild(pid, block): reaps `pid` if it is an exited teardown proxy
+// (waiting for its exit if `block`); whether it was reaped.
+//
+// The caller found `pid` by its name, but a child bears that name for a
+// moment while it exits (see StartTeardownProxy): a name read then, and a
+// waitpid once the child had exited, reaped a real child and stole its exit
+// from whoever watched it (a ChildProcess then never ended: join() hung,
+// ~1 run in 20 of 32 booted children exiting at once). So the exit is first
+// only looked at (WNOWAIT), and the name read again once it can no longer
+// change, and children that libuv, an exit watch or the zygote's exit-report
+// thread will reap are never taken.
 static Napi::Value ReapChild(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "pid must be a number");
   pid_t pid = info[0].As<Napi::Number>().Int32Value();
   bool block = info[1].ToBoolean().Value();
-  // A child killed while it bore the proxy's name (see StartTeardownProxy)
-  // is its exit watch's (or the zygote's exit-report thread's) to reap, which reports its code.
-  if (IsWatchedChild(pid) || IsReportedChild(pid)) return Napi::Boolean::New(env, false);
+  if (IsWatchedChild(pid) || IsReportedChild(pid) || IsLibuvChild(env, pid)) return Napi::Boolean::New(env, false);
+  siginfo_t exited;
+  memset(&exited, 0, sizeof(exited));
+  int looked;
+  do {
+    looked = waitid(P_PID, static_cast<id_t>(pid), &exited, WEXITED | WNOWAIT | (block ? 0 : WNOHANG));
+  } while (looked < 0 && errno == EINTR);
+  if (looked < 0 || exited.si_pid != pid || !HasTeardownProxyName(pid)) return Napi::Boolean::New(env, false);
   int status;
   pid_t reaped;
   do {
-    reaped = waitpid(pid, &status, block ? 0 : WNOHANG);
+    reaped = waitpid(pid, &status, WNOHANG);
   } while (reaped < 0 && errno == EINTR);
   return Napi::Boolean::New(env, reaped == pid);
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Process } from '../src/index.ts';
+import { getContext, Process } from '../src/index.ts';
 import { stopSpareChildren, TEARDOWN_PROXY_NAME, teardownProxiesReaped, whenTeardownProxiesGone } from '../src/testing.ts';
 import * as targets from './fixtures/targets.ts';
 import { runProgram } from './support/run-program.ts';
@@ -132,6 +132,25 @@ test('each finished child leaves its memory teardown to a proxy, and every proxy
   await whenTeardownProxiesGone();
   assert.equal(teardownProxiesReaped() - before, 12, 'one proxy per child that exited by itself, each reaped here');
   assert.deepEqual(teardownProxies().filter((p) => p.endsWith(` ${process.pid}`)), []);
+});
+
+function isZombie(pid: number): boolean {
+  return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+}
+
+test("a booted child that exits under the teardown proxies' name is still joined, with its code", async () => {
+  // The look for proxies once reaped such a child, whose ChildProcess then never ended.
+  const child = new (getContext('spawn').Process)({ target: targets.exitUnderProxyName, args: [7] });
+  child.start();
+  const deadline = Date.now() + 30_000;
+  // Synchronously, so that Node cannot reap it before the look below.
+  while (!isZombie(child.pid!)) {
+    if (Date.now() > deadline) throw new Error('waited 30 s for the child to exit');
+  }
+  const proxiesGone = whenTeardownProxiesGone();
+  await child.join(30_000);
+  assert.equal(child.exitCode, 7);
+  await proxiesGone;
 });
 
 test('a parent that exits right after its children leaves no teardown proxy behind', async () => {
