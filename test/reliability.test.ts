@@ -8,7 +8,7 @@ import { getContext, Process } from '../src/index.ts';
 import { stopSpareChildren, TEARDOWN_PROXY_NAME, teardownProxiesReaped, whenTeardownProxiesGone } from '../src/testing.ts';
 import * as targets from './fixtures/targets.ts';
 import { runProgram } from './support/run-program.ts';
-import { isRunning } from './support/processes.ts';
+import { isRunning, waitUntilZombieSync } from './support/processes.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -134,19 +134,12 @@ test('each finished child leaves its memory teardown to a proxy, and every proxy
   assert.deepEqual(teardownProxies().filter((p) => p.endsWith(` ${process.pid}`)), []);
 });
 
-function isZombie(pid: number): boolean {
-  return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
-}
-
 test("a booted child that exits under the teardown proxies' name is still joined, with its code", async () => {
   // The look for proxies once reaped such a child, whose ChildProcess then never ended.
   const child = new (getContext('spawn').Process)({ target: targets.exitUnderProxyName, args: [7] });
   child.start();
-  const deadline = Date.now() + 30_000;
   // Synchronously, so that Node cannot reap it before the look below.
-  while (!isZombie(child.pid!)) {
-    if (Date.now() > deadline) throw new Error('waited 30 s for the child to exit');
-  }
+  waitUntilZombieSync(child.pid!);
   const proxiesGone = whenTeardownProxiesGone();
   await child.join(30_000);
   assert.equal(child.exitCode, 7);
