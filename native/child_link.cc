@@ -230,9 +230,9 @@ bool IsWatchedChild(pid_t pid) { return watches.count(pid) > 0; }
 
 // A forked child's copies of its parent's exit watches name the parent's
 // children (its siblings), which it can never reap. Left in its event loop,
-// each sibling's exit woke every child alive then, to call back into
-// JavaScript for nothing: in a burst of n children, O(n²) wake-ups, ~15% of
-// a forked child's CPU at 64. They end without a callback.
+// they kept it alive until every older sibling had exited, and each
+// sibling's exit woke every child alive then, to call back into JavaScript
+// for nothing (O(n²) wake-ups in a burst of n). They end without a callback.
 void DropInheritedExitWatches() {
   for (auto& [pid, watch] : watches) {
     uv_close(reinterpret_cast<uv_handle_t*>(&watch->poll), FreeWatch);

@@ -110,13 +110,13 @@ export function holdDebugger(): () => void {
  * of every loaded script: 10-13 ms against 40-130 ms (the first start() of a
  * program paid that; more with a large program loaded).
  */
+let scriptUrlScans = 0;
+
 function learnScriptUrls(): void {
   scriptUrlScans++;
   const { result } = post<{ result: { scriptId: string; url: string }[] }>('Profiler.getBestEffortCoverage');
   for (const script of result) scriptUrls.set(script.scriptId, script.url);
 }
-
-let scriptUrlScans = 0;
 
 /** How many times this process listed every script to name one (for tests). */
 export function scriptUrlScanCount(): number {
