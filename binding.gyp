@@ -21,7 +21,8 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "libraries": ["-lrt", "-lpthread"]
+      "libraries": ["-lrt", "-lpthread"],
+      "ldflags": ["-Wl,-z,now"]
     }
   ]
 }
