@@ -23,6 +23,15 @@
       "cflags_cc": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "libraries": ["-lrt", "-lpthread"],
       "ldflags": ["-Wl,-z,now"]
+    },
+    {
+      "target_name": "multiproc_packed_heap",
+      "type": "shared_library",
+      "product_prefix": "",
+      "sources": ["native/packed_heap_preload.cc"],
+      "cflags_cc": ["-O2", "-Wall", "-Wextra"],
+      "libraries": ["-ldl"],
+      "ldflags": ["-Wl,-z,now"]
     }
   ]
 }

@@ -2,6 +2,7 @@
 // real programs, run through the package's command, as a user would.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runProgram } from './support/run-program.ts';
 import { isGone } from './support/processes.ts';
@@ -96,6 +97,24 @@ test('multiproc compiles the program eagerly (--no-lazy) unless given --lazy, an
   const seenLazy = JSON.parse(lazy.stdout.trim());
   assert.ok(!seenLazy.program.includes('--no-lazy'), String(seenLazy.program));
   assert.ok(seenLazy.program.includes('--single-threaded'), 'still fork-ready');
+});
+
+test("a fork-ready program's written memory is packed together, and the preload doing it reaches no other process", async () => {
+  const libc = readFileSync('/proc/self/maps', 'utf8').split('\n').map((line) => line.split(/\s+/)[5] ?? '').find((file) => /\/libc\.so\.6$/.test(file));
+  assert.ok(libc, 'libc found in this process\'s maps');
+  const plain = await runProgram(PROGRAM, { args: ['packedHeap'] });
+  assert.equal(plain.code, 0, plain.stderr);
+  const ready = await runProgram(PROGRAM, { args: ['packedHeap'], forkReady: true });
+  assert.equal(ready.code, 0, ready.stderr);
+  const withUsers = await runProgram(PROGRAM, { args: ['packedHeap'], forkReady: true, env: { LD_PRELOAD: libc } });
+  assert.equal(withUsers.code, 0, withUsers.stderr);
+  const [seenPlain, seenReady, seenWithUsers] = [plain, ready, withUsers].map((run) => JSON.parse(run.stdout.trim()));
+  // V8 asks for each heap page at a random address: plain Node's are spread over dozens of GiB regions.
+  assert.ok(seenReady.regions <= 8, `fork-ready: ${seenReady.regions} GiB regions (plain Node: ${seenPlain.regions})`);
+  assert.ok(seenPlain.regions > 2 * seenReady.regions, `plain Node: ${seenPlain.regions} GiB regions, fork-ready: ${seenReady.regions}`);
+  assert.deepEqual(seenReady, { ...seenReady, preload: null, bootedPreload: null, forkedPreload: null, exitCodes: [0, 0] });
+  assert.deepEqual(seenWithUsers, { ...seenWithUsers, preload: libc, bootedPreload: libc, forkedPreload: libc, exitCodes: [0, 0] });
+  assert.ok(seenWithUsers.regions <= 8, `fork-ready with the user's LD_PRELOAD: ${seenWithUsers.regions} GiB regions`);
 });
 
 test('multiproc with an unknown option says so, with the usage, and exits with 2', async () => {

@@ -8,7 +8,7 @@ import { stopZygotes, zygotePids } from '../src/testing.ts';
 import * as targets from './fixtures/zygote-targets.ts';
 import { readResult, resultPath } from './support/result-files.ts';
 import { runProgram } from './support/run-program.ts';
-import { isGone, isRunning } from './support/processes.ts';
+import { anonymousGigabyteRegions, isGone, isRunning } from './support/processes.ts';
 
 const forkserver = getContext('forkserver');
 /** How long a test waits for a child that should exit at once; a child still running then has hung. */
@@ -35,6 +35,20 @@ test('a zygote child has its own pid, the zygote as its OS parent, and the modul
   assert.deepEqual(zygotePids(), [seen.ppid]);
   // The module was imported once, by the zygote, and inherited.
   assert.equal(seen.importedBy, `pid ${seen.ppid}`);
+});
+
+test("the zygote's written memory is packed together (fewer page tables to copy per fork), and its children do not inherit the preload doing it", async () => {
+  const out = resultPath();
+  const p = new forkserver.Process({ target: targets.reportPreload, args: [out] });
+  p.start();
+  await p.join();
+  assert.equal(p.exitCode, 0);
+  assert.deepEqual(readResult(out), { preload: process.env.LD_PRELOAD ?? null });
+  const [zygote] = zygotePids();
+  assert.ok(zygote !== undefined, 'a zygote runs');
+  // Plain Node's V8 heap pages lie in dozens of GiB regions (see self-fork.test.ts).
+  const regions = anonymousGigabyteRegions(zygote);
+  assert.ok(regions <= 8, `the zygote's memory spans ${regions} GiB regions`);
 });
 
 test('exit codes and signals of zygote children are reported as for booted ones', async () => {

@@ -4,6 +4,7 @@
  * forkserver zygote uses to hand a child its control channel. Loaded from
  * the same addon as src/platform/native.ts.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -34,6 +35,21 @@ const requireCjs = createRequire(import.meta.url);
 const loadBinding = requireCjs('node-gyp-build') as (dir: string) => unknown;
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const addon = loadBinding(packageRoot) as ForkAddon;
+
+/** native/packed_heap_preload.cc, built beside the addon. */
+const PACKED_HEAP_PRELOAD = path.join(packageRoot, 'build', 'Release', 'multiproc_packed_heap.so');
+
+/**
+ * The LD_PRELOAD for a Node started fork-ready (the `multiproc` command's
+ * program, the zygote): the library that keeps V8's heap pages together,
+ * so each fork() copies far fewer page tables, before the entries of
+ * `current`. Just `current` when the library is missing, or when the
+ * package's path holds a space or colon (LD_PRELOAD's separators).
+ */
+export function withPackedHeapPreload(current: string | undefined): string | undefined {
+  if (/[\s:]/.test(PACKED_HEAP_PRELOAD) || !existsSync(PACKED_HEAP_PRELOAD)) return current;
+  return current ? `${PACKED_HEAP_PRELOAD}:${current}` : PACKED_HEAP_PRELOAD;
+}
 
 /**
  * fork(): the child's pid in the parent, 0 in the child. With `cloneParent`

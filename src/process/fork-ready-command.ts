@@ -15,7 +15,7 @@
  */
 import { existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { execProgram } from './fork-native.ts';
+import { execProgram, withPackedHeapPreload } from './fork-native.ts';
 import { FORK_READY_ENV, FORK_READY_FLAGS, forkUnsupportedReason, loaderHooksOnThread } from './fork-support.ts';
 import { childExecArgv } from './vehicle-os-process.ts';
 
@@ -47,7 +47,12 @@ export function main(argv: string[]): void {
   const loader = TYPESCRIPT.has(extname(file)) && !loaderHooksOnThread() ? ['--import', 'tsx'] : [];
   const reason = forkUnsupportedReason();
   const flags = reason === null ? [...FORK_READY_FLAGS, ...(lazy ? [] : ['--no-lazy'])] : [];
-  if (reason === null) process.env[FORK_READY_ENV] = String(process.pid);
+  if (reason === null) {
+    process.env[FORK_READY_ENV] = String(process.pid);
+    // Taken out of the environment again by the library itself, as it loads.
+    const preload = withPackedHeapPreload(process.env.LD_PRELOAD);
+    if (preload !== undefined) process.env.LD_PRELOAD = preload;
+  }
   else process.stderr.write(`multiproc: running ${program} without real fork (${reason})\n`);
   execProgram(process.execPath, [process.execPath, ...flags, ...childExecArgv(), ...loader, file, ...args]);
 }

@@ -30,7 +30,7 @@ import { onProcessExit, ExitOrder } from '../platform/exit-hooks.ts';
 import type { LaunchPayload } from './launch-payload.ts';
 import type { Popen } from './popen.ts';
 import { bootExecArgv, childExecArgv, osProcessVehicle } from './vehicle-os-process.ts';
-import { closeFd, receiveMessage, sendMessage, socketPair } from './fork-native.ts';
+import { closeFd, receiveMessage, sendMessage, socketPair, withPackedHeapPreload } from './fork-native.ts';
 import { ForkedChild } from './forked-child-handle.ts';
 import { forkUnsupportedReason, recordCanaryFailure, registerAfterFork, warnForkFallback } from './fork-support.ts';
 
@@ -81,6 +81,9 @@ class Zygote {
       // in uv_cond_signal). A single waiter is always in one group.
       // --no-lazy: V8 compiles every function of the zygote's modules once,
       // here, instead of each child compiling the ones it calls (~1 ms a child).
+      // The zygote's LD_PRELOAD: see withPackedHeapPreload; it leaves the zygote's environment as it loads.
+      const preloadList = withPackedHeapPreload(this.environment.LD_PRELOAD);
+      const packedHeap = preloadList === undefined ? {} : { LD_PRELOAD: preloadList };
       this.process = spawn(process.execPath, ['--single-threaded', '--v8-pool-size=1', '--no-lazy', ...bootExecArgv(), ZYGOTE_MAIN], {
         stdio: ['ignore', 'inherit', 'inherit', 'pipe', theirs, exitsTheirs],
         env: {
@@ -88,6 +91,7 @@ class Zygote {
           ...trackerEnvironment(),
           MULTIPROC_PARENT_PID: String(process.pid),
           MULTIPROC_PRELOAD: JSON.stringify(preload),
+          ...packedHeap,
         },
       });
     } finally {

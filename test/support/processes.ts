@@ -25,3 +25,24 @@ export function waitUntilZombieSync(pid: number, boundMs = 30_000): void {
     if (Date.now() > deadline) throw new Error(`waited ${boundMs} ms for child ${pid} to exit`);
   }
 }
+
+/**
+ * How many distinct 1 GiB regions of address space hold process `pid`'s
+ * written private anonymous memory (V8's heap pages, malloc's arenas): a
+ * fork-ready Node keeps them together; plain Node scatters V8's pages.
+ */
+export function anonymousGigabyteRegions(pid: number | 'self'): number {
+  const regions = new Set<bigint>();
+  let current: { start: bigint; end: bigint; candidate: boolean } | null = null;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (head) {
+      const [, start, end, perms, inode, name] = head;
+      const anonymous = inode === '0' && (name === '' || name!.startsWith('[anon:'));
+      current = { start: BigInt(`0x${start}`), end: BigInt(`0x${end}`), candidate: anonymous && perms!.startsWith('rw') && perms![3] === 'p' };
+    } else if (current?.candidate && /^Rss:\s+[1-9]/.test(line)) {
+      for (let region = current.start >> 30n; region <= (current.end - 1n) >> 30n; region++) regions.add(region);
+    }
+  }
+  return regions.size;
+}
