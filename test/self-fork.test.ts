@@ -117,6 +117,19 @@ test("a fork-ready program's written memory is packed together, and the preload 
   assert.ok(seenWithUsers.regions <= 8, `fork-ready with the user's LD_PRELOAD: ${seenWithUsers.regions} GiB regions`);
 });
 
+test("once a fork-ready program has forked, fork() copies Node's code mappings to its children (each holds an anonymous page)", async () => {
+  const plain = await runProgram(PROGRAM, { args: ['packedHeap'] });
+  assert.equal(plain.code, 0, plain.stderr);
+  const ready = await runProgram(PROGRAM, { args: ['packedHeap'], forkReady: true });
+  assert.equal(ready.code, 0, ready.stderr);
+  const [seenPlain, seenReady] = [plain, ready].map((run) => JSON.parse(run.stdout.trim()).codeMappings);
+  assert.ok(seenReady.total >= 2, `Node's code and read-only data mappings: ${JSON.stringify(seenReady)}`);
+  assert.equal(seenReady.withAnonymousPage, seenReady.total);
+  // A program that never forked itself (its fork is emulated, through the zygote) is left alone:
+  // only the mapping the loader wrote before making it read-only (RELRO) holds one there.
+  assert.ok(seenPlain.withAnonymousPage < seenPlain.total, JSON.stringify(seenPlain));
+});
+
 test('multiproc with an unknown option says so, with the usage, and exits with 2', async () => {
   const run = await runProgram(PROGRAM, { args: ['flags'], forkReady: true, commandOptions: ['--eager'] });
   assert.equal(run.code, 2);

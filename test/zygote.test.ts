@@ -8,7 +8,7 @@ import { stopZygotes, zygotePids } from '../src/testing.ts';
 import * as targets from './fixtures/zygote-targets.ts';
 import { readResult, resultPath } from './support/result-files.ts';
 import { runProgram } from './support/run-program.ts';
-import { anonymousGigabyteRegions, isGone, isRunning } from './support/processes.ts';
+import { anonymousGigabyteRegions, isGone, isRunning, nodeCodeMappings } from './support/processes.ts';
 
 const forkserver = getContext('forkserver');
 /** How long a test waits for a child that should exit at once; a child still running then has hung. */
@@ -37,7 +37,7 @@ test('a zygote child has its own pid, the zygote as its OS parent, and the modul
   assert.equal(seen.importedBy, `pid ${seen.ppid}`);
 });
 
-test("the zygote's written memory is packed together (fewer page tables to copy per fork), and its children do not inherit the preload doing it", async () => {
+test("the zygote's written memory is packed together, its code mappings are copied by fork(), and its children do not inherit the preload", async () => {
   const out = resultPath();
   const p = new forkserver.Process({ target: targets.reportPreload, args: [out] });
   p.start();
@@ -49,6 +49,9 @@ test("the zygote's written memory is packed together (fewer page tables to copy 
   // Plain Node's V8 heap pages lie in dozens of GiB regions (see self-fork.test.ts).
   const regions = anonymousGigabyteRegions(zygote);
   assert.ok(regions <= 8, `the zygote's memory spans ${regions} GiB regions`);
+  // Each of Node's code mappings holds an anonymous page, so fork() copies their page tables too.
+  const code = nodeCodeMappings(zygote);
+  assert.ok(code.total >= 2 && code.withAnonymousPage === code.total, JSON.stringify(code));
 });
 
 test('exit codes and signals of zygote children are reported as for booted ones', async () => {

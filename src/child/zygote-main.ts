@@ -36,6 +36,7 @@ import { CANARY_TIMEOUT_MS, runCanaryChecks } from './fork-canary.ts';
 import { loaderHooksOnThread, NEW_IMPORT_REFUSAL } from '../process/fork-support.ts';
 import { watchTeardownProxies } from '../platform/teardown-proxies.ts';
 import { warmUpChildPath } from '../process/child-path-warmup.ts';
+import { letForksCopyCodeMappings } from '../process/inherited-code-mappings.ts';
 import '../shareable-kinds.ts';
 
 const SIGKILL = 9;
@@ -304,6 +305,8 @@ async function runHandedWork(payload: LaunchPayload, channelFd: number): Promise
 
 /** MULTIPROC_ZYGOTE_SPARE=0 forks each child on request, as before spares. */
 const SPARES_OFF = process.env.MULTIPROC_ZYGOTE_SPARE === '0';
+// Before the canary, so that it forks as every child will (see inherited-code-mappings.ts).
+letForksCopyCodeMappings();
 const canary = warmUpChildPath().then(canaryFailure);
 let requestsWaiting = 0;
 let queue = canary.then(async (failure) => {

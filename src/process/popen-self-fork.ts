@@ -12,12 +12,14 @@ import { ForkedChild } from './forked-child-handle.ts';
 import { becomeSelfForkedChild, inheritedAsyncContextsLeaver } from './self-forked-child.ts';
 import { watchTeardownProxies } from '../platform/teardown-proxies.ts';
 import { warmUpChildPath } from './child-path-warmup.ts';
+import { letForksCopyCodeMappings } from './inherited-code-mappings.ts';
 
 /** Forks this program; the child runs `request`'s Process. */
 export function forkThisProgram(request: StartRequest): Popen {
   // A forked child's teardown proxy becomes this program's child (see teardown-proxies.ts).
   watchTeardownProxies();
   void warmUpChildPath();
+  letForksCopyCodeMappings();
   const [ours, theirs] = socketPair();
   const parentPid = process.pid;
   let pid: number;

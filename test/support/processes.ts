@@ -1,5 +1,5 @@
 // Whether a pid still runs, as the tests see it: a zombie has exited.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 
 export function isRunning(pid: number): boolean {
   try {
@@ -45,4 +45,26 @@ export function anonymousGigabyteRegions(pid: number | 'self'): number {
     }
   }
   return regions.size;
+}
+
+/**
+ * Of process `pid`'s read-only private mappings of its Node binary (code and
+ * read-only data), how many hold an anonymous page, which makes fork() copy
+ * their page-table entries to the child (see inherited-code-mappings.ts).
+ */
+export function nodeCodeMappings(pid: number | 'self'): { total: number; withAnonymousPage: number } {
+  const binary = readlinkSync(`/proc/${pid}/exe`);
+  let total = 0;
+  let withAnonymousPage = 0;
+  let current = false;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ (\S{4}) \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (head) {
+      current = head[2] === binary && head[1]![1] !== 'w' && head[1]![3] === 'p';
+      if (current) total++;
+    } else if (current && /^Anonymous:\s+[1-9]/.test(line)) {
+      withAnonymousPage++;
+    }
+  }
+  return { total, withAnonymousPage };
 }
