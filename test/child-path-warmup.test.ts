@@ -6,12 +6,16 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { warmUpChildPath } from '../src/process/child-path-warmup.ts';
 
-test('the warm-up leaves no listener or pending exit code behind, and runs once', async () => {
+test('the warm-up leaves no listener, pending exit code, timer or handle behind, and runs once', async () => {
   const listenersBefore = process.eventNames().map((name) => [name, process.listenerCount(name)]);
+  const resourcesBefore = process.getActiveResourcesInfo().sort();
   const first = warmUpChildPath();
   assert.equal(warmUpChildPath(), first, 'a second call ran it again');
   await first;
+  // One more turn of the loop: the warm-up's socket finishes closing in the turn its promise settles.
+  await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(process.eventNames().map((name) => [name, process.listenerCount(name)]), listenersBefore);
+  assert.deepEqual(process.getActiveResourcesInfo().sort(), resourcesBefore);
   assert.equal(process.exitCode, undefined);
 });
 

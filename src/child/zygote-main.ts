@@ -71,25 +71,8 @@ for (const specifier of JSON.parse(process.env.MULTIPROC_PRELOAD ?? '[]') as str
   }
 }
 warmUpInspector();
-warmUpNodeInternals();
 delete process.env.MULTIPROC_PARENT_PID;
 delete process.env.MULTIPROC_PRELOAD;
-
-/**
- * Runs once here what every child would otherwise load and compile on its
- * own (Node compiles its internals lazily, and a child's compilations are
- * lost with it): the stdio streams, which net's socket destroy reads (a child
- * destroys its copy of the zygote's channel), a socket's destroy path, and
- * the first promise rejection, which loads the unhandled-rejection mode.
- */
-function warmUpNodeInternals(): void {
-  void process.stdout;
-  void process.stderr;
-  Promise.reject(new Error('warm-up')).catch(() => {});
-  const [ours, theirs] = socketPair();
-  closeFd(theirs);
-  new Socket({ fd: ours, readable: true, writable: true }).destroy();
-}
 
 /** Forks the canary child (fork-canary.ts) and waits for it; the reason it failed, or null. */
 async function canaryFailure(): Promise<string | null> {
