@@ -44,7 +44,7 @@ void CallBackFromLoop(Napi::Env env, Napi::FunctionReference& callback, const st
   // The C call, not node-addon-api's throwing one: a forked child, unwinding
   // its inherited stack, comes through here with JavaScript terminated, and a
   // C++ exception there cost each child its first unwind (libgcc's frame
-  // lookup and lazily bound symbols of libstdc++), ~1 ms of CPU.
+  // lookup, libstdc++'s lazily bound symbols).
   napi_value result;
   napi_status status = napi_make_callback(env, context, env.Global(), callback.Value(), args.size(), args.begin(), &result);
   if (status == napi_ok) return;

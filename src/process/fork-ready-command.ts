@@ -52,7 +52,6 @@ export function main(argv: string[]): void {
     // Taken out of the environment again by the library itself, as it loads.
     const preload = withPackedHeapPreload(process.env.LD_PRELOAD);
     if (preload !== undefined) process.env.LD_PRELOAD = preload;
-  }
-  else process.stderr.write(`multiproc: running ${program} without real fork (${reason})\n`);
+  } else process.stderr.write(`multiproc: running ${program} without real fork (${reason})\n`);
   execProgram(process.execPath, [process.execPath, ...flags, ...childExecArgv(), ...loader, file, ...args]);
 }

@@ -37,8 +37,10 @@ export function letForksCopyCodeMappings(): number {
   try {
     for (const line of readFileSync('/proc/self/maps', 'utf8').split('\n')) {
       const mapping = MAPPING.exec(line);
-      // Private (p), never writable (its bytes cannot change under us), backed by a file (inode).
-      if (!mapping || mapping[2]![1] === 'w' || mapping[2]![3] !== 'p' || mapping[3] === '0') continue;
+      // Readable, never writable (its bytes cannot change under us), private, backed by a file (inode):
+      // code and read-only data, not the inaccessible gaps between a library's segments.
+      const perms = mapping?.[2];
+      if (!mapping || perms![0] !== 'r' || perms![1] === 'w' || perms![3] !== 'p' || mapping[3] === '0') continue;
       const start = parseInt(mapping[1]!, 16);
       try {
         if (readSync(mem, byte, 0, 1, start) === 1 && writeSync(mem, byte, 0, 1, start) === 1) given++;
