@@ -6,7 +6,8 @@
 // frees them: that was 3/4 of a 1 MiB Queue.get. A chunk released here (by
 // V8, on whatever thread frees the backing store) goes back to the pool
 // instead, already faulted in, up to a cap; the JS layer trims the pool
-// when large messages stop arriving (trimBufferPool).
+// when large messages stop arriving (trimBufferPool), and chunks freed after
+// that go back to the kernel.
 #include <sys/mman.h>
 #if defined(__x86_64__)
 #include <emmintrin.h>
@@ -29,6 +30,10 @@ constexpr size_t kMaxCachedBytes = size_t{128} << 20;
 std::mutex poolMutex;
 std::map<size_t, std::vector<void*>> freeChunks;  // by chunk size
 size_t cachedBytes = 0;
+// Set by the idle trim, cleared by the next pooled copy. V8 may free a
+// message's chunk long after the trim (at a later GC); kept then, it would
+// stay mapped until large messages resume, so it goes back at once.
+bool idle = false;
 
 // Rounds up to a quarter step of the length's power of two, so a stream of
 // similar lengths shares a few chunk sizes and wastes at most a quarter.
@@ -43,6 +48,7 @@ size_t ChunkSize(size_t length) {
 void* TakeChunk(size_t size) {
   {
     std::lock_guard<std::mutex> lock(poolMutex);
+    idle = false;
     auto found = freeChunks.find(size);
     if (found != freeChunks.end() && !found->second.empty()) {
       void* chunk = found->second.back();
@@ -61,7 +67,7 @@ void GiveBack(void* data, size_t /*length*/, void* deleterData) {
   size_t size = reinterpret_cast<size_t>(deleterData);
   {
     std::lock_guard<std::mutex> lock(poolMutex);
-    if (cachedBytes + size <= kMaxCachedBytes) {
+    if (!idle && cachedBytes + size <= kMaxCachedBytes) {
       freeChunks[size].push_back(data);
       cachedBytes += size;
       return;
@@ -118,13 +124,15 @@ static Napi::Value CopyToPooled(const Napi::CallbackInfo& info) {
   return FromV8(env, v8::ArrayBuffer::New(v8::Isolate::GetCurrent(), std::move(store)));
 }
 
-// Returns every cached chunk to the kernel; chunks in use are unaffected.
+// Returns every cached chunk to the kernel, and those still in use as V8
+// frees them, until the next pooled copy.
 static Napi::Value TrimBufferPool(const Napi::CallbackInfo& info) {
   std::map<size_t, std::vector<void*>> released;
   {
     std::lock_guard<std::mutex> lock(poolMutex);
     released.swap(freeChunks);
     cachedBytes = 0;
+    idle = true;
   }
   for (auto& [size, chunks] : released) {
     for (void* chunk : chunks) munmap(chunk, size);
