@@ -52,19 +52,26 @@ export function anonymousGigabyteRegions(pid: number | 'self'): number {
  * read-only data), how many hold an anonymous page, which makes fork() copy
  * their page-table entries to the child (see inherited-code-mappings.ts).
  */
-export function nodeCodeMappings(pid: number | 'self'): { total: number; withAnonymousPage: number } {
+export function nodeCodeMappings(pid: number | 'self'): { total: number; withAnonymousPage: number; without: string[] } {
   const binary = readlinkSync(`/proc/${pid}/exe`);
   let total = 0;
   let withAnonymousPage = 0;
-  let current = false;
+  const without: string[] = [];
+  let current: string | null = null;
   for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
-    const head = /^[0-9a-f]+-[0-9a-f]+ (\S{4}) \S+ \S+ \d+\s*(.*)$/.exec(line);
+    const head = /^([0-9a-f]+-[0-9a-f]+ (\S{4}) \S+) \S+ \d+\s*(.*)$/.exec(line);
     if (head) {
-      current = head[2] === binary && head[1]![1] !== 'w' && head[1]![3] === 'p';
-      if (current) total++;
-    } else if (current && /^Anonymous:\s+[1-9]/.test(line)) {
+      // Readable and never writable, as letForksCopyCodeMappings() picks them (not an inaccessible '---p' gap).
+      const perms = head[2]!;
+      current = head[3] === binary && perms[0] === 'r' && perms[1] !== 'w' && perms[3] === 'p' ? head[1]! : null;
+      if (current !== null) {
+        total++;
+        without.push(current);
+      }
+    } else if (current !== null && /^Anonymous:\s+[1-9]/.test(line)) {
       withAnonymousPage++;
+      without.pop();
     }
   }
-  return { total, withAnonymousPage };
+  return { total, withAnonymousPage, without };
 }
