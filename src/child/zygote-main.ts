@@ -1,7 +1,8 @@
 /**
- * The forkserver zygote (see src/process/zygote.ts for the program side).
- * It boots fork-ready, registers the shareable kinds, imports the program's
- * main module and the preload modules, then serves one request per start():
+ * The forkserver zygote (see src/process/zygote.ts for the program side),
+ * once its entry (zygote-entry.ts) has forked the canary. It registers the
+ * shareable kinds, imports the program's main module and the preload
+ * modules, then serves one request per start():
  * it imports the target's module (so the child finds it loaded), forks,
  * replies with the child's pid, and later reports the child's exit code.
  * The child drops the zygote's sockets and runs the target as any child
@@ -29,35 +30,23 @@ import {
   socketPair,
   startExitReports,
   stopExitReportsInChild,
-  watchExit,
 } from '../process/fork-native.ts';
-import { exitImmediately, setParentDeathSignal } from '../platform/native.ts';
-import { CANARY_TIMEOUT_MS, runCanaryChecks } from './fork-canary.ts';
+import { exitImmediately } from '../platform/native.ts';
+import { canaryFailure } from './zygote-canary.ts';
+import { CHANNEL_FD, EXIT_REPORTS_FD, FD_SOCKET } from './zygote-descriptors.ts';
 import { loaderHooksOnThread, NEW_IMPORT_REFUSAL } from '../process/fork-support.ts';
-import { watchTeardownProxies } from '../platform/teardown-proxies.ts';
 import { warmUpChildPath } from '../process/child-path-warmup.ts';
-import { letForksCopyCodeMappings } from '../process/inherited-code-mappings.ts';
 import '../shareable-kinds.ts';
 
-const SIGKILL = 9;
-/** Carries each child's channel fd from the program and the child's pid back (see zygote.ts). */
-const FD_SOCKET = 4;
-/** Where the exit-report thread writes each child's exit for the program (see zygote.ts). */
-const EXIT_REPORTS = 5;
 const PROTOCOL_TIMEOUT_MS = 10_000;
 /** How long a fork waits for the zygote's own requests in flight to finish (see requestsSettled). */
 const SETTLE_BOUND_MS = 2_000;
-const programPid = Number(process.env.MULTIPROC_PARENT_PID);
-setParentDeathSignal(SIGKILL);
-if (process.ppid !== programPid) process.exit(1);
 // Imports here are a child's imports: isMainModule() is false, and start() at import time fails as in a child.
 currentState.isChild = true;
 currentState.bootstrapping = true;
-// Children's teardown proxies are the zygote's children, so the zygote reaps them.
-watchTeardownProxies();
-startExitReports(EXIT_REPORTS);
+startExitReports(EXIT_REPORTS_FD);
 
-const channel = new ControlChannel(new Socket({ fd: 3, readable: true, writable: true }));
+const channel = new ControlChannel(new Socket({ fd: CHANNEL_FD, readable: true, writable: true }));
 let isZygote = true;
 channel.onClose(() => {
   if (isZygote) process.exit(0);
@@ -73,40 +62,6 @@ for (const specifier of JSON.parse(process.env.MULTIPROC_PRELOAD ?? '[]') as str
 warmUpInspector();
 delete process.env.MULTIPROC_PARENT_PID;
 delete process.env.MULTIPROC_PRELOAD;
-
-/** Forks the canary child (fork-canary.ts) and waits for it; the reason it failed, or null. */
-async function canaryFailure(): Promise<string | null> {
-  if (process.env.MULTIPROC_FORK_CANARY === 'fail') return 'forced by MULTIPROC_FORK_CANARY=fail';
-  let pid: number;
-  try {
-    await requestsSettled(SETTLE_BOUND_MS);
-    pid = forkProcess(false);
-  } catch (error) {
-    return String(error);
-  }
-  if (pid === 0) {
-    leaveZygote();
-    adoptForkedIdentity(process.pid);
-    try {
-      await runCanaryChecks();
-      exitImmediately(0);
-    } catch (error) {
-      process.stderr.write(`multiproc: fork canary: ${String(error)}\n`);
-      exitImmediately(1);
-    }
-  }
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      process.kill(pid, 'SIGKILL');
-      resolve(`the canary child did not finish within ${CANARY_TIMEOUT_MS} ms`);
-    }, CANARY_TIMEOUT_MS);
-    watchExit(pid, (code) => {
-      clearTimeout(timer);
-      if (code !== 0) resolve(`the canary child exited with ${code}`);
-      else resolve(null);
-    });
-  });
-}
 
 function reply(answer: { pid: number; spare?: true } | { error: string } | { canary: string }): void {
   sendMessage(FD_SOCKET, Buffer.from(JSON.stringify(answer)), -1, PROTOCOL_TIMEOUT_MS);
@@ -288,8 +243,6 @@ async function runHandedWork(payload: LaunchPayload, channelFd: number): Promise
 
 /** MULTIPROC_ZYGOTE_SPARE=0 forks each child on request, as before spares. */
 const SPARES_OFF = process.env.MULTIPROC_ZYGOTE_SPARE === '0';
-// Before the canary, so that it forks as every child will (see inherited-code-mappings.ts).
-letForksCopyCodeMappings();
 const canary = warmUpChildPath().then(canaryFailure);
 let requestsWaiting = 0;
 let queue = canary.then(async (failure) => {

@@ -34,8 +34,8 @@ import { closeFd, receiveMessage, sendMessage, socketPair, withPackedHeapPreload
 import { ForkedChild } from './forked-child-handle.ts';
 import { forkUnsupportedReason, recordCanaryFailure, registerAfterFork, warnForkFallback } from './fork-support.ts';
 
-const ZYGOTE_MAIN = fileURLToPath(
-  new URL(`../child/zygote-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+const ZYGOTE_ENTRY = fileURLToPath(
+  new URL(`../child/zygote-entry${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
 );
 /** The first request waits for the zygote to boot and import the program's modules; later ones take a few ms. */
 const REPLY_TIMEOUT_MS = 60_000;
@@ -84,7 +84,7 @@ class Zygote {
       // The zygote's LD_PRELOAD: see withPackedHeapPreload; it leaves the zygote's environment as it loads.
       const preloadList = withPackedHeapPreload(this.environment.LD_PRELOAD);
       const packedHeap = preloadList === undefined ? {} : { LD_PRELOAD: preloadList };
-      this.process = spawn(process.execPath, ['--single-threaded', '--v8-pool-size=1', '--no-lazy', ...bootExecArgv(), ZYGOTE_MAIN], {
+      this.process = spawn(process.execPath, ['--single-threaded', '--v8-pool-size=1', '--no-lazy', ...bootExecArgv(), ZYGOTE_ENTRY], {
         stdio: ['ignore', 'inherit', 'inherit', 'pipe', theirs, exitsTheirs],
         env: {
           ...this.environment,
