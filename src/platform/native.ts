@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { MultiprocError } from '../errors.ts';
 
 /** How a futex wait ended: woken (or spuriously returned), the cell no longer held `expected`, or the timeout passed. */
 export type FutexWaitResult = 'ok' | 'not-equal' | 'timed-out';
@@ -66,9 +67,30 @@ interface NativeAddon {
 
 const requireCjs = createRequire(import.meta.url);
 const loadBinding = requireCjs('node-gyp-build') as (dir: string) => unknown;
-// The package root sits one level above both src/ and dist/.
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const addon = loadBinding(packageRoot) as NativeAddon;
+/** The package's root, one level above both src/ and dist/ (where build/ is). */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * The native core (native/, built by `npm install`), loaded once for this
+ * file and src/process/fork-native.ts. Without a build for this Node, it
+ * says so and what to run, instead of node-gyp-build's bare "No native build".
+ */
+export const nativeAddon: unknown = loadNativeAddon();
+
+function loadNativeAddon(): unknown {
+  try {
+    return loadBinding(packageRoot);
+  } catch (error) {
+    throw new MultiprocError(
+      'ERR_MP_NATIVE_MISSING',
+      `multiproc's native core is not built for this Node (${process.version}) in ${packageRoot}: ` +
+        'run `npm rebuild multiproc` (it needs g++, make and python3); if npm skipped its install script, ' +
+        'approve it first: `npm install-scripts approve multiproc`',
+      { cause: error },
+    );
+  }
+}
+const addon = nativeAddon as NativeAddon;
 
 const RESULTS: readonly FutexWaitResult[] = ['ok', 'not-equal', 'timed-out'];
 const CANCELLED = 3;

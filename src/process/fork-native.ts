@@ -5,9 +5,8 @@
  * the same addon as src/platform/native.ts.
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { nativeAddon, packageRoot } from '../platform/native.ts';
 
 /** Keeps the event loop alive (or not) while a watched child runs. */
 export interface ExitWatch {
@@ -31,10 +30,7 @@ interface ForkAddon {
   stopExitReportsInChild(): void;
 }
 
-const requireCjs = createRequire(import.meta.url);
-const loadBinding = requireCjs('node-gyp-build') as (dir: string) => unknown;
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const addon = loadBinding(packageRoot) as ForkAddon;
+const addon = nativeAddon as ForkAddon;
 
 /** native/packed_heap_preload.cc, built beside the addon. */
 const PACKED_HEAP_PRELOAD = path.join(packageRoot, 'build', 'Release', 'multiproc_packed_heap.so');
