@@ -13,15 +13,13 @@ import { adoptForkedIdentity } from '../process/forked-identity.ts';
 import { exitImmediately } from '../platform/native.ts';
 import { CANARY_TIMEOUT_MS, runCanaryChecks } from './fork-canary.ts';
 
-/** How long the fork waits for the zygote's own requests in flight to finish (see requestsSettled). */
-const SETTLE_BOUND_MS = 2_000;
-
 let outcome: Promise<string | null> | null = null;
 
 /**
  * Forks the canary child, once; `zygoteDescriptors` are the zygote's ends of
- * its protocol with the program, which the canary closes. Returns at once
- * in the zygote; the canary child never returns from it (forkAndUnwind).
+ * its protocol with the program, which the canary closes. Resolves in the
+ * zygote once the canary is forked; the canary child never returns from it
+ * (forkAndUnwind).
  */
 export async function startCanary(zygoteDescriptors: number[]): Promise<void> {
   if (outcome !== null) return;
@@ -30,7 +28,7 @@ export async function startCanary(zygoteDescriptors: number[]): Promise<void> {
     return;
   }
   // Forking with a libuv request in flight would lose it in the child.
-  await requestsSettled(SETTLE_BOUND_MS);
+  await requestsSettled();
   const zygotePid = process.pid;
   let pid: number;
   try {

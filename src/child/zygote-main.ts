@@ -39,8 +39,6 @@ import { warmUpChildPath } from '../process/child-path-warmup.ts';
 import '../shareable-kinds.ts';
 
 const PROTOCOL_TIMEOUT_MS = 10_000;
-/** How long a fork waits for the zygote's own requests in flight to finish (see requestsSettled). */
-const SETTLE_BOUND_MS = 2_000;
 // Imports here are a child's imports: isMainModule() is false, and start() at import time fails as in a child.
 currentState.isChild = true;
 currentState.bootstrapping = true;
@@ -93,7 +91,7 @@ async function serve(payload: LaunchPayload, canary: string | null): Promise<voi
     preparationError = error;
   }
   if (preparationError === null && handToSpare(payload, channelFd)) return;
-  await requestsSettled(SETTLE_BOUND_MS);
+  await requestsSettled();
   let pid: number;
   try {
     pid = forkProcess(false);
@@ -167,7 +165,7 @@ function handToSpare(payload: LaunchPayload, channelFd: number): boolean {
 /** Forks a spare once no request is waiting; later requests find it ready. */
 async function forkSpare(): Promise<void> {
   if (spare || !isZygote || requestsWaiting > 0 || SPARES_OFF) return;
-  await requestsSettled(SETTLE_BOUND_MS);
+  await requestsSettled();
   const [ours, theirs] = socketPair();
   const version = lookupStateVersion();
   let pid: number;

@@ -91,13 +91,15 @@ export const stopExitReportsInChild: () => void = addon.stopExitReportsInChild;
 export const pendingRequests: () => number = addon.pendingRequests;
 
 const SETTLE_POLL_MS = 1;
+/** How long a fork waits, by default, for the requests in flight to finish. */
+const SETTLE_BOUND_MS = 2_000;
 
 /**
  * Resolves once no libuv request is in flight, or after `boundMs`. Forking
  * with one in flight (tsx writing its cache, a user's async read) loses it
  * in the child: the thread that would finish it stays in the parent.
  */
-export async function requestsSettled(boundMs: number): Promise<void> {
+export async function requestsSettled(boundMs = SETTLE_BOUND_MS): Promise<void> {
   const deadline = Date.now() + boundMs;
   while (pendingRequests() > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
