@@ -22,6 +22,9 @@ import { Process, processClassFor } from './process/process.ts';
 import { currentProcess, parentProcess } from './process/current-process.ts';
 import { activeChildren, getDefaultStartMethod, setDefaultStartMethod } from './process/children.ts';
 import { InvalidStateError } from './errors.ts';
+import { startMethods } from './process/start-methods.ts';
+import { checkOptions, checkSignal } from './checks.ts';
+import { settleWithin } from './sync/settle-within.ts';
 
 const ALL_START_METHODS: readonly StartMethodName[] = ['fork', 'spawn', 'forkserver'];
 let startMethodChosen = false;
@@ -87,6 +90,24 @@ export class Context {
   /** The start method this context is bound to. */
   getStartMethod(): StartMethodName {
     return this.method;
+  }
+
+  /**
+   * Gets this start method ready ahead of the first start(), without
+   * blocking the event loop: for forkserver, and for fork in a program that
+   * is not fork-ready, it boots the zygote children are forked from, which
+   * a first start() (or a cold Pool) would otherwise wait for, blocked.
+   * Resolves once the zygote can fork, or at once where there is nothing to
+   * make ahead (spawn; fork in a fork-ready program). `signal` stops the
+   * wait, not the boot: the zygote is shared by later starts.
+   */
+  prepare(options: { signal?: AbortSignal } = {}): Promise<void> {
+    checkOptions(options, 'prepare(options)');
+    checkSignal(options.signal, 'prepare(options): options.signal');
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const ready = startMethods[this.method].prepare();
+    return settleWithin(ready, { timeout: Infinity, signal: signal ?? undefined }).then(() => ready);
   }
 
   /** Starts a SyncManager whose server process uses this context's start method. */

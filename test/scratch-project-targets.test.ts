@@ -93,6 +93,10 @@ test('emulated fork: children forked from the zygote under plain node, booted un
   const compiled = await project.compileAndNode('emulated-fork-app.ts');
   assertEmulatedFork(compiled, 'forked');
   assert.doesNotMatch(compiled.stderr, /MULTIPROC_FORK_FALLBACK/);
+  // With the zygote booted ahead by prepare(), children are forked as before.
+  const prepared = await project.compileAndNode('emulated-fork-app.ts', ['prepare']);
+  assertEmulatedFork(prepared, 'forked');
+  assert.equal(prepared.stdout.split('\n')[0], 'prepared', prepared.stdout);
   // Where forking is found unsafe, fork boots each child, and says so once.
   const fallback = await project.compileAndNode('emulated-fork-app.ts', ['canary-fails']);
   assertEmulatedFork(fallback, 'booted');

@@ -244,6 +244,8 @@ const SPARES_OFF = process.env.MULTIPROC_ZYGOTE_SPARE === '0';
 const canary = warmUpChildPath().then(canaryFailure);
 let requestsWaiting = 0;
 let queue = canary.then(async (failure) => {
+  // The greeting the program's prepare() waits for: all is imported and the canary has answered.
+  channel.send('ready');
   if (failure === null) await forkSpare();
 });
 channel.onMessage((message) => {

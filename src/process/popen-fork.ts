@@ -17,7 +17,7 @@
 import type { StartMethod } from './popen.ts';
 import { osProcessVehicle } from './vehicle-os-process.ts';
 import { loaderHooksOnThread, programIsForkReady } from './fork-support.ts';
-import { forkOrBoot } from './zygote.ts';
+import { forkOrBoot, prepareZygote } from './zygote.ts';
 import { forkThisProgram } from './popen-self-fork.ts';
 import { encodeForTransfer, UnserializableError } from '../transfer/shareable.ts';
 import type { FunctionReference } from '../transfer/function-site.ts';
@@ -49,5 +49,10 @@ export const forkStartMethod: StartMethod = {
     const payload = { ...request.payload(), globals: snapshotGlobals() };
     if (loaderHooksOnThread()) return osProcessVehicle.launch(payload, { preload: [], spares: 1 });
     return forkOrBoot(payload, [], 1);
+  },
+  prepare() {
+    // A real fork needs nothing made ahead; under a loader thread each child boots.
+    if (programIsForkReady() || loaderHooksOnThread()) return Promise.resolve();
+    return prepareZygote([]);
   },
 };

@@ -7,7 +7,7 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StartMethod } from './popen.ts';
-import { forkOrBoot } from './zygote.ts';
+import { forkOrBoot, prepareZygote } from './zygote.ts';
 
 const RESERVE = 2;
 let preload: string[] = [];
@@ -24,5 +24,8 @@ export const forkserverStartMethod: StartMethod = {
   name: 'forkserver',
   launch(request) {
     return forkOrBoot(request.payload(), preload, RESERVE);
+  },
+  prepare() {
+    return prepareZygote(preload);
   },
 };

@@ -7,4 +7,6 @@ export const spawnStartMethod: StartMethod = {
   launch(request) {
     return osProcessVehicle.launch(request.payload(), { preload: [], spares: 1 });
   },
+  // Each child boots; the spare that hides a boot is made after the first start, as before.
+  prepare: () => Promise.resolve(),
 };

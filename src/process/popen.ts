@@ -48,4 +48,10 @@ export interface StartRequest {
 export interface StartMethod {
   readonly name: StartMethodName;
   launch(request: StartRequest): Popen;
+  /**
+   * Makes ready, without blocking the event loop, what launch() starts
+   * children from (the zygote), so that the first launch() does not wait for
+   * it; resolves at once where there is nothing to make ahead.
+   */
+  prepare(): Promise<void>;
 }

@@ -67,8 +67,11 @@ class Zygote {
   /** The program's environment as the zygote got it, which its children inherit. */
   private readonly environment = { ...process.env };
 
+  /** Settles once the zygote has greeted (it can fork) or has gone; see ready(). */
+  private readiness: Promise<void> | null = null;
+
   constructor(preload: string[]) {
-      watchTeardownProxies();
+    watchTeardownProxies();
     const [ours, theirs] = socketPair();
     const [exitsOurs, exitsTheirs] = socketPair();
     this.fdSocket = ours;
@@ -103,7 +106,8 @@ class Zygote {
       closeFd(exitsOurs);
       throw new ZygoteUnavailable(`could not start the forkserver zygote: ${process.execPath} did not start`);
     }
-    this.channel = new ControlChannel(this.process.stdio[3] as Socket);
+    // The zygote greets once it has imported everything and its canary has answered.
+    this.channel = new ControlChannel(this.process.stdio[3] as Socket, { expectGreeting: true });
     this.process.unref();
     this.channel.unref();
     this.channel.onClose(() => this.markDead());
@@ -113,6 +117,21 @@ class Zygote {
     this.exitReports.on('error', () => {});
     this.exitReports.on('close', () => this.markDead());
     this.process.once('exit', () => this.markDead());
+  }
+
+  /**
+   * Resolves once the zygote can fork (it has greeted), or once it has gone.
+   * The program stays alive meanwhile. A zygote that has not greeted within
+   * REPLY_TIMEOUT_MS is out of step and is stopped, as when a first request
+   * times out; the next start() then makes a new one.
+   */
+  ready(): Promise<void> {
+    if (!this.readiness) {
+      // The bound is also what keeps the program alive meanwhile: the channel is unref'd.
+      const bound = setTimeout(() => this.stop(), REPLY_TIMEOUT_MS);
+      this.readiness = this.channel.greeted.finally(() => clearTimeout(bound));
+    }
+    return this.readiness;
   }
 
   keepAliveFor(child: ForkedChild, keep: boolean): void {
@@ -224,10 +243,8 @@ function mainModule(): string[] {
   return [pathToFileURL(entry).href];
 }
 
-/** Forks a child from the zygote for `preload`, starting the zygote if need be. */
-export function forkFromZygote(payload: LaunchPayload, preload: string[]): Popen {
-  const reason = forkUnsupportedReason();
-  if (reason) throw new ZygoteUnavailable(reason);
+/** The running zygote for `preload` (and the main module), started if there is none. */
+function zygoteFor(preload: string[]): Zygote {
   const modules = [...new Set([...mainModule(), ...preload])];
   const key = JSON.stringify([childExecArgv(), modules]);
   let zygote = zygotes.get(key);
@@ -235,7 +252,33 @@ export function forkFromZygote(payload: LaunchPayload, preload: string[]): Popen
     zygote = new Zygote(modules);
     zygotes.set(key, zygote);
   }
-  return zygote.fork(payload);
+  return zygote;
+}
+
+/** Forks a child from the zygote for `preload`, starting the zygote if need be. */
+export function forkFromZygote(payload: LaunchPayload, preload: string[]): Popen {
+  const reason = forkUnsupportedReason();
+  if (reason) throw new ZygoteUnavailable(reason);
+  return zygoteFor(preload).fork(payload);
+}
+
+/**
+ * Starts the zygote for `preload` now, if none runs, and resolves once it
+ * can fork, without blocking the event loop as a first start() does while
+ * the zygote boots. Where forking is off, or the zygote cannot start or
+ * dies while booting, it resolves too: start() then does what it would have
+ * done anyway (a new zygote, or a booted child with the one-line warning).
+ */
+export async function prepareZygote(preload: string[]): Promise<void> {
+  if (forkUnsupportedReason()) return;
+  let zygote: Zygote;
+  try {
+    zygote = zygoteFor(preload);
+  } catch (error) {
+    if (error instanceof ZygoteUnavailable) return;
+    throw error;
+  }
+  await zygote.ready();
 }
 
 /**
