@@ -71,6 +71,12 @@ async function coldPool(method: StartMethodName): Promise<number> {
   return performance.now() - begin;
 }
 
+/** The same Pool once `await ctx.prepare()` has booted the zygote (ahead, while the program did other work). */
+async function preparedPool(method: StartMethodName): Promise<number> {
+  await getContext(method).prepare();
+  return coldPool(method);
+}
+
 async function loopInChild(method: StartMethodName): Promise<number> {
   const results = new Queue<number>();
   const child = new (getContext(method).Process)({ target: timedLoop, args: [results] });
@@ -102,6 +108,7 @@ if (isMainModule(import.meta)) {
     burst: () => burst(method, Number(count)),
     serial: () => serial(method, Number(count)),
     pool: () => coldPool(method),
+    'prepared-pool': () => preparedPool(method),
     loop: () => loopInChild(method),
     pss: () => idlePss(method, Number(count)),
   };

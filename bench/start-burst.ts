@@ -89,6 +89,10 @@ export async function runStartBurstBench(): Promise<BenchRow[]> {
     const { ours, python } = measure(['pool', method], ['pool', 'fork']);
     rows.push({ name: `cold Pool(8) + map of 100 tiny items (${method}${method === 'fork' ? ', emulated' : ''})`, unit: 'ms', ours, anchor: python, anchorName: 'Python fork', higherIsBetter: false });
   }
+  for (const method of ['fork', 'forkserver'] as const) {
+    const { ours, python } = measure(['prepared-pool', method], ['pool', 'fork']);
+    rows.push({ name: `Pool(8) + map of 100 tiny items after await ctx.prepare() (${method}${method === 'fork' ? ', emulated' : ''})`, unit: 'ms', ours, anchor: python, anchorName: 'Python fork', higherIsBetter: false });
+  }
   {
     const { ours, python } = measure(['pool', 'fork'], ['pool', 'fork'], 'fork-ready');
     rows.push({ name: 'cold Pool(8) + map of 100 tiny items (fork, fork-ready program)', unit: 'ms', ours, anchor: python, anchorName: 'Python fork', higherIsBetter: false });
