@@ -4,6 +4,9 @@
 // that nobody else touches the bytes being copied, so plain memcpy/memset
 // (about 10 GB/s) is safe for it.
 #include <cstring>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 #include "common.h"
 
 namespace multiproc {
@@ -60,9 +63,30 @@ static Napi::Value ZeroBytes(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// firstTouchFaultNanos(): the mean cost, in ns, of the page fault that the
+// first write to a page of fresh anonymous memory takes (64 pages), or null
+// if no memory could be mapped. How costly faults are on this machine
+// decides whether forks should copy page tables instead (see
+// src/process/inherited-code-mappings.ts).
+static Napi::Value FirstTouchFaultNanos(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const size_t pages = 64;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  void* region = mmap(nullptr, pages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (region == MAP_FAILED) return env.Null();
+  timespec begin, end;
+  clock_gettime(CLOCK_MONOTONIC, &begin);
+  for (size_t i = 0; i < pages; i++) static_cast<volatile char*>(region)[i * page] = 1;
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  munmap(region, pages * page);
+  double nanos = (end.tv_sec - begin.tv_sec) * 1e9 + (end.tv_nsec - begin.tv_nsec);
+  return Napi::Number::New(env, nanos / pages);
+}
+
 void InitMemory(Napi::Env env, Napi::Object exports) {
   exports.Set("copyBytes", Napi::Function::New(env, CopyBytes, "copyBytes"));
   exports.Set("zeroBytes", Napi::Function::New(env, ZeroBytes, "zeroBytes"));
+  exports.Set("firstTouchFaultNanos", Napi::Function::New(env, FirstTouchFaultNanos, "firstTouchFaultNanos"));
 }
 
 }  // namespace multiproc

@@ -10,6 +10,10 @@ import { readResult, resultPath } from './support/result-files.ts';
 import { runProgram } from './support/run-program.ts';
 import { anonymousGigabyteRegions, isGone, isRunning, nodeCodeMappings } from './support/processes.ts';
 
+// The zygotes here give Node's code mappings an anonymous page whatever this
+// machine's faults cost (see inherited-code-mappings.ts), so that the test of
+// that copy below always has one to check; the other zygote tests run as decided.
+process.env.MULTIPROC_COPY_CODE_MAPPINGS = '1';
 const forkserver = getContext('forkserver');
 /** How long a test waits for a child that should exit at once; a child still running then has hung. */
 const JOIN_BOUND_MS = 60_000;

@@ -39,6 +39,7 @@ interface NativeAddon {
   unlinkSegment(name: string): void;
   copyBytes(target: ArrayBufferView, targetOffset: number, source: ArrayBufferView, sourceOffset: number, length: number): void;
   zeroBytes(target: ArrayBufferView, offset: number, length: number): void;
+  firstTouchFaultNanos(): number | null;
   copyToPooled(source: ArrayBufferView, sourceOffset: number, length: number): ArrayBuffer;
   trimBufferPool(): void;
   bufferPoolCachedBytes(): number;
@@ -267,6 +268,9 @@ export function copyBytes(
 export function zeroBytes(target: Uint8Array, offset: number, length: number): void {
   addon.zeroBytes(target, offset, length);
 }
+
+/** The mean cost (ns) of a first write's page fault on fresh anonymous memory here; null if none could be mapped. */
+export const firstTouchFaultNanos: () => number | null = addon.firstTouchFaultNanos;
 
 /** Copies below this size come from Node's allocator; the pool is for large messages. */
 export const POOLED_COPY_MIN = 64 * 1024;

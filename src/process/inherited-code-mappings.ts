@@ -9,23 +9,48 @@
  * debugger's breakpoint does, without changing its protection), and from
  * then on every fork() copies its entries: one private page per mapping,
  * against a few hundred faults per child.
+ *
+ * Copying those entries makes every fork() slower, though (~1 ms more for a
+ * 100 MB Node), so it pays only where faults are dear. Measured with a
+ * fork-ready program: where a first-touch fault of fresh memory costs
+ * 10–30 µs (a paravirtualized guest) copying won; where it costs 2–3 µs (a
+ * KVM guest) it lost (8 processes started together 24 → 31 ms, a cold
+ * Pool(8) 73 → 87 ms). So the process measures its faults first.
  */
 import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { firstTouchFaultNanos } from '../platform/native.ts';
 
 /** "start-end perms offset dev inode path" of /proc/self/maps. */
 const MAPPING = /^([0-9a-f]+)-[0-9a-f]+ (\S{4}) \S+ \S+ (\d+) +(\S.*)$/;
 
 let done = false;
 
+/** Faults dearer than this (first touch of fresh memory, in ns) make the copy pay: between the two machines measured. */
+const DEAR_FAULT_NANOS = 6_000;
+
+/**
+ * Whether to give code mappings their anonymous page: MULTIPROC_COPY_CODE_MAPPINGS
+ * '1' or '0' decides; otherwise, whether a fault here costs more than DEAR_FAULT_NANOS.
+ */
+export function copyingCodeMappingsPays(setting: string | undefined, faultNanos: () => number | null): boolean {
+  if (setting === '1') return true;
+  if (setting === '0') return false;
+  // The least of three: a round the scheduler interrupted would make faults look dear.
+  const rounds = [faultNanos(), faultNanos(), faultNanos()].map((nanos) => nanos ?? 0);
+  return Math.min(...rounds) > DEAR_FAULT_NANOS;
+}
+
 /**
  * Gives each read-only, private, file-backed mapping of this process an
- * anonymous page, once per process; returns how many mappings got one.
+ * anonymous page, once per process, where that pays (copyingCodeMappingsPays);
+ * returns how many mappings got one.
  * Does nothing (0) where /proc/self/mem cannot be written (a kernel built or
  * booted to refuse it): children then fault those pages in, as before.
  */
 export function letForksCopyCodeMappings(): number {
   if (done) return 0;
   done = true;
+  if (!copyingCodeMappingsPays(process.env.MULTIPROC_COPY_CODE_MAPPINGS, firstTouchFaultNanos)) return 0;
   let mem: number;
   try {
     mem = openSync('/proc/self/mem', 'r+');
