@@ -23,6 +23,7 @@ import { currentProcess, parentProcess } from './process/current-process.ts';
 import { activeChildren, getDefaultStartMethod, setDefaultStartMethod } from './process/children.ts';
 import { InvalidStateError } from './errors.ts';
 import { startMethods } from './process/start-methods.ts';
+import { currentState } from './process/process-identity.ts';
 import { checkOptions, checkSignal } from './checks.ts';
 import { settleWithin } from './sync/settle-within.ts';
 
@@ -98,14 +99,18 @@ export class Context {
    * is not fork-ready, it boots the zygote children are forked from, which
    * a first start() (or a cold Pool) would otherwise wait for, blocked.
    * Resolves once the zygote can fork, or at once where there is nothing to
-   * make ahead (spawn; fork in a fork-ready program). `signal` stops the
-   * wait, not the boot: the zygote is shared by later starts.
+   * make ahead (spawn; fork in a fork-ready program; a child, or the zygote,
+   * importing the main module, where an unguarded call runs again).
+   * `signal` stops the wait, not the boot: the zygote is shared by later starts.
    */
   prepare(options: { signal?: AbortSignal } = {}): Promise<void> {
     checkOptions(options, 'prepare(options)');
     checkSignal(options.signal, 'prepare(options): options.signal');
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    // Unguarded top-level code, run again where a child (or the zygote) imports the main
+    // module: nothing to get ready there, and a zygote must not boot one of its own.
+    if (currentState.bootstrapping) return Promise.resolve();
     const ready = startMethods[this.method].prepare();
     return settleWithin(ready, { timeout: Infinity, signal: signal ?? undefined }).then(() => ready);
   }

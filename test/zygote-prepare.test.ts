@@ -100,6 +100,12 @@ test('with the fork canary failing, prepare() resolves and start() boots childre
   assert.equal(run.stderr.match(/MULTIPROC_FORK_FALLBACK/g)?.length, 1);
 });
 
+test('an unguarded prepare() at the top of the main module is a no-op where the zygote imports that module', async () => {
+  const run = await runProgram(fixture('zygote-prepare-unguarded.ts'));
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout.trim(), 'exit 0, zygotes 1, zygotes of the zygote 0');
+});
+
 test('stopped zygotes leave no process behind', async () => {
   const pids = zygotePids();
   stopZygotes();
