@@ -9,6 +9,7 @@ import * as targets from './fixtures/zygote-targets.ts';
 import { readResult, resultPath } from './support/result-files.ts';
 import { runProgram } from './support/run-program.ts';
 import { isRunning } from './support/processes.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const forkserver = getContext('forkserver');
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -109,9 +110,5 @@ test('an unguarded prepare() at the top of the main module is a no-op where the 
 test('stopped zygotes leave no process behind', async () => {
   const pids = zygotePids();
   stopZygotes();
-  const deadline = Date.now() + 30_000;
-  while (pids.some(isRunning)) {
-    if (Date.now() > deadline) throw new Error(`waited 30 s for zygotes ${pids.join()} to exit`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitFor(`zygotes ${pids.join()} to exit`, () => !pids.some(isRunning));
 });

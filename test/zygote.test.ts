@@ -8,6 +8,7 @@ import { stopZygotes, zygotePids } from '../src/testing.ts';
 import * as targets from './fixtures/zygote-targets.ts';
 import { readResult, resultPath } from './support/result-files.ts';
 import { runProgram } from './support/run-program.ts';
+import { waitFor } from './support/wait-for.ts';
 import { anonymousGigabyteRegions, isGone, isRunning, nodeCodeMappings } from './support/processes.ts';
 
 // The zygotes here give Node's code mappings an anonymous page whatever this
@@ -18,14 +19,6 @@ const forkserver = getContext('forkserver');
 /** How long a test waits for a child that should exit at once; a child still running then has hung. */
 const JOIN_BOUND_MS = 60_000;
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-
-async function waitFor(what: string, check: () => boolean, boundMs = 30_000): Promise<void> {
-  const deadline = Date.now() + boundMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`waited ${boundMs} ms for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 test('a zygote child has its own pid, the zygote as its OS parent, and the modules the zygote imported', async () => {
   const out = resultPath();
