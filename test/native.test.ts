@@ -2,12 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { existsSync, lstatSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from './support/wait-for.ts';
 import {
   bufferPoolCachedBytes,
   copyBytes,
@@ -18,9 +19,9 @@ import {
   futexWaitAny,
   futexWaitAsync,
   futexWake,
-  makeFifo,
   openSegment,
   pendingAsyncWaits,
+  spawnWithStdinPipe,
   unlinkSegment,
 } from '../src/platform/native.ts';
 
@@ -85,20 +86,32 @@ test('segment errors carry EEXIST / ENOENT codes, and bad arguments are named', 
   assert.throws(() => createSegment(segmentName(), 1.5), /size must be a positive integer/);
 });
 
-test('makeFifo makes a FIFO only its owner can use, and names the path when it cannot', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mp-fifo-'));
+test('spawnWithStdinPipe starts a program in its own session, fed by a close-on-exec pipe, and checks its arguments', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mp-spawn-'));
   try {
-    const fifo = join(dir, 'f');
-    makeFifo(fifo);
-    const stat = lstatSync(fifo);
-    assert.ok(stat.isFIFO());
-    assert.equal(stat.mode & 0o777, 0o600);
-    assert.throws(() => makeFifo(fifo), (error: NodeJS.ErrnoException) => error.code === 'EEXIST' && error.message.includes(fifo));
-    assert.throws(() => makeFifo(join(dir, 'missing', 'f')), { code: 'ENOENT' });
-    assert.throws(() => makeFifo(''), /non-empty path/);
+    const out = join(dir, 'out');
+    // The script reads its stdin to EOF, then reports what it read, its session, its stdout and its stderr.
+    const script = 'o=$(readlink /proc/$$/fd/1); e=$(readlink /proc/$$/fd/2); cat > "$1.tmp"; { cat "$1.tmp"; echo; cut -d" " -f6 /proc/$$/stat; echo "$o"; echo "$e"; } > "$1.part" && mv "$1.part" "$1"';
+    const { pid, writeFd } = spawnWithStdinPipe('/bin/sh', ['/bin/sh', '-c', script, 'sh', out]);
+    assert.ok(Number.isInteger(pid) && pid > 0);
+    // Close-on-exec: O_CLOEXEC is 02000000 in fdinfo's octal flags.
+    const flags = /flags:\s+(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${writeFd}`, 'utf8'))?.[1];
+    assert.ok(flags !== undefined && (parseInt(flags, 8) & 0o2000000) !== 0, `write end flags ${flags}`);
+    writeSync(writeFd, 'hello');
+    closeSync(writeFd);
+    await waitFor('the spawned program to report', () => existsSync(out));
+    const [read, session, stdout, stderr] = readFileSync(out, 'utf8').trim().split('\n');
+    assert.equal(read, 'hello');
+    assert.equal(Number(session), pid, 'a session of its own');
+    assert.equal(stdout, '/dev/null');
+    assert.equal(stderr, readlinkSync('/proc/self/fd/2'), 'our stderr, inherited');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  assert.throws(() => spawnWithStdinPipe('sh', ['sh']), /absolute path/);
+  assert.throws(() => spawnWithStdinPipe('/bin/sh', []), /non-empty array of strings/);
+  assert.throws(() => spawnWithStdinPipe('/bin/sh', ['/bin/sh', 1 as unknown as string]), /non-empty array of strings/);
+  assert.throws(() => spawnWithStdinPipe('/no/such/program', ['x']), (error: NodeJS.ErrnoException) => error.code === 'ENOENT' && error.message.includes('/no/such/program'));
 });
 
 test('Atomics.add from 4 processes adds up exactly', async () => {

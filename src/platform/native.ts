@@ -58,7 +58,7 @@ interface NativeAddon {
   futexCancel(id: number): boolean;
   pendingWaits(): number;
   setParentDeathSignal(signal: number): void;
-  makeFifo(path: string): void;
+  spawnWithStdinPipe(file: string, argv: string[]): { pid: number; writeFd: number };
   exitImmediately(code: number): never;
   exitDirectly(): void;
   reapChild(pid: number, block: boolean): boolean;
@@ -343,10 +343,18 @@ export function setParentDeathSignal(signal: number): void {
   addon.setParentDeathSignal(signal);
 }
 
-/** mkfifo(path, 0600); throws the system error (EEXIST, ENOENT, ...) with `path`. */
-export function makeFifo(path: string): void {
-  if (typeof path !== 'string' || path === '') throw new TypeError('makeFifo(path) expects a non-empty path');
-  addon.makeFifo(path);
+/**
+ * Starts `file` (an absolute path; argv[0] included in `argv`) in a session
+ * of its own, with a new pipe as its stdin and /dev/null as its stdout;
+ * returns its pid and the pipe's write end (close-on-exec). The child is not
+ * reaped: it must outlive the write end's holder (the resource tracker).
+ */
+export function spawnWithStdinPipe(file: string, argv: string[]): { pid: number; writeFd: number } {
+  if (typeof file !== 'string' || !file.startsWith('/')) throw new TypeError(`spawnWithStdinPipe(file) expects an absolute path (got ${String(file)})`);
+  if (!Array.isArray(argv) || argv.length === 0 || argv.some((arg) => typeof arg !== 'string')) {
+    throw new TypeError('spawnWithStdinPipe(file, argv) expects argv to be a non-empty array of strings');
+  }
+  return addon.spawnWithStdinPipe(file, argv);
 }
 
 /**

@@ -3,7 +3,7 @@
  * it, even if the program is SIGKILLed or a child crashes.
  *
  * The first process of a program that creates a segment starts a tiny `sh`
- * tracker whose stdin is a FIFO. Only that process holds the pipe's write end
+ * tracker whose stdin is a pipe. Only that process holds the pipe's write end
  * (a raw CLOEXEC descriptor, so children do not inherit it and it keeps no
  * event loop alive). When the process ends, however it ends, the kernel
  * closes the descriptor, the tracker reads EOF and unlinks every registered
@@ -18,12 +18,11 @@
  * with child_process is a program of its own, whose segments must go when it
  * ends, not when this one does.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeFifo } from './native.ts';
+import { spawnWithStdinPipe } from './native.ts';
 
 /** Environment variable naming the tracker directory of the running program. */
 export const TRACKER_ENV = 'MULTIPROC_RESOURCE_TRACKER';
@@ -73,31 +72,16 @@ export function ensureResourceTracker(): string {
   const known = holder[DIRECTORY];
   if (known !== undefined) return known;
   const dir = mkdtempSync(join(tmpdir(), 'multiproc-tracker-'));
-  // A FIFO, not Node's stdio 'pipe' (a socketpair, which cannot be reopened
-  // or held by a raw descriptor). The read end is opened non-blocking so it
-  // needs no writer yet; libuv makes the child's stdin blocking again.
-  const fifo = join(dir, '.fifo');
+  // stderr is inherited on purpose: whoever reads this program's stderr sees
+  // it close only once the tracker has finished cleaning up. Started natively
+  // (posix_spawn): Node's child_process would first copy every page table of
+  // this process, which is most of a cold Pool's first shared-memory block.
   try {
-    makeFifo(fifo);
+    writeEnd = spawnWithStdinPipe('/bin/sh', ['/bin/sh', '-c', TRACKER_SCRIPT, 'multiproc-resource-tracker', dir]).writeFd;
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`could not create the resource tracker's FIFO: ${String(error)}`);
+    throw new Error(`could not start the shared-memory resource tracker (/bin/sh): ${String(error)}`);
   }
-  const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-  writeEnd = openSync(fifo, constants.O_WRONLY);
-  rmSync(fifo);
-  // stderr is inherited on purpose: whoever reads this program's stderr sees
-  // it close only once the tracker has finished cleaning up.
-  const child = spawn('/bin/sh', ['-c', TRACKER_SCRIPT, 'multiproc-resource-tracker', dir], {
-    stdio: [readEnd, 'ignore', 'inherit'],
-    detached: true,
-  });
-  closeSync(readEnd);
-  if (child.pid === undefined) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error('could not start the shared-memory resource tracker (/bin/sh)');
-  }
-  child.unref();
   holder[DIRECTORY] = dir;
   return dir;
 }
