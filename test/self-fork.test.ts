@@ -85,17 +85,19 @@ test('a SIGKILLed fork-ready program leaves none of its forked children behind',
   }
 });
 
-test('multiproc compiles the program eagerly (--no-lazy) unless given --lazy, and a child it boots compiles lazily', async () => {
+test('multiproc compiles the program eagerly and puts its code on large pages unless given --lazy; a child it boots gets neither', async () => {
   const eager = await runProgram(PROGRAM, { args: ['flags'], forkReady: true });
   assert.equal(eager.code, 0, eager.stderr);
   const seenEager = JSON.parse(eager.stdout.trim());
-  assert.ok(seenEager.program.includes('--no-lazy'), String(seenEager.program));
+  for (const flag of ['--no-lazy', '--use-largepages=silent']) {
+    assert.ok(seenEager.program.includes(flag), `${flag} in ${seenEager.program}`);
+    assert.ok(!seenEager.booted.includes(flag), `${flag} not in ${seenEager.booted}`);
+  }
   assert.equal(seenEager.exitCode, 0);
-  assert.ok(!seenEager.booted.includes('--no-lazy'), String(seenEager.booted));
   const lazy = await runProgram(PROGRAM, { args: ['flags'], forkReady: true, commandOptions: ['--lazy'] });
   assert.equal(lazy.code, 0, lazy.stderr);
   const seenLazy = JSON.parse(lazy.stdout.trim());
-  assert.ok(!seenLazy.program.includes('--no-lazy'), String(seenLazy.program));
+  for (const flag of ['--no-lazy', '--use-largepages=silent']) assert.ok(!seenLazy.program.includes(flag), `${flag} not in ${seenLazy.program}`);
   assert.ok(seenLazy.program.includes('--single-threaded'), 'still fork-ready');
 });
 

@@ -28,6 +28,14 @@ export const FORK_READY_ENV = 'MULTIPROC_FORK_READY';
 export const FORK_READY_FLAGS = ['--single-threaded', '--v8-pool-size=1', '--expose-internals'] as const;
 
 /**
+ * The flags `multiproc PROGRAM` adds unless given `--lazy`: they make the
+ * program's startup slower and each fork cheaper (fork-ready-command.ts
+ * says how). A child booted with spawn does not get them: they would only
+ * slow its start.
+ */
+export const FAST_FORK_FLAGS = ['--no-lazy', '--use-largepages=silent'] as const;
+
+/**
  * Whether this very process was started fork-ready by `multiproc app.ts`
  * (single-threaded V8, so a fork lacks no thread it needs): then the fork
  * start method forks the program itself.

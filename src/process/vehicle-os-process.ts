@@ -16,7 +16,7 @@ import { ControlChannel } from '../channels/control-channel.ts';
 import { trackerEnvironment } from '../platform/resource-tracker.ts';
 import { watchTeardownProxies, whenTeardownProxiesGone } from '../platform/teardown-proxies.ts';
 import type { LaunchPayload } from './launch-payload.ts';
-import { loaderHooksOnThread, programIsForkReady, registerAfterFork } from './fork-support.ts';
+import { FAST_FORK_FLAGS, loaderHooksOnThread, programIsForkReady, registerAfterFork } from './fork-support.ts';
 import type { Popen, Vehicle, VehicleOptions } from './popen.ts';
 import { onProcessExit, ExitOrder } from '../platform/exit-hooks.ts';
 import { MultiprocError } from '../errors.ts';
@@ -35,12 +35,13 @@ const LIBRARY_AHEAD =
 
 /**
  * Flags that make sense once per program, not once per child (Python filters
- * its own likewise). `--no-lazy`, which `multiproc PROGRAM` adds so that its
- * forked children compile nothing, would only slow a booted child's start.
+ * its own likewise). Those `multiproc PROGRAM` adds so that forks are cheap
+ * (`--no-lazy`, large pages) would only slow a booted child's start.
  */
 export function childExecArgv(): string[] {
   const kept: string[] = [];
-  const argv = programIsForkReady() ? process.execArgv.filter((flag) => flag !== '--no-lazy') : process.execArgv;
+  const fastFork: readonly string[] = FAST_FORK_FLAGS;
+  const argv = programIsForkReady() ? process.execArgv.filter((flag) => !fastFork.includes(flag)) : process.execArgv;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (/^(-e|-p|--eval|--print|--input-type)$/.test(flag) || (flag === '--import' && argv[i + 1] === LIBRARY_AHEAD[1])) {
