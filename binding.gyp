@@ -14,7 +14,8 @@
         "native/child_link.cc",
         "native/exit_reports.cc",
         "native/read_only_guard.cc",
-        "native/blocking_socket.cc"
+        "native/blocking_socket.cc",
+        "native/zygote_requests.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

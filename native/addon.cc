@@ -138,6 +138,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitExitReports(env, exports);
   InitReadOnlyGuard(env, exports);
   InitBlockingSocket(env, exports);
+  InitZygoteRequests(env, exports);
   exports.Set("setParentDeathSignal", Napi::Function::New(env, SetParentDeathSignal, "setParentDeathSignal"));
   exports.Set("gettid", Napi::Function::New(env, GetThreadId, "gettid"));
   exports.Set("spawnWithStdinPipe", Napi::Function::New(env, SpawnWithStdinPipe, "spawnWithStdinPipe"));

@@ -148,8 +148,8 @@ bool WaitReady(int fd, short events, int timeoutMs) {
   return n > 0 && (ready.revents & events) != 0;
 }
 
-// sendMessage(socket, bytes, fd | -1, timeoutMs): one blocking sendmsg of a
-// small message, with `fd` attached (SCM_RIGHTS) when it is not -1.
+// sendMessage(socket, bytes, fd | -1, timeoutMs): a blocking send of a
+// message, with `fd` attached (SCM_RIGHTS) to its first byte when it is not -1.
 Napi::Value SendMessage(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int sock = FdArgument(env, info[0], "socket");
@@ -177,7 +177,14 @@ Napi::Value SendMessage(const Napi::CallbackInfo& info) {
     sent = sendmsg(sock, &message, MSG_NOSIGNAL);
   } while (sent < 0 && errno == EINTR);
   if (sent < 0) throw SystemError(env, errno, "sendmsg", "");
-  if (static_cast<size_t>(sent) != length) throw SystemError(env, EMSGSIZE, "sendmsg", "");
+  // A signal can cut a large message short: the rest follows, without the descriptor.
+  for (size_t done = static_cast<size_t>(sent); done < length; done += static_cast<size_t>(sent)) {
+    if (!WaitReady(sock, POLLOUT, timeoutMs)) throw SystemError(env, ETIMEDOUT, "send", "");
+    do {
+      sent = send(sock, bytes + done, length - done, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) throw SystemError(env, errno, "send", "");
+  }
   return env.Undefined();
 }
 

@@ -54,6 +54,11 @@ bool IsWatchedChild(pid_t pid);
 void DropInheritedExitWatches();
 // A child the zygote's exit-report thread will reap (exit_reports.cc).
 bool IsReportedChild(pid_t pid);
+// Has the exit-report thread reap `pid` and report its exit; 0, or an errno
+// (ENOSPC: too many children at once) with the failed call in `failedCall` (exit_reports.cc).
+int WatchReportedExit(pid_t pid, const char** failedCall);
+// forkProcess(false) for native callers, who must have entered a context (fork.cc).
+pid_t ForkThisProcess(Napi::Env env);
 
 void InitSegments(Napi::Env env, Napi::Object exports);
 void InitFutex(Napi::Env env, Napi::Object exports);
@@ -66,6 +71,7 @@ void InitChildLink(Napi::Env env, Napi::Object exports);
 void InitExitReports(Napi::Env env, Napi::Object exports);
 void InitReadOnlyGuard(Napi::Env env, Napi::Object exports);
 void InitBlockingSocket(Napi::Env env, Napi::Object exports);
+void InitZygoteRequests(Napi::Env env, Napi::Object exports);
 
 /** Marks a read-only mapping, so that a write to it is reported before the fault kills the process. */
 bool GuardReadOnly(void* address, size_t length);

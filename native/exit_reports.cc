@@ -121,22 +121,10 @@ Napi::Value ReportExitOf(const Napi::CallbackInfo& info) {
   if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "pid must be a number");
   if (epollFd < 0) throw Napi::Error::New(env, "reportExitOf: startExitReports() was not called");
   pid_t pid = info[0].As<Napi::Number>().Int32Value();
-  if (!AddReported(pid)) throw Napi::Error::New(env, "reportExitOf: more children at once than the exit reports can hold");
-  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0U));
-  if (pidfd < 0) {
-    int error = errno;
-    RemoveReported(pid);
-    throw SystemError(env, error, "pidfd_open", "");
-  }
-  epoll_event event = {};
-  event.events = EPOLLIN;
-  event.data.u64 = (static_cast<uint64_t>(static_cast<uint32_t>(pid)) << 32) | static_cast<uint32_t>(pidfd);
-  if (epoll_ctl(epollFd, EPOLL_CTL_ADD, pidfd, &event) != 0) {
-    int error = errno;
-    close(pidfd);
-    RemoveReported(pid);
-    throw SystemError(env, error, "epoll_ctl", "");
-  }
+  const char* failedCall = nullptr;
+  int err = WatchReportedExit(pid, &failedCall);
+  if (err == ENOSPC) throw Napi::Error::New(env, "reportExitOf: more children at once than the exit reports can hold");
+  if (err != 0) throw SystemError(env, err, failedCall, "");
   return env.Undefined();
 }
 
@@ -153,6 +141,32 @@ Napi::Value StopExitReportsInChild(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+int WatchReportedExit(pid_t pid, const char** failedCall) {
+  if (epollFd < 0) {
+    *failedCall = "epoll_ctl";
+    return EBADF;
+  }
+  if (!AddReported(pid)) return ENOSPC;
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0U));
+  if (pidfd < 0) {
+    int error = errno;
+    RemoveReported(pid);
+    *failedCall = "pidfd_open";
+    return error;
+  }
+  epoll_event event = {};
+  event.events = EPOLLIN;
+  event.data.u64 = (static_cast<uint64_t>(static_cast<uint32_t>(pid)) << 32) | static_cast<uint32_t>(pidfd);
+  if (epoll_ctl(epollFd, EPOLL_CTL_ADD, pidfd, &event) != 0) {
+    int error = errno;
+    close(pidfd);
+    RemoveReported(pid);
+    *failedCall = "epoll_ctl";
+    return error;
+  }
+  return 0;
+}
 
 bool IsReportedChild(pid_t pid) {
   for (const auto& slot : reportedPids) {

@@ -373,6 +373,8 @@ Napi::Value OnLoopIdle(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+pid_t ForkThisProcess(Napi::Env env) { return ForkNow(env, false); }
+
 void InitFork(Napi::Env env, Napi::Object exports) {
   exports.Set("forkProcess", Napi::Function::New(env, ForkProcess, "forkProcess"));
   exports.Set("forkAndUnwind", Napi::Function::New(env, ForkAndUnwind, "forkAndUnwind"));

@@ -14,4 +14,4 @@ export { TEARDOWN_PROXY_NAME } from './platform/native.ts';
 /** How many async futex waits are pending in this thread (a wait that settled must leave none). */
 export { pendingAsyncWaits } from './platform/native.ts';
 /** The forkserver zygotes' pids, and stopping them (tests that need a fresh zygote). */
-export { stopZygotes, zygotePids, zygoteSpareHandoffs } from './process/zygote.ts';
+export { stopZygotes, zygoteNativeForks, zygotePids, zygoteSpareHandoffs } from './process/zygote.ts';

@@ -7,8 +7,7 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { deserialize, serialize } from 'node:v8';
-import { sendAvailable, socketDescriptor, writeNow } from '../platform/blocking-socket.ts';
-import { yieldThread } from '../platform/native.ts';
+import { socketDescriptor, writeNow } from '../platform/blocking-socket.ts';
 
 type MessageHandler = (message: unknown) => void;
 
@@ -81,31 +80,6 @@ export class ControlChannel {
     this.socket.write(lengthPrefix(body.length));
     this.socket.write(body);
     this.socket.uncork();
-  }
-
-  /**
-   * Sends `message` and returns only once the kernel has taken all of it,
-   * for a caller that then blocks this thread waiting for the peer's answer
-   * (the forkserver zygote's start()): a big message that send() left
-   * queued would be written only by the event loop that caller blocks, and
-   * both sides would wait for each other. Throws ETIMEDOUT if the peer does
-   * not read it within `timeoutMs`, and the connection's error if it broke.
-   */
-  sendFully(message: unknown, timeoutMs: number): void {
-    const fd = socketDescriptor(this.socket);
-    if (fd < 0 || this.socket.writableLength > 0) {
-      throw new Error('sendFully needs a socket with its descriptor and nothing queued');
-    }
-    const body = serialize(message);
-    const framed = Buffer.concat([lengthPrefix(body.length), body]);
-    const deadline = performance.now() + timeoutMs;
-    let sent = 0;
-    while (sent < framed.length) {
-      const got = sendAvailable(fd, framed.subarray(sent));
-      if (got > 0) sent += got;
-      else if (performance.now() > deadline) throw Object.assign(new Error('ETIMEDOUT: the peer did not read the message'), { code: 'ETIMEDOUT' });
-      else yieldThread(); // the peer is draining its side: let it run
-    }
   }
 
   /** Sends several messages in one socket write. */

@@ -5,8 +5,11 @@
  * modules, then serves one request per start():
  * it imports the target's module (so the child finds it loaded), forks,
  * replies with the child's pid, and later reports the child's exit code.
- * The child drops the zygote's sockets and runs the target as any child
- * does (child-bootstrap.ts).
+ * Requests are read natively (native/zygote_requests.cc): one whose target
+ * was found before is forked there, without JavaScript, so that serving it
+ * writes (and copies, the children sharing it) almost none of the zygote's
+ * pages; the others come here. The child drops the zygote's sockets and
+ * runs the target as any child does (child-bootstrap.ts).
  */
 import { Socket } from 'node:net';
 import { inspect } from 'node:util';
@@ -21,15 +24,19 @@ import type { LaunchPayload } from '../process/launch-payload.ts';
 import { currentState } from '../process/process-identity.ts';
 import {
   closeFd,
+  allowNativeForks,
   forkProcess,
   onLoopIdle,
   receiveMessage,
   reportExitOf,
   requestsSettled,
   sendMessage,
+  serveForkRequests,
+  servedRequest,
   socketPair,
   startExitReports,
   stopExitReportsInChild,
+  stopServingForkRequests,
 } from '../process/fork-native.ts';
 import { exitImmediately } from '../platform/native.ts';
 import { canaryFailure } from './zygote-canary.ts';
@@ -65,11 +72,9 @@ function reply(answer: { pid: number; spare?: true } | { error: string } | { can
   sendMessage(FD_SOCKET, Buffer.from(JSON.stringify(answer)), -1, PROTOCOL_TIMEOUT_MS);
 }
 
-async function serve(payload: LaunchPayload, canary: string | null): Promise<void> {
-  const received = receiveMessage(FD_SOCKET, 1, PROTOCOL_TIMEOUT_MS);
+async function serve(payload: LaunchPayload, key: string, channelFd: number, canary: string | null): Promise<void> {
   // Without the child's socket the protocol is out of step: the program replaces a zygote that exits.
-  if (received === null || received.fd < 0) process.exit(1);
-  const channelFd = received.fd;
+  if (channelFd < 0) process.exit(1);
   if (canary !== null) {
     closeFd(channelFd);
     return reply({ canary });
@@ -90,6 +95,7 @@ async function serve(payload: LaunchPayload, canary: string | null): Promise<voi
     // The child reports it: importing again there could wait forever on a loader thread it lacks.
     preparationError = error;
   }
+  if (preparationError === null) servedRequest(key);
   if (preparationError === null && handToSpare(payload, channelFd)) return;
   await requestsSettled();
   let pid: number;
@@ -131,10 +137,17 @@ let spare: Spare | null = null;
 const SPARE_PAYLOAD_LIMIT = 64 * 1024;
 const LENGTH_BYTES = 4;
 
+/** The zygote forks natively only while no spare waits (JavaScript hands work to a spare) and once its canary has passed. */
+let canaryPassed = false;
+function setSpare(next: Spare | null): void {
+  spare = next;
+  allowNativeForks(next === null && canaryPassed);
+}
+
 function discardSpare(): void {
   if (!spare) return;
   closeFd(spare.socket);
-  spare = null;
+  setSpare(null);
 }
 
 function handToSpare(payload: LaunchPayload, channelFd: number): boolean {
@@ -148,7 +161,7 @@ function handToSpare(payload: LaunchPayload, channelFd: number): boolean {
   message.writeUInt32LE(body.length, 0);
   body.copy(message, LENGTH_BYTES);
   const { pid, socket } = spare;
-  spare = null;
+  setSpare(null);
   try {
     sendMessage(socket, message, channelFd, PROTOCOL_TIMEOUT_MS);
   } catch {
@@ -178,7 +191,7 @@ async function forkSpare(): Promise<void> {
   }
   if (pid > 0) {
     closeFd(theirs);
-    spare = { pid, socket: ours, version };
+    setSpare({ pid, socket: ours, version });
     // A spare that is never handed work is not the program's: the program ignores an unknown pid.
     // One that dies waiting is found out when work is handed to it (handToSpare).
     reportExitOf(pid);
@@ -213,6 +226,7 @@ function leaveZygote(): void {
   isZygote = false;
   channel.onMessage(null);
   channel.close();
+  stopServingForkRequests();
   closeFd(FD_SOCKET);
   stopExitReportsInChild();
 }
@@ -246,14 +260,40 @@ let requestsWaiting = 0;
 let queue = canary.then(async (failure) => {
   // The greeting the program's prepare() waits for: all is imported and the canary has answered.
   channel.send('ready');
-  if (failure === null) await forkSpare();
+  if (failure !== null) return;
+  canaryPassed = true;
+  allowNativeForks(spare === null);
+  await forkSpare();
 });
-channel.onMessage((message) => {
+
+/** A request the native side left to JavaScript: a new key, a spare waiting, the canary pending. */
+function onRequest(body: Buffer | null, key: string | null, channelFd: number): void {
+  // The program has gone, or broke the protocol: it replaces a zygote that exits.
+  if (body === null || key === null) {
+    if (isZygote) process.exit(0);
+    return;
+  }
   requestsWaiting++;
   queue = queue.then(async () => {
     requestsWaiting--;
-    await serve(message as LaunchPayload, await canary);
-    // Not while a burst is being served: each spare would cost a fork there.
-    if (requestsWaiting === 0) setImmediate(() => (queue = queue.then(forkSpare)));
+    await serve(deserialize(body) as LaunchPayload, key, channelFd, await canary);
   });
-});
+}
+
+/** In a child the native side forked: the same life as one forked here. */
+function onForked(body: Buffer, channelFd: number): void {
+  becomeChild();
+  void runHandedWork(deserialize(body) as LaunchPayload, channelFd);
+}
+
+/**
+ * Once requests have paused (native/zygote_requests.cc), a spare is forked,
+ * after any request still being served. Not between the requests of a
+ * burst: there each spare would cost a fork, and the native path forks
+ * without one.
+ */
+function onQuiet(): void {
+  queue = queue.then(forkSpare);
+}
+
+serveForkRequests(FD_SOCKET, onRequest, onForked, onQuiet);

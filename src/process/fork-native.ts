@@ -28,6 +28,15 @@ interface ForkAddon {
   startExitReports(fd: number): void;
   reportExitOf(pid: number): void;
   stopExitReportsInChild(): void;
+  serveForkRequests(
+    socket: number,
+    onRequest: (body: Buffer | null, key: string | null, fd: number) => void,
+    onForked: (body: Buffer, fd: number) => void,
+    onQuiet: () => void,
+  ): void;
+  servedRequest(key: string): void;
+  allowNativeForks(allowed: boolean): void;
+  stopServingForkRequests(): void;
 }
 
 const addon = nativeAddon as ForkAddon;
@@ -55,7 +64,7 @@ export const forkProcess: (cloneParent: boolean) => number = addon.forkProcess;
 /** Reaps `pid` (a child libuv did not start) when it exits; code is null if it was not ours to reap. */
 export const watchExit: (pid: number, callback: (code: number | null) => void) => ExitWatch = addon.watchExit;
 export const socketPair: () => [number, number] = addon.socketPair;
-/** One blocking sendmsg, with `fd` attached unless it is -1; throws ETIMEDOUT after `timeoutMs`. */
+/** A blocking send of all of `bytes`, with `fd` attached to the first unless it is -1; throws ETIMEDOUT after `timeoutMs`. */
 export const sendMessage: (socket: number, bytes: Uint8Array, fd: number, timeoutMs: number) => void = addon.sendMessage;
 /** One blocking recvmsg; null once the peer has gone; throws ETIMEDOUT after `timeoutMs`. */
 export const receiveMessage: (socket: number, maxBytes: number, timeoutMs: number) => { bytes: Buffer; fd: number } | null =
@@ -87,6 +96,21 @@ export const startExitReports: (fd: number) => void = addon.startExitReports;
 export const reportExitOf: (pid: number) => void = addon.reportExitOf;
 /** In a child forked from the zygote: closes its copies of the exit-report descriptors. */
 export const stopExitReportsInChild: () => void = addon.stopExitReportsInChild;
+/**
+ * In the forkserver zygote: reads the program's requests from `socket` (see
+ * native/zygote_requests.cc for the frame). A request whose key was served
+ * before (servedRequest) is forked natively, without JavaScript, while
+ * allowNativeForks(true) holds; onForked(body, fd) then runs in the child.
+ * Every other request goes to onRequest(body, key, fd); body is null once
+ * the program has gone. onQuiet() runs when requests pause.
+ */
+export const serveForkRequests: ForkAddon['serveForkRequests'] = addon.serveForkRequests;
+/** Requests with `key` (their functions imported and found) may now be forked natively. */
+export const servedRequest: (key: string) => void = addon.servedRequest;
+/** Whether the zygote may fork natively: not while a spare waits, nor before its canary has passed. */
+export const allowNativeForks: (allowed: boolean) => void = addon.allowNativeForks;
+/** In a child of the zygote: stops reading the zygote's requests, before the zygote's socket is closed. */
+export const stopServingForkRequests: () => void = addon.stopServingForkRequests;
 /** libuv requests in flight on this process's loop: fs calls, DNS lookups, stream writes. */
 export const pendingRequests: () => number = addon.pendingRequests;
 

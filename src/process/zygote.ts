@@ -11,17 +11,20 @@
  * signal), which dies with the program, and a zygote that dies is reported
  * here as the SIGKILL of each of its children, so no join() hangs.
  *
- * The request goes over the zygote's control channel (fd 3); the child's own
- * control socket and the reply (its pid) over a second socket (fd 4), read
- * here with a blocking call so that start() returns with a real pid, as
- * Python's forkserver does. Exits come back on a third (fd 5), written by a
- * thread of the zygote's (native/exit_reports.cc) as (pid, status) records.
+ * The request goes over a socket (fd 4) as one frame with the child's own
+ * control socket attached (see encodeRequest), and the reply (its pid) comes
+ * back on it, read here with a blocking call so that start() returns with a
+ * real pid, as Python's forkserver does. The zygote's control channel (fd 3)
+ * carries its greeting and shows its death. Exits come back on a third
+ * socket (fd 5), written by a thread of the zygote's
+ * (native/exit_reports.cc) as (pid, status) records.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { extname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { serialize } from 'node:v8';
 import { MultiprocError } from '../errors.ts';
 import { ControlChannel } from '../channels/control-channel.ts';
 import { trackerEnvironment } from '../platform/resource-tracker.ts';
@@ -39,7 +42,7 @@ const ZYGOTE_ENTRY = fileURLToPath(
 );
 /** The first request waits for the zygote to boot and import the program's modules; later ones take a few ms. */
 const REPLY_TIMEOUT_MS = 60_000;
-const ONE_BYTE = new Uint8Array([0]);
+const REQUEST_HEADER_BYTES = 8;
 
 const SIGKILL = 9;
 /** An exit report: the child's pid and its status (or -N after signal N), two int32. */
@@ -167,18 +170,18 @@ class Zygote {
     if (this.dead) throw new ZygoteUnavailable('the forkserver zygote has exited');
     const [ours, theirs] = socketPair();
     try {
-      sendMessage(this.fdSocket, ONE_BYTE, theirs, REPLY_TIMEOUT_MS);
       // Blocking: the reply below blocks this thread, which a queued write would wait for.
-      this.channel.sendFully(this.withoutInheritedEnvironment(payload), REPLY_TIMEOUT_MS);
+      sendMessage(this.fdSocket, encodeRequest(this.withoutInheritedEnvironment(payload)), theirs, REPLY_TIMEOUT_MS);
       const reply = receiveMessage(this.fdSocket, 256, REPLY_TIMEOUT_MS);
       if (reply === null) throw new ZygoteUnavailable('the forkserver zygote exited before it forked');
-      const answer = JSON.parse(reply.bytes.toString('utf8')) as { pid?: number; spare?: boolean; error?: string; canary?: string };
+      const answer = JSON.parse(reply.bytes.toString('utf8')) as { pid?: number; spare?: boolean; native?: boolean; error?: string; canary?: string };
       if (answer.canary) {
         recordCanaryFailure(answer.canary);
         throw new ZygoteUnavailable(`the fork canary failed: ${answer.canary}`);
       }
       if (!answer.pid) throw new ZygoteUnavailable(`the forkserver zygote could not fork: ${answer.error}`);
       if (answer.spare) childrenFromSpares++;
+      if (answer.native) childrenForkedNatively++;
       const child = new ForkedChild(answer.pid, ours, (c, keep) => this.keepAliveFor(c, keep));
       this.children.set(answer.pid, child);
       return child;
@@ -224,8 +227,26 @@ class Zygote {
   }
 }
 
+/**
+ * A request to the zygote (native/zygote_requests.cc reads it): two uint32,
+ * the key's length and the body's, then the key and the body. The body is
+ * the payload; the key names what the zygote must find before it forks, so
+ * that a key it has served before is forked without running JavaScript.
+ */
+function encodeRequest(payload: LaunchPayload): Buffer {
+  const key = Buffer.from(JSON.stringify([payload.processClass, payload.target, payload.functions]));
+  const body = serialize(payload);
+  const frame = Buffer.allocUnsafe(REQUEST_HEADER_BYTES + key.length + body.length);
+  frame.writeUInt32LE(key.length, 0);
+  frame.writeUInt32LE(body.length, 4);
+  key.copy(frame, REQUEST_HEADER_BYTES);
+  body.copy(frame, REQUEST_HEADER_BYTES + key.length);
+  return frame;
+}
+
 const zygotes = new Map<string, Zygote>();
 let childrenFromSpares = 0;
+let childrenForkedNatively = 0;
 registerAfterFork(() => {
   for (const zygote of zygotes.values()) zygote.dropInherited();
   zygotes.clear();
@@ -299,6 +320,11 @@ export function forkOrBoot(payload: LaunchPayload, preload: string[], spares: nu
 /** How many children so far were a zygote's pre-forked spare (for tests). */
 export function zygoteSpareHandoffs(): number {
   return childrenFromSpares;
+}
+
+/** How many children so far a zygote forked without running JavaScript (native/zygote_requests.cc; for tests). */
+export function zygoteNativeForks(): number {
+  return childrenForkedNatively;
 }
 
 /** The pids of running zygotes (for tests). */
