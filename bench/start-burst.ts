@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import type { BenchRow } from './bench-row.ts';
 
-const RUNS = 3;
+const RUNS = 5;
 const CASE_SOURCE = fileURLToPath(new URL('./start-burst-case.ts', import.meta.url));
 const COMPILED_DIR = new URL('./.compiled/', import.meta.url);
 /** Inside the package, so that its `import ... from 'multiproc'` finds the package's own dist/. */
