@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 cache="${MULTIPROC_NODE_CACHE:-$HOME/.cache/multiproc-node}"
 majors=("$@")
 [ ${#majors[@]} -gt 0 ] || majors=(22 24)
-tests=(test/native.test.ts test/transfer.test.ts test/start-methods.test.ts test/process.test.ts test/zygote.test.ts test/zygote-prepare.test.ts test/zygote-requests.test.ts test/zygote-spare.test.ts test/manager-remote.test.ts test/self-fork.test.ts test/scratch-project-fork-ready.test.ts)
+tests=(test/native.test.ts test/transfer.test.ts test/start-methods.test.ts test/process.test.ts test/zygote.test.ts test/zygote-prepare.test.ts test/zygote-requests.test.ts test/zygote-spare.test.ts test/zygote-native-forks.test.ts test/manager-remote.test.ts test/self-fork.test.ts test/scratch-project-fork-ready.test.ts)
 
 restore() {
   echo "== rebuilding the native core for $(node --version)"
