@@ -138,7 +138,8 @@ int FdArgument(const Napi::Env& env, const Napi::Value& value, const char* name)
   return value.As<Napi::Number>().Int32Value();
 }
 
-// Waits until `fd` is ready for `events`; false after `timeoutMs` or on a hang-up with nothing to read.
+}  // namespace
+
 bool WaitReady(int fd, short events, int timeoutMs) {
   pollfd ready = {fd, events, 0};
   int n;
@@ -147,6 +148,27 @@ bool WaitReady(int fd, short events, int timeoutMs) {
   } while (n < 0 && errno == EINTR);
   return n > 0 && (ready.revents & events) != 0;
 }
+
+ssize_t ReceiveWithDescriptor(int sock, void* into, size_t length, int flags, int* fd) {
+  iovec io = {into, length};
+  msghdr message = {};
+  message.msg_iov = &io;
+  message.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  message.msg_control = control;
+  message.msg_controllen = sizeof(control);
+  ssize_t got;
+  do {
+    got = recvmsg(sock, &message, MSG_CMSG_CLOEXEC | flags);
+  } while (got < 0 && errno == EINTR);
+  if (got <= 0) return got;
+  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr; header = CMSG_NXTHDR(&message, header)) {
+    if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS) memcpy(fd, CMSG_DATA(header), sizeof(int));
+  }
+  return got;
+}
+
+namespace {
 
 // sendMessage(socket, bytes, fd | -1, timeoutMs): a blocking send of a
 // message, with `fd` attached (SCM_RIGHTS) to its first byte when it is not -1.
@@ -201,23 +223,10 @@ Napi::Value ReceiveMessage(const Napi::CallbackInfo& info) {
     throw SystemError(env, ETIMEDOUT, "recvmsg", "");
   }
   Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::New(env, maxBytes == 0 ? 1 : maxBytes);
-  iovec io = {bytes.Data(), bytes.Length()};
-  msghdr message = {};
-  message.msg_iov = &io;
-  message.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  message.msg_control = control;
-  message.msg_controllen = sizeof(control);
-  ssize_t got;
-  do {
-    got = recvmsg(sock, &message, MSG_CMSG_CLOEXEC);
-  } while (got < 0 && errno == EINTR);
+  int fd = -1;
+  ssize_t got = ReceiveWithDescriptor(sock, bytes.Data(), bytes.Length(), 0, &fd);
   if (got < 0) throw SystemError(env, errno, "recvmsg", "");
   if (got == 0) return env.Null();
-  int fd = -1;
-  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr; header = CMSG_NXTHDR(&message, header)) {
-    if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS) memcpy(&fd, CMSG_DATA(header), sizeof(int));
-  }
   Napi::Object result = Napi::Object::New(env);
   result.Set("bytes", Napi::Buffer<uint8_t>::Copy(env, bytes.Data(), static_cast<size_t>(got)));
   result.Set("fd", Napi::Number::New(env, fd));

@@ -3,6 +3,7 @@
 #pragma once
 #include <napi.h>
 #include <v8.h>
+#include <sys/types.h>
 #include <ctime>
 #include <string>
 
@@ -50,6 +51,13 @@ uint8_t* RangeArgument(const Napi::Env& env, const Napi::Value& view, const Napi
 
 // Whether `pid` is a child with a live exit watch (child_link.cc).
 bool IsWatchedChild(pid_t pid);
+// Waits until `fd` is ready for `events` (poll, EINTR retried); false after
+// `timeoutMs` (-1: no bound) or on a hang-up with nothing to read (child_link.cc).
+bool WaitReady(int fd, short events, int timeoutMs);
+// One recvmsg (EINTR retried, with `flags`) into `into`; a descriptor that
+// came with it in `fd` (close-on-exec), which is left alone otherwise. Returns
+// recvmsg's result (child_link.cc).
+ssize_t ReceiveWithDescriptor(int sock, void* into, size_t length, int flags, int* fd);
 // In a forked child, just after the fork: ends the exit watches it inherited (child_link.cc).
 void DropInheritedExitWatches();
 // A child the zygote's exit-report thread will reap (exit_reports.cc).

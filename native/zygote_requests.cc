@@ -61,18 +61,9 @@ struct RequestServer {
 
 RequestServer* server = nullptr;
 
-bool WaitReadable(int fd, int timeoutMs) {
-  pollfd ready = {fd, POLLIN, 0};
-  int n;
-  do {
-    n = poll(&ready, 1, timeoutMs);
-  } while (n < 0 && errno == EINTR);
-  return n > 0 && (ready.revents & POLLIN) != 0;
-}
-
 bool ReadFully(int fd, char* into, size_t length) {
   for (size_t have = 0; have < length;) {
-    if (!WaitReadable(fd, FRAME_TIMEOUT_MS)) return false;
+    if (!WaitReady(fd, POLLIN, FRAME_TIMEOUT_MS)) return false;
     ssize_t got = recv(fd, into + have, length - have, 0);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) return false;
@@ -88,22 +79,9 @@ enum class Frame { kRead, kNone, kGone };
 Frame ReadFrame(RequestServer* s, int* fd) {
   *fd = -1;
   uint32_t header[2];
-  iovec io = {header, sizeof header};
-  msghdr message = {};
-  message.msg_iov = &io;
-  message.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  message.msg_control = control;
-  message.msg_controllen = sizeof(control);
-  ssize_t got;
-  do {
-    got = recvmsg(s->socket, &message, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-  } while (got < 0 && errno == EINTR);
+  ssize_t got = ReceiveWithDescriptor(s->socket, header, sizeof header, MSG_DONTWAIT, fd);
   if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Frame::kNone;
   if (got <= 0) return Frame::kGone;
-  for (cmsghdr* part = CMSG_FIRSTHDR(&message); part != nullptr; part = CMSG_NXTHDR(&message, part)) {
-    if (part->cmsg_level == SOL_SOCKET && part->cmsg_type == SCM_RIGHTS) memcpy(fd, CMSG_DATA(part), sizeof(int));
-  }
   char* headerBytes = reinterpret_cast<char*>(header);
   if (!ReadFully(s->socket, headerBytes + got, sizeof header - static_cast<size_t>(got))) return Frame::kGone;
   if (header[0] > MAX_PART_BYTES || header[1] > MAX_PART_BYTES) return Frame::kGone;
