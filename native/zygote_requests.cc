@@ -40,6 +40,7 @@ const uint32_t MAX_PART_BYTES = 1u << 30;
 // A pre-forked spare is made once requests have stopped for this long: not
 // between the requests of a burst, where each spare would cost a fork.
 const uint64_t QUIET_BEFORE_SPARE_MS = 5;
+const size_t KEEP_BODY_BYTES = 256 * 1024;
 
 struct RequestServer {
   uv_poll_t poll;
@@ -168,9 +169,12 @@ void OnReadable(uv_poll_t* poll, int status, int events) {
   }
   // Restarted by every request: a spare is made once they pause, in either path.
   uv_timer_start(&s->quiet, OnQuiet, QUIET_BEFORE_SPARE_MS, 0);
-  if (ForkHere(s, env, fd)) return;
-  Napi::Buffer<char> body = Napi::Buffer<char>::Copy(env, s->body.data(), s->body.size());
-  CallBackFromLoop(env, s->onRequest, {body, Napi::String::New(env, s->key), Napi::Number::New(env, fd)}, *s->asyncContext);
+  if (!ForkHere(s, env, fd)) {
+    Napi::Buffer<char> body = Napi::Buffer<char>::Copy(env, s->body.data(), s->body.size());
+    CallBackFromLoop(env, s->onRequest, {body, Napi::String::New(env, s->key), Napi::Number::New(env, fd)}, *s->asyncContext);
+  }
+  // A large payload's buffer is not kept: every child would inherit it.
+  if (!s->stopped && s->body.capacity() > KEEP_BODY_BYTES) std::vector<char>().swap(s->body);
 }
 
 // serveForkRequests(socket, onRequest, onForked, onQuiet): reads requests

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getContext } from '../src/index.ts';
 import { stopZygotes, zygoteNativeForks, zygotePids } from '../src/testing.ts';
-import { reportDigest, reportEnvironment, reportPid } from './fixtures/zygote-spare-targets.ts';
+import { reportBigInt, reportDigest, reportEnvironment, reportPid } from './fixtures/zygote-spare-targets.ts';
 import { exitWith, sleepForever } from './fixtures/zygote-targets.ts';
 import { readResult, resultPath } from './support/result-files.ts';
 import { isGone } from './support/processes.ts';
@@ -55,6 +55,16 @@ test('started together, natively forked children all run and are all reported', 
     assert.equal(child.exitCode, 0);
     assert.equal(readResult(outs[i]).pid, child.pid);
   });
+});
+
+test('a bound target with a BigInt bound to it is forked natively the second time, with its value', async () => {
+  const bound = reportBigInt.bind(null, 12_345_678_901_234_567_890n);
+  assert.equal(await nativelyForked(1, () => run(bound, [])), 0);
+  let last: any;
+  assert.equal(await nativelyForked(2, async () => (last = (await run(bound, [])).result)), 2);
+  assert.equal(last.big, '12345678901234567890');
+  // Another bound value is another request: the zygote checks it through JavaScript first.
+  assert.equal(await nativelyForked(1, () => run(reportBigInt.bind(null, 7n), [])), 0);
 });
 
 test('a payload of megabytes reaches a natively forked child whole', async () => {

@@ -234,7 +234,8 @@ class Zygote {
  * that a key it has served before is forked without running JavaScript.
  */
 function encodeRequest(payload: LaunchPayload): Buffer {
-  const key = Buffer.from(JSON.stringify([payload.processClass, payload.target, payload.functions]));
+  // Text (the native side hands it to JavaScript as a string), from any value a reference holds (a bound BigInt, say).
+  const key = Buffer.from(serialize([payload.processClass, payload.target, payload.functions]).toString('base64'));
   const body = serialize(payload);
   const frame = Buffer.allocUnsafe(REQUEST_HEADER_BYTES + key.length + body.length);
   frame.writeUInt32LE(key.length, 0);
