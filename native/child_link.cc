@@ -149,6 +149,17 @@ bool WaitReady(int fd, short events, int timeoutMs) {
   return n > 0 && (ready.revents & events) != 0;
 }
 
+int SendWhole(int sock, const char* bytes, size_t length, int timeoutMs) {
+  for (size_t done = 0; done < length;) {
+    if (!WaitReady(sock, POLLOUT, timeoutMs)) return ETIMEDOUT;
+    ssize_t sent = send(sock, bytes + done, length - done, MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0) return errno;
+    done += static_cast<size_t>(sent);
+  }
+  return 0;
+}
+
 ssize_t ReceiveWithDescriptor(int sock, void* into, size_t length, int flags, int* fd) {
   iovec io = {into, length};
   msghdr message = {};
@@ -200,13 +211,8 @@ Napi::Value SendMessage(const Napi::CallbackInfo& info) {
   } while (sent < 0 && errno == EINTR);
   if (sent < 0) throw SystemError(env, errno, "sendmsg", "");
   // A signal can cut a large message short: the rest follows, without the descriptor.
-  for (size_t done = static_cast<size_t>(sent); done < length; done += static_cast<size_t>(sent)) {
-    if (!WaitReady(sock, POLLOUT, timeoutMs)) throw SystemError(env, ETIMEDOUT, "send", "");
-    do {
-      sent = send(sock, bytes + done, length - done, MSG_NOSIGNAL);
-    } while (sent < 0 && errno == EINTR);
-    if (sent < 0) throw SystemError(env, errno, "send", "");
-  }
+  int err = SendWhole(sock, reinterpret_cast<const char*>(bytes) + sent, length - static_cast<size_t>(sent), timeoutMs);
+  if (err != 0) throw SystemError(env, err, "send", "");
   return env.Undefined();
 }
 

@@ -54,6 +54,9 @@ bool IsWatchedChild(pid_t pid);
 // Waits until `fd` is ready for `events` (poll, EINTR retried); false after
 // `timeoutMs` (-1: no bound) or on a hang-up with nothing to read (child_link.cc).
 bool WaitReady(int fd, short events, int timeoutMs);
+// Sends all of `bytes` (EINTR retried, no SIGPIPE), waiting up to `timeoutMs`
+// (-1: no bound) for room each time; 0, or the errno (ETIMEDOUT) (child_link.cc).
+int SendWhole(int sock, const char* bytes, size_t length, int timeoutMs);
 // One recvmsg (EINTR retried, with `flags`) into `into`; a descriptor that
 // came with it in `fd` (close-on-exec), which is left alone otherwise. Returns
 // recvmsg's result (child_link.cc).

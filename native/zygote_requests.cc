@@ -92,16 +92,6 @@ Frame ReadFrame(RequestServer* s, int* fd) {
   return whole ? Frame::kRead : Frame::kGone;
 }
 
-void Reply(int socket, const char* text) {
-  size_t length = strlen(text);
-  for (size_t done = 0; done < length;) {
-    ssize_t sent = send(socket, text + done, length - done, MSG_NOSIGNAL);
-    if (sent < 0 && errno == EINTR) continue;
-    if (sent <= 0) return;  // The program has gone; its end of the socket shows the zygote's exit.
-    done += static_cast<size_t>(sent);
-  }
-}
-
 void Stop(RequestServer* s) {
   if (s->stopped) return;
   s->stopped = true;
@@ -141,7 +131,8 @@ bool ForkHere(RequestServer* s, Napi::Env env, int fd) {
     } else {
       snprintf(reply, sizeof reply, "{\"pid\":%d,\"native\":true}", static_cast<int>(pid));
     }
-    Reply(s->socket, reply);
+    // A program that has gone sees the zygote's exit through its end of the socket.
+    SendWhole(s->socket, reply, strlen(reply), -1);
     return true;
   }
   // The child: the zygote's requests are not its own.

@@ -13,7 +13,7 @@
  */
 import { Socket } from 'node:net';
 import { inspect } from 'node:util';
-import { deserialize, serialize } from 'node:v8';
+import { deserialize } from 'node:v8';
 import { ControlChannel } from '../channels/control-channel.ts';
 import { runChild } from './child-bootstrap.ts';
 import { adoptForkedIdentity } from '../process/forked-identity.ts';
@@ -72,13 +72,14 @@ function reply(answer: { pid: number; spare?: true } | { error: string } | { can
   sendMessage(FD_SOCKET, Buffer.from(JSON.stringify(answer)), -1, PROTOCOL_TIMEOUT_MS);
 }
 
-async function serve(payload: LaunchPayload, key: string, channelFd: number, canary: string | null): Promise<void> {
+async function serve(body: Buffer, key: string, channelFd: number, canary: string | null): Promise<void> {
   // Without the child's socket the protocol is out of step: the program replaces a zygote that exits.
   if (channelFd < 0) process.exit(1);
   if (canary !== null) {
     closeFd(channelFd);
     return reply({ canary });
   }
+  const payload = deserialize(body) as LaunchPayload;
   let preparationError: unknown = null;
   try {
     // Loaded and found here, the module and the function are inherited (resolveFunction caches
@@ -96,7 +97,7 @@ async function serve(payload: LaunchPayload, key: string, channelFd: number, can
     preparationError = error;
   }
   if (preparationError === null) servedRequest(key);
-  if (preparationError === null && handToSpare(payload, channelFd)) return;
+  if (preparationError === null && handToSpare(body, channelFd)) return;
   await requestsSettled();
   let pid: number;
   try {
@@ -150,12 +151,12 @@ function discardSpare(): void {
   setSpare(null);
 }
 
-function handToSpare(payload: LaunchPayload, channelFd: number): boolean {
+/** Hands the spare `body`, the payload as the program serialized it. */
+function handToSpare(body: Buffer, channelFd: number): boolean {
   if (!spare || spare.version !== lookupStateVersion()) {
     discardSpare();
     return false;
   }
-  const body = serialize(payload);
   if (body.length > SPARE_PAYLOAD_LIMIT) return false;
   const message = Buffer.allocUnsafe(LENGTH_BYTES + body.length);
   message.writeUInt32LE(body.length, 0);
@@ -276,7 +277,7 @@ function onRequest(body: Buffer | null, key: string | null, channelFd: number): 
   requestsWaiting++;
   queue = queue.then(async () => {
     requestsWaiting--;
-    await serve(deserialize(body) as LaunchPayload, key, channelFd, await canary);
+    await serve(body, key, channelFd, await canary);
   });
 }
 
