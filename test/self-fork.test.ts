@@ -37,10 +37,10 @@ test("the parent's setInterval and HTTP server do not act in the child", async (
   assert.deepEqual(seen.responders, [seen.parent], 'a request was answered by the child');
 });
 
-test('exit codes, a failing target and terminate() are reported as for other children', async () => {
+test("exit codes, a failing target and terminate() are reported as for other children; the program's own exit code is not inherited", async () => {
   const run = await runProgram(PROGRAM, { args: ['exits'], forkReady: true });
   assert.equal(run.code, 0, run.stderr);
-  assert.deepEqual(JSON.parse(run.stdout.trim()), { exiting: 7, failing: 1, sleeping: -15 });
+  assert.deepEqual(JSON.parse(run.stdout.trim()), { exiting: 7, failing: 1, sleeping: -15, returning: 0, settingItsOwn: 4 });
   assert.match(run.stderr, /^Process Process-2:\nRangeError: boom in a forked child/m);
 });
 

@@ -166,3 +166,25 @@ test('an unguarded entry point gets a clear error in the child, not a chain of p
   assert.match(run.stderr, /isMainModule\(import\.meta\)/);
   assert.equal(run.stderr.match(/Process Process-/g)?.length, 1);
 });
+
+test("a child's exit code is its target's, not one a module's top level set (in the child or in the zygote)", async () => {
+  const atImport = (await import('./fixtures/exit-code-at-import.ts')) as typeof import('./fixtures/exit-code-at-import.ts');
+  // It set this process's too, as it does in every process that imports it.
+  assert.equal(process.exitCode, 2);
+  process.exitCode = undefined;
+  for (const method of ['spawn', 'fork', 'forkserver'] as const) {
+    const { Process } = getContext(method);
+    const returning = new Process({ target: atImport.returns });
+    const settingItsOwn = new Process({ target: atImport.setsItsOwn });
+    returning.start();
+    settingItsOwn.start();
+    await returning.join();
+    await settingItsOwn.join();
+    assert.deepEqual([method, returning.exitCode, settingItsOwn.exitCode], [method, 0, 4]);
+  }
+});
+
+test('the multiproc command, imported rather than run (as a zygote imports the main module of `multiproc worker`), does nothing', async () => {
+  const run = await runProgram(fixture('import-the-command.ts'));
+  assert.deepEqual([run.code, run.stdout, run.stderr], [0, 'imported\n', '']);
+});

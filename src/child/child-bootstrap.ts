@@ -7,7 +7,7 @@
 import { currentState } from '../process/process-identity.ts';
 import { Process } from '../process/process.ts';
 import { adoptCurrentProcess } from '../process/current-process.ts';
-import { enterChildLife, reportAndExit } from '../process/child-life.ts';
+import { clearInheritedExitCode, enterChildLife, reportAndExit } from '../process/child-life.ts';
 import type { ControlChannel } from '../channels/control-channel.ts';
 import { importDefiningModule, resolveFunction } from '../transfer/function-resolver.ts';
 import { decodeFromTransfer } from '../transfer/shareable.ts';
@@ -58,6 +58,7 @@ export async function runChild(payload: LaunchPayload, openChannel: () => Contro
     const instance = Object.create(processClass.prototype) as Process;
     Object.assign(instance, decodeFromTransfer(payload.fields));
     adoptCurrentProcess(instance, target, decodeFromTransfer(payload.args) as unknown[]);
+    clearInheritedExitCode();
     await instance.run();
   } catch (error) {
     reportAndExit(error);

@@ -43,6 +43,16 @@ function exitWithoutTeardown(): void {
 }
 
 /**
+ * Called just before the target runs. A child's exit code is its target's
+ * (0 when it returns, as in Python, unless it sets process.exitCode or calls
+ * process.exit()), not one left by code that ran before it: module top
+ * levels imported here or in the zygote, or the parent's own as of a real fork.
+ */
+export function clearInheritedExitCode(): void {
+  process.exitCode = undefined;
+}
+
+/**
  * Makes this process the child `who`: its identity, parentProcess() (whose
  * control channel `openChannel` opens on first use, where library protocols
  * such as the pool's find it), its authkey, its way of ending and of

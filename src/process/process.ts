@@ -12,7 +12,7 @@ import type { LaunchPayload, StartMethodName } from './launch-payload.ts';
 import type { Popen } from './popen.ts';
 import { attach, internalsOf, provideProcessClass, type Internals } from './process-internals.ts';
 import { adoptCurrentProcess } from './current-process.ts';
-import { enterChildLife, reportAndExit } from './child-life.ts';
+import { clearInheritedExitCode, enterChildLife, reportAndExit } from './child-life.ts';
 import type { ControlChannel } from '../channels/control-channel.ts';
 import { contextMethods, forgetChild, startMethodOf, trackChild } from './children.ts';
 import { adoptProcessAuthkey, processAuthkey } from './process-authkey.ts';
@@ -117,6 +117,7 @@ export class Process<Args extends unknown[] = unknown[]> {
     );
     currentState.bootstrapping = false;
     adoptCurrentProcess(this, identity.target, identity.args);
+    clearInheritedExitCode();
     try {
       await this.run();
     } catch (error) {
