@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -135,6 +136,8 @@ pid_t ForkNow(Napi::Env env, bool cloneParent) {
   if (platform != nullptr) platform->DrainTasks(isolate);
   int marked = MarkAllForkable();
   if (marked < 0) throw SystemError(env, -marked, "open", "/proc/self/maps");
+  // The process the child must die with: this one, or with CLONE_PARENT, ours.
+  pid_t dieWith = cloneParent ? getppid() : getpid();
   pid_t pid;
   if (cloneParent) {
     // x86_64 and arm64 agree on (flags, stack, parent_tid, child_tid, tls) for these arguments.
@@ -144,6 +147,12 @@ pid_t ForkNow(Napi::Env env, bool cloneParent) {
   }
   if (pid < 0) throw SystemError(env, errno, cloneParent ? "clone" : "fork", "");
   if (pid == 0) {
+    // First of all, since a fork's child does not inherit it: die with the
+    // parent. The library sets this again later, but a child stuck before
+    // then (on a lock some other thread held at the fork: a profiler's, say)
+    // would outlive the parent forever. Gone already: go too.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != dieWith) _exit(70);
     int err = uv_loop_fork(loop);
     // Without its own epoll instance the child would steal the parent's events: it cannot go on.
     if (err != 0) {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { closeSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './support/wait-for.ts';
+import { isGone, isRunning } from './support/processes.ts';
 import {
   bufferPoolCachedBytes,
   copyBytes,
@@ -112,6 +114,25 @@ test('spawnWithStdinPipe starts a program in its own session, fed by a close-on-
   assert.throws(() => spawnWithStdinPipe('/bin/sh', []), /non-empty array of strings/);
   assert.throws(() => spawnWithStdinPipe('/bin/sh', ['/bin/sh', 1 as unknown as string]), /non-empty array of strings/);
   assert.throws(() => spawnWithStdinPipe('/no/such/program', ['x']), (error: NodeJS.ErrnoException) => error.code === 'ENOENT' && error.message.includes('/no/such/program'));
+});
+
+test('a child forked by the native core dies with its parent even if it never gets to its own setup', async () => {
+  // The parent's exit, not its pipes' end: a surviving child would hold them open.
+  const program = spawn(process.execPath, ['--import', 'tsx', fixture('fork-then-stall.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  program.stdout.on('data', (chunk) => (stdout += chunk));
+  const exited = once(program, 'exit');
+  await waitFor("the program to print its child's pid", () => stdout.includes('\n'));
+  const [, signal] = (await exited) as [number | null, NodeJS.Signals | null];
+  assert.equal(signal, 'SIGKILL');
+  const child = Number(stdout.trim());
+  assert.ok(child > 0, `the program printed ${JSON.stringify(stdout)}`);
+  try {
+    await waitFor(`forked child ${child} to die with its SIGKILLed parent`, () => isGone(child), 10_000);
+  } finally {
+    if (isRunning(child)) process.kill(child, 'SIGKILL');
+    program.stdout.destroy();
+  }
 });
 
 test('Atomics.add from 4 processes adds up exactly', async () => {
